@@ -1,0 +1,34 @@
+"""The few named exceptions the library raises.
+
+Each message says what went wrong and what to do; the CLI and HTTP edges print them as one line.
+"""
+
+from __future__ import annotations
+
+
+class ReportragError(Exception):
+    """Base class: a user-facing failure with an actionable message."""
+
+
+class UnsupportedFile(ReportragError):
+    """The file's type cannot be read."""
+
+
+class UnreadableFile(ReportragError):
+    """The file exists but cannot be read or decoded (binary, encrypted, corrupt, too large)."""
+
+
+class EmptyDocument(ReportragError):
+    """The file holds no text once read."""
+
+
+class IndexNotFound(ReportragError):
+    """No usable index at the configured place."""
+
+
+class IndexMismatch(ReportragError):
+    """The index was built by another model or format version."""
+
+
+class BadQuery(ReportragError):
+    """The query cannot be searched (empty, too long, …)."""

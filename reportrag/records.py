@@ -1,0 +1,126 @@
+"""The plain data types that flow unchanged from ingest to the UI.
+
+Offsets are the contract: for every record with ``start``/``end`` and ``text``,
+``document.text[start:end] == text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of canonical text copied from the source: ``text[start:start+length] == source[source_start:…]``."""
+
+    start: int
+    source_start: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A heading and the stretch of canonical text it governs."""
+
+    doc_id: str
+    label: str  # short, stable handle: "VII.C", "Article 11", "Article 11, paragraph 1 (d)", "Part I.2"
+    title: str  # the heading as written (cleaned)
+    path: tuple[str, ...]  # titles from the top: ("Part II …", "Article 11. Employment", "Article 11, paragraph 1 (d)")
+    level: int
+    start: int  # start of the heading in canonical text
+    end: int  # end of the section's last paragraph
+
+
+@dataclass(frozen=True, slots=True)
+class Footnote:
+    doc_id: str
+    label: str  # "1", "2", … as in the source
+    text: str
+    paragraph: int  # number of the paragraph that references it
+    offset: int  # canonical offset where the reference mark stood
+    source_start: int  # where the footnote body stands in the original text
+    source_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    doc_id: str
+    number: int  # stable ¶ number within the report, 1-based, body paragraphs only
+    start: int
+    end: int
+    text: str
+    section: tuple[str, ...]  # section path
+    section_label: str
+    concluding_observations: tuple[str, ...] = ()  # e.g. ("36(e)", "30(c)")
+    duplicate_of: int | None = None  # ¶ number of the paragraph this one repeats (sidebar copies)
+    footnotes: tuple[str, ...] = ()  # labels of footnotes referenced here
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrievable, citable chunk: whole sentences of one section."""
+
+    passage_id: str
+    doc_id: str
+    section: tuple[str, ...]
+    section_label: str
+    paragraphs: tuple[int, ...]
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]  # absolute canonical spans
+    concluding_observations: tuple[str, ...] = ()
+    duplicate_of: str | None = None  # passage_id of the original this one repeats
+
+    @property
+    def paragraph(self) -> int:
+        return self.paragraphs[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """What a loader returns: the text as extracted from the file, before cleaning."""
+
+    text: str
+    source_format: str  # "txt", "md", "docx", "pdf", "html"
+    path: str
+    # Markdown / HTML / DOCX loaders mark headings they know for sure: (start, end, level) in ``text``.
+    headings: tuple[tuple[int, int, int], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """What the manifest says of a report."""
+
+    doc_id: str
+    title: str
+    short_title: str
+    issuer: str
+    period: str
+    source_format: str
+    original_file: str  # the file's name as it reached us
+    file: str  # path of the bundled copy, relative to the manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A report after ingestion: its canonical text and everything that points into it."""
+
+    info: ReportInfo
+    sha256: str  # of the source file's bytes
+    source_text: str  # the text as loaded, before cleaning (what ``segments`` map into)
+    text: str  # canonical text
+    segments: tuple[Segment, ...]
+    sections: tuple[Section, ...]
+    paragraphs: tuple[Paragraph, ...]
+    footnotes: tuple[Footnote, ...]
+
+    @property
+    def doc_id(self) -> str:
+        return self.info.doc_id
