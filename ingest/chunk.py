@@ -170,7 +170,7 @@ def _link_duplicates(passages: list[Passage], by_number: dict[int, Paragraph]) -
     for passage in passages:
         originals = [by_number[n].duplicate_of for n in passage.paragraphs]
         if all(originals):
-            candidates = holding.get(originals[0], [])
+            candidates = [c for n in dict.fromkeys(originals) for c in holding.get(n, [])]
             best = max(candidates, key=lambda c: fuzz.partial_ratio(passage.text, c.text), default=None)
             if best is not None and best.passage_id != passage.passage_id:
                 passage = Passage(**{**_fields(passage), "duplicate_of": best.passage_id})

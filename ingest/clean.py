@@ -102,6 +102,8 @@ def clean(source: SourceText) -> CleanText:
     raw = source.text
     footnotes: list[RawFootnote] = []
     line_blocks = [_line_block(raw, start, end, footnotes) for start, end in _lines(raw)]
+    if source.headings:
+        line_blocks = _only_heading_titles(raw, line_blocks, source.headings)
     blocks = _group(line_blocks, blank_line_paragraphs=_blank_line_paragraphs(raw))
     _classify(blocks, source)
     blocks = _join_broken(blocks, raw)
@@ -145,6 +147,32 @@ def _line_block(raw: str, start: int, end: int, footnotes: list[RawFootnote]) ->
     if not runs:
         return None
     return Block(runs, raw, refs=refs)
+
+
+def _only_heading_titles(
+    raw: str, line_blocks: list[Block | None], headings: tuple[tuple[int, int, int], ...]
+) -> list[Block | None]:
+    """Lines holding a heading the loader marked keep only its title: no "#"s, and no setext underline."""
+    out: list[Block | None] = []
+    starts = {s: e for s, e, _ in headings}
+    after_heading = False
+    for block in line_blocks:
+        if block is None:
+            out.append(None)
+            after_heading = False
+            continue
+        first, last = block.runs[0][1], block.runs[-1][2]
+        title = next(((s, e) for s, e in starts.items() if first <= s and e <= last), None)
+        if title:
+            block.runs = [(sep, max(s, title[0]), min(e, title[1])) for sep, s, e in block.runs if s < title[1] and e > title[0]]
+            block.runs[0] = ("", *block.runs[0][1:])
+            after_heading = True
+        elif after_heading and set(raw[first:last]) <= {"=", "-"}:
+            block, after_heading = None, False
+        else:
+            after_heading = False
+        out.append(block)
+    return out
 
 
 def _kept_runs(line: str, removed: list[tuple[int, int]], offset: int) -> list[tuple[str, int, int]]:
@@ -329,9 +357,9 @@ def _build(raw: str, blocks: list[Block], footnotes: list[RawFootnote]) -> Clean
         refs: list[tuple[str, int]] = []
         pending = sorted(block.refs, key=lambda r: r[1])
         for sep, s, e in block.runs:
-            builder.insert(sep)
-            while pending and pending[0][1] < s:  # a mark that stood before this run
+            while pending and pending[0][1] < s:  # a mark that stood right after the previous run
                 refs.append((pending.pop(0)[0], len(builder)))
+            builder.insert(sep)
             builder.keep(s, e)
         refs.extend((label, len(builder)) for label, _ in pending)
         out.append(CleanBlock(block.kind, start, len(builder), block.heading, tuple(refs)))

@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make run` and `make test`. Both create .venv/ when it is missing or broken and
+# install the pinned dependencies (requirements.lock) once; a stamp keyed on the dependency files skips the
+# install when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS_HASH := $(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
+TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test eval bench index clean-venv
+
+run: $(RUN_STAMP) index
+	$(PY) app.py
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest
+
+index: $(RUN_STAMP)
+	$(VENV)/bin/reportrag ingest
+
+$(RUN_STAMP): pyproject.toml requirements.lock
+	@$(PY) -c "import sys; assert sys.version_info >= (3, 11)" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(PIP) torch==2.13.0
+	$(PIP) -c requirements.lock -e .
+	@rm -f $(VENV)/.stamp-run-*
+	@touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(PIP) -c requirements.lock -e '.[test]'
+	@rm -f $(VENV)/.stamp-test-*
+	@touch $@
+
+clean-venv:
+	rm -rf $(VENV)

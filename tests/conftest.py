@@ -1,0 +1,53 @@
+"""Shared fixtures: the two real reports, ingested once per test session with the real tokenizer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import build_document, build_passages, read_manifest
+from ingest.tokens import TokenCounter
+from reportrag.models import default_model_path
+from reportrag.settings import PROJECT_ROOT, Settings
+
+MANIFEST = PROJECT_ROOT / "data" / "reports" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def tokens() -> TokenCounter:
+    return TokenCounter(default_model_path())
+
+
+@pytest.fixture(scope="session")
+def reports(tokens):
+    """{doc_id: (Document, passages)} for the bundled reports, built in memory."""
+    out = {}
+    for info, path in read_manifest(MANIFEST):
+        document = build_document(path, info, max_bytes=Settings().max_file_bytes)
+        out[info.doc_id] = (document, build_passages(document, tokens, max_tokens=Settings().max_passage_tokens))
+    return out
+
+
+@pytest.fixture(scope="session")
+def review(reports):
+    return reports["review"]
+
+
+@pytest.fixture(scope="session")
+def cedaw(reports):
+    return reports["cedaw"]
+
+
+def run_cli(*args: str, index_dir: Path, check: bool = False) -> subprocess.CompletedProcess:
+    """The installed command, as a user runs it, against a private index folder."""
+    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportrag.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
