@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import fixtures_files as F
+from tests import fixtures_files as F
 from ingest.loaders import load
 from reportrag.errors import EmptyDocument, ReportragError, UnreadableFile, UnsupportedFile
 from reportrag.records import SourceText
