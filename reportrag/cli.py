@@ -11,7 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from reportrag import corpus
-from reportrag.errors import ReportragError
+from reportrag.errors import BadQuery, ReportragError
+from reportrag.search import MODES, Filters
 from reportrag.settings import Settings
 
 
@@ -54,7 +55,56 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id", metavar="DOC_ID")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_passages)
+    p = sub.add_parser("search", help="hybrid search over the reports")
+    p.add_argument("query", nargs="?", metavar="QUERY")
+    p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl", help='lines {"id": …, "question": …}')
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--doc", help="only this report (doc id)")
+    p.add_argument("--section", help='only this section or article: "Article 11", "VII.C"')
+    p.add_argument("--co", help='only passages answering this concluding-observations paragraph: "36(e)"')
+    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_search)
     return parser
+
+
+def _search(settings: Settings, args) -> int:
+    if bool(args.query) == bool(args.batch):
+        raise BadQuery("give either a QUERY or --batch QUESTIONS.jsonl")
+    filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
+    searcher = corpus.open_searcher(settings)  # the model loads once, for the whole batch
+    if args.batch:
+        rows = _read_batch(args.batch)
+        results = searcher.batch([r["question"] for r in rows], k=args.k, mode=args.mode, filters=filters)
+        for row, hits in zip(rows, results):
+            line = {"id": row["id"], "question": row["question"], "results": [h.to_json() for h in hits]}
+            print(json.dumps(line, ensure_ascii=False))
+        return 0
+    hits = searcher.search(args.query, k=args.k, mode=args.mode, filters=filters)
+    if args.json:
+        _print_json([h.to_json() for h in hits])
+    else:
+        for h in hits:
+            where = f"{h.doc_title}, {h.passage.section_label}, ¶{h.passage.paragraph}"
+            print(f"{h.rank:>2}. [{h.score:.3f}] {where}\n    {h.passage.text[:200]}")
+    return 0
+
+
+def _read_batch(path: Path) -> list[dict]:
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadQuery(f"{path}: cannot be read ({e}); give a UTF-8 JSON-lines file") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows.append({"id": row.get("id", n), "question": row["question"]})
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise BadQuery(f'{path}:{n}: expected {{"id": …, "question": …}}') from None
+    return rows
 
 
 def _ingest(settings: Settings, args) -> int:

@@ -6,11 +6,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from index import documents
+from index import documents, store
+from index.build import build as build_index
+from index.embed import EmbeddingCache, Embedder
 from ingest.pipeline import IngestResult, expand, info_for_file, ingest, read_manifest
 from ingest.tokens import TokenCounter
-from reportrag.models import default_model_path
+from reportrag.errors import ReportragError
+from reportrag.models import default_model_path, model_name
 from reportrag.records import Document, Passage
+from reportrag.search import Searcher
 from reportrag.settings import Settings
 
 
@@ -32,7 +36,7 @@ def ingest_reports(
     else:
         items = read_manifest(settings.reports_manifest)
     tokens = TokenCounter(model_dir(settings))
-    return ingest(
+    result = ingest(
         settings.index_dir,
         items,
         tokens,
@@ -40,6 +44,35 @@ def ingest_reports(
         max_tokens=settings.max_passage_tokens,
         progress=progress,
     )
+    stored = documents.doc_ids(settings.index_dir)
+    if stored and (result.added or not _search_index_current(settings)):
+        refresh_search_index(settings, progress=progress)
+    return result
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return Embedder(model_dir(settings))
+
+
+def _search_index_current(settings: Settings) -> bool:
+    """Is there a loadable search index built by this model over exactly the stored reports?"""
+    try:
+        manifest = store.load(settings.index_dir, model=model_name(model_dir(settings))).manifest
+    except ReportragError:
+        return False
+    stored = {d: (documents.build_info(settings.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index_dir)}
+    return manifest["corpus"] == stored
+
+
+def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
+    """Rebuild vectors and keyword index over the stored reports; only new or changed texts are embedded."""
+    corpus = [documents.load(settings.index_dir, d) for d in documents.doc_ids(settings.index_dir)]
+    embedder = embedder or make_embedder(settings)
+    cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.name, embedder.dimension)
+    progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
+    index, embedded = build_index(corpus, embedder, cache)
+    store.save(settings.index_dir, index)
+    progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
 
 
 def _stored_info_for(settings: Settings, path: Path):
@@ -51,9 +84,18 @@ def _stored_info_for(settings: Settings, path: Path):
 
 
 def ensure_ingested(settings: Settings) -> None:
-    """A fresh checkout has no index yet: build the bundled reports' records (about a second, no model)."""
+    """A fresh checkout has no index yet: ingest the bundled reports."""
     if not documents.doc_ids(settings.index_dir):
         ingest_reports(settings)
+
+
+def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
+    """The searcher over the index, building what is missing or stale first."""
+    ensure_ingested(settings)
+    embedder = embedder or make_embedder(settings)
+    if not _search_index_current(settings):
+        refresh_search_index(settings, embedder)
+    return Searcher(settings.index_dir, embedder)
 
 
 def list_documents(settings: Settings) -> list[dict]:

@@ -32,3 +32,7 @@ class IndexMismatch(ReportragError):
 
 class BadQuery(ReportragError):
     """The query cannot be searched (empty, too long, …)."""
+
+
+class BadDataset(ReportragError):
+    """A benchmark data set is missing a file or holds a malformed line."""

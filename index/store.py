@@ -1,0 +1,119 @@
+"""The search index on disk: vectors (faiss), keyword index (bm25s) and a manifest, replaced atomically.
+
+    search/CURRENT              name of the live build folder (written atomically: the switch is one rename)
+    search/<build>/manifest.json  format, model, dimension, corpus hashes, counts, settings, build date
+    search/<build>/passage_ids.json, passages.faiss, passage_vectors.npy
+    search/<build>/sentences.faiss, sentence_vectors.npy, sentence_owner.npy (passage row of each sentence)
+    search/<build>/bm25/          bm25s's own JSON + .npy files
+
+A new build is written beside the live one and switched to by rewriting CURRENT, so a crash at any point leaves
+the previous index loadable. Nothing is unpickled (``np.load(allow_pickle=False)``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index import vectors as vector_index
+from index.documents import write_atomic
+from index.keyword import KeywordIndex
+from reportrag.errors import IndexMismatch, IndexNotFound
+from reportrag.records import Passage
+
+FORMAT_VERSION = 1
+
+
+def embedding_text(passage: Passage, doc_title: str) -> str:
+    """What is embedded and keyword-indexed: a short contextual header (report, section), then the passage."""
+    section = " › ".join(passage.section[-2:])
+    header = " ".join(f"{doc_title} — {section}".split()[:30])
+    return f"{header}\n{passage.text}"
+
+
+@dataclass
+class SearchIndex:
+    manifest: dict
+    passage_ids: list[str]
+    passages: faiss.Index
+    passage_vectors: np.ndarray
+    sentences: faiss.Index
+    sentence_vectors: np.ndarray
+    sentence_owner: np.ndarray
+    keyword: KeywordIndex
+
+
+def save(root: Path, index: SearchIndex) -> Path:
+    base = Path(root) / "search"
+    base.mkdir(parents=True, exist_ok=True)
+    build = base / f"build-{uuid.uuid4().hex[:12]}"
+    tmp = base / f".{build.name}.tmp"
+    tmp.mkdir()
+    write_atomic(tmp / "manifest.json", json.dumps(index.manifest, indent=1))
+    write_atomic(tmp / "passage_ids.json", json.dumps(index.passage_ids))
+    vector_index.save(index.passages, tmp / "passages.faiss")
+    vector_index.save(index.sentences, tmp / "sentences.faiss")
+    np.save(tmp / "passage_vectors.npy", index.passage_vectors, allow_pickle=False)
+    np.save(tmp / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
+    np.save(tmp / "sentence_owner.npy", index.sentence_owner, allow_pickle=False)
+    index.keyword.save(tmp / "bm25")
+    tmp.rename(build)
+    write_atomic(base / "CURRENT", build.name)
+    for old in base.iterdir():  # earlier builds and leftovers of interrupted ones
+        if old.is_dir() and old.name != build.name:
+            shutil.rmtree(old, ignore_errors=True)
+    return build
+
+
+def load(root: Path, *, model: str) -> SearchIndex:
+    base = Path(root) / "search"
+    try:
+        build = base / (base / "CURRENT").read_text(encoding="utf-8").strip()
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise IndexNotFound(f"{base}: no search index here; run 'reportrag ingest' to build it") from e
+    if manifest.get("format") != FORMAT_VERSION or manifest.get("model") != model:
+        raise IndexMismatch(
+            f"{build.name}: built with model {manifest.get('model')!r}, format {manifest.get('format')}; this is "
+            f"{model!r}, format {FORMAT_VERSION}; run 'reportrag ingest' to rebuild it"
+        )
+    try:
+        index = SearchIndex(
+            manifest=manifest,
+            passage_ids=json.loads((build / "passage_ids.json").read_text(encoding="utf-8")),
+            passages=vector_index.load(build / "passages.faiss"),
+            passage_vectors=np.load(build / "passage_vectors.npy", allow_pickle=False),
+            sentences=vector_index.load(build / "sentences.faiss"),
+            sentence_vectors=np.load(build / "sentence_vectors.npy", allow_pickle=False),
+            sentence_owner=np.load(build / "sentence_owner.npy", allow_pickle=False),
+            keyword=KeywordIndex.load(build / "bm25"),
+        )
+    except Exception as e:  # faiss raises RuntimeError, numpy ValueError, bm25s anything: all mean "damaged"
+        raise IndexNotFound(f"{build.name}: the search index is damaged ({type(e).__name__}); run 'reportrag ingest'") from e
+    counts_ok = (
+        index.passages.ntotal == len(index.passage_ids) == len(index.passage_vectors) == manifest["passages"]
+        and index.sentences.ntotal == len(index.sentence_owner) == len(index.sentence_vectors) == manifest["sentences"]
+    )
+    if not counts_ok:
+        raise IndexNotFound(f"{build.name}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
+    return index
+
+
+def manifest_for(model: str, dimension: int, corpus: dict[str, str], n_passages: int, n_sentences: int, settings: dict) -> dict:
+    return {
+        "format": FORMAT_VERSION,
+        "model": model,
+        "dimension": dimension,
+        "corpus": corpus,
+        "passages": n_passages,
+        "sentences": n_sentences,
+        "settings": settings,
+        "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }

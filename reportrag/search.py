@@ -1,0 +1,152 @@
+"""Hybrid search: dense passage + best-sentence similarity, plus a little BM25, with filters and duplicate collapse.
+
+Why this blend rather than reciprocal rank fusion: on these reports textbook RRF lost to dense alone (BM25 has
+little to say about paraphrased questions and equal-weight fusion pushes good dense hits down), while
+0.5 × passage cosine + 0.5 × best-sentence cosine + 0.1 × max-normalised BM25 scored best
+(see ../shared/RETRIEVAL-NOTES and eval/). The weights are settings; the benchmark measures each mode.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import documents, store
+from index import vectors as vector_index
+from index.embed import Embedder
+from reportrag.errors import BadQuery
+from reportrag.records import Document, Hit, Passage
+
+MAX_QUERY_CHARS = 2000
+_IDENTIFIER = re.compile(r"\d|\([a-z]\)")
+CANDIDATES = 100  # per retriever, before exact re-scoring
+MODES = ("hybrid", "dense", "keyword")
+
+
+@dataclass(frozen=True)
+class Weights:
+    passage: float = 0.5
+    sentence: float = 0.5
+    keyword: float = 0.1
+    keyword_identifiers: float = 0.8  # when the query carries numbers or "(e)"-style items, trust keywords more
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc: str | None = None
+    section: str | None = None  # a label prefix: "Article 11", "VII.C", "Part I"
+    concluding_observation: str | None = None  # "36(e)" or "36"
+
+    def allows(self, p: Passage) -> bool:
+        if self.doc and p.doc_id != self.doc:
+            return False
+        if self.section and not _section_matches(p, self.section):
+            return False
+        if self.concluding_observation:
+            wanted = self.concluding_observation.replace(" ", "")
+            if not any(r == wanted or r.split("(")[0] == wanted for r in p.concluding_observations):
+                return False
+        return True
+
+
+def _section_matches(p: Passage, wanted: str) -> bool:
+    label = p.section_label
+    return label == wanted or label.startswith(wanted + ",") or label.startswith(wanted + ".") or label.startswith(
+        wanted + " "
+    ) or any(wanted.lower() in title.lower() for title in p.section)
+
+
+def clean_query(query: str) -> str:
+    """The query as searched: control characters out, whitespace collapsed; empty or huge queries refused."""
+    if not isinstance(query, str):
+        raise BadQuery("query: must be text")
+    text = " ".join("".join(c if c.isprintable() else " " for c in query).split())
+    if not text:
+        raise BadQuery("query: empty; type a question or some words to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadQuery(f"query: {len(text):,} characters, over the {MAX_QUERY_CHARS:,} limit; shorten it")
+    return text
+
+
+class Searcher:
+    """Loads the index once; ``search`` is ``batch([q])[0]``."""
+
+    def __init__(self, index_dir, embedder: Embedder, *, weights: Weights = Weights()) -> None:
+        self.embedder = embedder
+        self.weights = weights
+        self.index = store.load(index_dir, model=embedder.name)
+        self.documents: dict[str, Document] = {}
+        by_id: dict[str, Passage] = {}
+        for doc_id in self.index.manifest["corpus"]:
+            document, passages = documents.load(index_dir, doc_id)
+            self.documents[doc_id] = document
+            by_id.update((p.passage_id, p) for p in passages)
+        missing = [pid for pid in self.index.passage_ids if pid not in by_id]
+        if missing:
+            from reportrag.errors import IndexMismatch
+
+            raise IndexMismatch(f"search index and reports disagree ({len(missing)} passages); run 'reportrag ingest'")
+        self.passages: list[Passage] = [by_id[pid] for pid in self.index.passage_ids]
+        self.row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
+
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters = Filters()) -> list[Hit]:
+        return self.batch([query], k=k, mode=mode, filters=filters)[0]
+
+    def batch(self, queries: list[str], *, k: int = 10, mode: str = "hybrid", filters: Filters = Filters()) -> list[list[Hit]]:
+        if mode not in MODES:
+            raise BadQuery(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+        if k < 1:
+            raise BadQuery("k: must be at least 1")
+        texts = [clean_query(q) for q in queries]
+        vectors = self.embedder.encode(texts) if mode != "keyword" else None
+        return [self._rank(t, None if vectors is None else vectors[i], k, mode, filters) for i, t in enumerate(texts)]
+
+    def _rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
+        scores = self.scores(text, vector, mode)
+        order = np.argsort(-scores, kind="stable")
+        hits: list[Hit] = []
+        seen: dict[str, int] = {}
+        for row in order:
+            if scores[row] <= 0 and mode == "keyword":
+                break
+            passage = self.passages[row]
+            if not filters.allows(passage):
+                continue
+            original_id = passage.duplicate_of or passage.passage_id
+            if original_id in seen:  # a sidebar copy of a hit already listed: one hit, every place
+                i = seen[original_id]
+                hits[i] = Hit(hits[i].passage, hits[i].score, hits[i].rank, hits[i].doc_title, hits[i].also_at + (passage,))
+                continue
+            original = self.passages[self.row_of[original_id]] if original_id in self.row_of else passage
+            also = (passage,) if original is not passage else ()
+            seen[original_id] = len(hits)
+            if len(hits) == k:
+                break
+            title = self.documents[original.doc_id].info.short_title
+            hits.append(Hit(original, float(scores[row]), len(hits) + 1, title, also))
+        return hits[:k]
+
+    def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
+        """A score for every passage (rows of ``self.passages``)."""
+        n = len(self.passages)
+        keyword = self.index.keyword.scores(text) if mode != "dense" else np.zeros(n, np.float32)
+        if mode == "keyword":
+            return keyword.astype(np.float32)
+        passage_cos = self.index.passage_vectors @ vector
+        sentence_cos = np.full(n, -1.0, dtype=np.float32)
+        sims = self.index.sentence_vectors @ vector
+        np.maximum.at(sentence_cos, self.index.sentence_owner, sims)
+        w = self.weights
+        top = float(keyword.max()) if keyword.size else 0.0
+        weight = w.keyword_identifiers if _IDENTIFIER.search(text) else w.keyword
+        keyword_part = weight * keyword / top if top > 0 and mode == "hybrid" else 0.0
+        if mode == "dense":
+            return passage_cos.astype(np.float32)
+        return (w.passage * passage_cos + w.sentence * sentence_cos + keyword_part).astype(np.float32)
+
+    def candidates(self, vector: np.ndarray, k: int = CANDIDATES) -> list[int]:
+        """faiss's top rows (used for large corpora and to check exact re-scoring against the index)."""
+        _, ids = vector_index.search(self.index.passages, vector[None, :], k)
+        return [int(i) for i in ids[0] if i >= 0]
