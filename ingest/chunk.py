@@ -8,7 +8,7 @@ sentence longer than the window (a giant line with no full stops) is cut between
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rapidfuzz import fuzz
@@ -173,10 +173,7 @@ def _link_duplicates(passages: list[Passage], by_number: dict[int, Paragraph]) -
             candidates = [c for n in dict.fromkeys(originals) for c in holding.get(n, [])]
             best = max(candidates, key=lambda c: fuzz.partial_ratio(passage.text, c.text), default=None)
             if best is not None and best.passage_id != passage.passage_id:
-                passage = Passage(**{**_fields(passage), "duplicate_of": best.passage_id})
+                passage = replace(passage, duplicate_of=best.passage_id)
         out.append(passage)
     return out
 
-
-def _fields(passage: Passage) -> dict:
-    return {name: getattr(passage, name) for name in Passage.__dataclass_fields__}

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import documents, store
-from index import vectors as vector_index
 from index.embed import Embedder
-from reportrag.errors import BadQuery
+from reportrag.errors import BadQuery, IndexMismatch
 from reportrag.records import Document, Hit, Passage
 
 MAX_QUERY_CHARS = 2000
 _IDENTIFIER = re.compile(r"\d|\([a-z]\)")
-CANDIDATES = 100  # per retriever, before exact re-scoring
 MODES = ("hybrid", "dense", "keyword")
 
 
@@ -85,8 +83,6 @@ class Searcher:
             by_id.update((p.passage_id, p) for p in passages)
         missing = [pid for pid in self.index.passage_ids if pid not in by_id]
         if missing:
-            from reportrag.errors import IndexMismatch
-
             raise IndexMismatch(f"search index and reports disagree ({len(missing)} passages); run 'reportrag ingest'")
         self.passages: list[Passage] = [by_id[pid] for pid in self.index.passage_ids]
         self.row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
@@ -145,8 +141,3 @@ class Searcher:
         if mode == "dense":
             return passage_cos.astype(np.float32)
         return (w.passage * passage_cos + w.sentence * sentence_cos + keyword_part).astype(np.float32)
-
-    def candidates(self, vector: np.ndarray, k: int = CANDIDATES) -> list[int]:
-        """faiss's top rows (used for large corpora and to check exact re-scoring against the index)."""
-        _, ids = vector_index.search(self.index.passages, vector[None, :], k)
-        return [int(i) for i in ids[0] if i >= 0]
