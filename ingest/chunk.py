@@ -13,7 +13,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from ingest.sentences import split_sentences
+from ingest.sentences import split_sentences, trim_span
 from reportrag.records import Paragraph, Passage, Span
 
 # all-MiniLM-L6-v2 reads 256 word pieces: 2 special tokens, up to 54 for the section header embedded with the
@@ -92,7 +92,7 @@ def _fit(text: str, span: Span, tokens: Tokens, max_tokens: int) -> list[Span]:
         parts.append(Span(span.start + start, span.start + cut))
         start = cut
     parts.append(Span(span.start + start, span.end))
-    return [_strip(text, p) for p in parts if p.end > p.start]
+    return [trim_span(text, p.start, p.end) for p in parts if p.end > p.start]
 
 
 def _word_start(sentence: str, pieces: list[tuple[int, int]], i: int, floor: int) -> int:
@@ -101,15 +101,6 @@ def _word_start(sentence: str, pieces: list[tuple[int, int]], i: int, floor: int
     while j > 0 and pieces[j][0] > floor and not (pieces[j][0] == 0 or sentence[pieces[j][0] - 1].isspace()):
         j -= 1
     return pieces[j][0] if pieces[j][0] > floor else pieces[i][0]
-
-
-def _strip(text: str, span: Span) -> Span:
-    start, end = span.start, span.end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end)
 
 
 def _merge_short(units: list[_Unit], target: int, minimum: int) -> list[_Unit]:

@@ -20,7 +20,6 @@ from reportrag.records import Document, Passage, ReportInfo
 
 # Bump when cleaning, structure or chunking change what a report turns into: stored reports are then rebuilt.
 PIPELINE_VERSION = 1
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".html", ".htm")
 
 
 def read_manifest(path: Path) -> list[tuple[ReportInfo, Path]]:
@@ -39,13 +38,13 @@ def info_for_file(path: Path, taken: Iterable[str] = ()) -> ReportInfo:
     return ReportInfo(doc_id, path.stem, path.stem[:40], "", "", fmt, path.name, str(path))
 
 
-def build_document(path: Path, info: ReportInfo, *, max_bytes: int) -> Document:
+def build_document(path: Path, info: ReportInfo, *, max_bytes: int, sha256: str | None = None) -> Document:
     source = load(path, max_bytes=max_bytes)
     cleaned = clean(source)
     parts = structure(info.doc_id, cleaned)
     return Document(
         info=info,
-        sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        sha256=sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         source_text=source.text,
         text=cleaned.text,
         segments=tuple(cleaned.segments),
@@ -105,7 +104,7 @@ def ingest(
             progress(f"[{i}/{len(items)}] {info.doc_id}: unchanged")
             continue
         try:
-            document = build_document(path, info, max_bytes=max_bytes)
+            document = build_document(path, info, max_bytes=max_bytes, sha256=sha)
             passages = build_passages(document, tokens, max_tokens=max_tokens)
         except ReportragError as e:
             result.failed.append(str(e))

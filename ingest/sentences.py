@@ -40,9 +40,9 @@ def _split_line(text: str, start: int, end: int) -> list[Span]:
         stop = m.end()
         if text[m.start() - 1] == ";" or _is_abbreviation(text, m.start() - 1, cut):
             continue
-        spans.append(_trimmed(text, cut, stop))
+        spans.append(trim_span(text, cut, stop))
         cut = stop
-    spans.append(_trimmed(text, cut, end))
+    spans.append(trim_span(text, cut, end))
     return [s for s in spans if s.end > s.start]
 
 
@@ -59,7 +59,8 @@ def _is_abbreviation(text: str, dot: int, floor: int) -> bool:
     return len(word) == 1 and word.isalpha() and text[word_start].isupper() or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
 
 
-def _trimmed(text: str, start: int, end: int) -> Span:
+def trim_span(text: str, start: int, end: int) -> Span:
+    """``[start, end)`` without the whitespace at either end."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
