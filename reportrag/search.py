@@ -126,18 +126,31 @@ class Searcher:
 
     def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
         """A score for every passage (rows of ``self.passages``)."""
-        n = len(self.passages)
-        keyword = self.index.keyword.scores(text) if mode != "dense" else np.zeros(n, np.float32)
+        keyword = self.index.keyword.scores(text) if mode != "dense" else None
         if mode == "keyword":
             return keyword.astype(np.float32)
         passage_cos = self.index.passage_vectors @ vector
-        sentence_cos = np.full(n, -1.0, dtype=np.float32)
-        sims = self.index.sentence_vectors @ vector
-        np.maximum.at(sentence_cos, self.index.sentence_owner, sims)
-        w = self.weights
-        top = float(keyword.max()) if keyword.size else 0.0
-        weight = w.keyword_identifiers if _IDENTIFIER.search(text) else w.keyword
-        keyword_part = weight * keyword / top if top > 0 and mode == "hybrid" else 0.0
         if mode == "dense":
             return passage_cos.astype(np.float32)
-        return (w.passage * passage_cos + w.sentence * sentence_cos + keyword_part).astype(np.float32)
+        sentence_cos = best_sentence(self.index.sentence_vectors @ vector, self.index.sentence_owner, len(self.passages))
+        return fuse(passage_cos, sentence_cos, keyword, self.weights, identifiers=has_identifiers(text))
+
+
+def has_identifiers(text: str) -> bool:
+    """Numbers or "(e)"-style items in a query: users typing references, where keywords deserve more weight."""
+    return bool(_IDENTIFIER.search(text))
+
+
+def best_sentence(sentence_cos: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Each passage's best sentence similarity (-1 for a passage without sentences)."""
+    best = np.full(n, -1.0, dtype=np.float32)
+    np.maximum.at(best, owner, sentence_cos.astype(np.float32))
+    return best
+
+
+def fuse(passage_cos: np.ndarray, sentence_cos: np.ndarray, keyword: np.ndarray, weights: Weights, *, identifiers: bool) -> np.ndarray:
+    """The hybrid score; a pure function so that BEIR datasets are scored exactly like the reports."""
+    top = float(keyword.max()) if keyword.size else 0.0
+    weight = weights.keyword_identifiers if identifiers else weights.keyword
+    keyword_part = weight * keyword / top if top > 0 else 0.0
+    return (weights.passage * passage_cos + weights.sentence * sentence_cos + keyword_part).astype(np.float32)
