@@ -109,6 +109,7 @@ def _document(d: dict) -> Document:
                     "section": tuple(p["section"]),
                     "concluding_observations": tuple(p["concluding_observations"]),
                     "footnotes": tuple(p["footnotes"]),
+                    "addresses": tuple(p.get("addresses", ())),
                 }
             )
             for p in d["paragraphs"]

@@ -72,6 +72,13 @@ def save(root: Path, index: SearchIndex) -> Path:
     return build
 
 
+def remove(root: Path) -> None:
+    """No reports left: no search index. CURRENT goes first, so a crash leaves "no index", never half of one."""
+    base = Path(root) / "search"
+    (base / "CURRENT").unlink(missing_ok=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def load(root: Path, *, model: str) -> SearchIndex:
     base = Path(root) / "search"
     try:

@@ -130,7 +130,7 @@ def _passage(doc_id: str, text: str, unit: _Unit, by_number: dict[int, Paragraph
     first = by_number[numbers[0]]
     refs: list[str] = []
     for n in numbers:
-        refs.extend(r for r in by_number[n].concluding_observations if r not in refs)
+        refs.extend(r for r in by_number[n].addresses if r not in refs)
     return Passage(
         passage_id=passage_id(doc_id, numbers, body),
         doc_id=doc_id,

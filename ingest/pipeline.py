@@ -19,7 +19,7 @@ from reportrag.errors import ReportragError
 from reportrag.records import Document, Passage, ReportInfo
 
 # Bump when cleaning, structure or chunking change what a report turns into: stored reports are then rebuilt.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: paragraphs carry the concluding observations they address
 
 
 def read_manifest(path: Path) -> list[tuple[ReportInfo, Path]]:

@@ -87,6 +87,7 @@ def structure(doc_id: str, clean: CleanText) -> Structure:
 
     duplicates = find_duplicates([p.text for p in paragraphs])
     paragraphs = [replace(p, duplicate_of=duplicates[i] + 1) if i in duplicates else p for i, p in enumerate(paragraphs)]
+    paragraphs = [replace(p, addresses=refs) for p, refs in zip(paragraphs, addressed_observations(paragraphs))]
     bodies = {f.label: f for f in clean.footnotes}
     footnotes = tuple(
         Footnote(doc_id, label, bodies[label].text, number, offset, bodies[label].source_start, bodies[label].source_end)
@@ -113,6 +114,34 @@ def _label(heading: Heading, stack: list[_Open]) -> str:
     if heading.kind == "minor" and parent:
         return parent
     return heading.title
+
+
+_CLOSES_BLOCK = re.compile(r"^(?:Thus|Accordingly|In this way|Hence)\b")
+BLOCK_LIMIT = 6  # paragraphs a "With regard to …" / "Thus, …" reference reaches at most
+
+
+def addressed_observations(paragraphs: list[Paragraph]) -> list[tuple[str, ...]]:
+    """For each paragraph, the concluding observations it responds to.
+
+    The CEDAW report answers the Committee in blocks: "With regard to the recommendation in paragraph 26 (a) …"
+    opens one and the paragraphs after it (up to the next reference, within the section) carry the answer;
+    "Thus, paragraphs 30 (d) and (e) … are being fulfilled" closes one, summing up the paragraphs before it.
+    A reader filtering by "30(d)" wants that whole block, and so does search.
+    """
+    out = [list(p.concluding_observations) for p in paragraphs]
+    for i, p in enumerate(paragraphs):
+        if not p.concluding_observations:
+            continue
+        closes = bool(_CLOSES_BLOCK.match(p.text.lstrip()))
+        step = -1 if closes else 1
+        j = i + step
+        while 0 <= j < len(paragraphs) and abs(j - i) <= BLOCK_LIMIT:
+            other = paragraphs[j]
+            if other.concluding_observations or other.section[:2] != p.section[:2]:
+                break
+            out[j].extend(r for r in p.concluding_observations if r not in out[j])
+            j += step
+    return [tuple(refs) for refs in out]
 
 
 def concluding_observations(text: str) -> tuple[str, ...]:

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.set_defaults(run=_ingest)
 
+    p = sub.add_parser("remove", help="take a report out of the index (its file is left alone)")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.set_defaults(run=_remove)
+
     p = sub.add_parser("docs", help="list the reports in the index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
@@ -62,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", help="only this report (doc id)")
     p.add_argument("--section", help='only this section or article: "Article 11", "VII.C"')
     p.add_argument("--co", help='only passages answering this concluding-observations paragraph: "36(e)"')
-    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--mode", choices=MODES, default=MODES[0])
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_search)
     return parser
@@ -118,6 +122,12 @@ def _ingest(settings: Settings, args) -> int:
         f"in {seconds:.1f}s; index: {settings.index_dir}"
     )
     return 1 if result.failed else 0
+
+
+def _remove(settings: Settings, args) -> int:
+    corpus.remove_report(settings, args.doc_id, progress=lambda line: print(line, file=sys.stderr))
+    print(f"removed {args.doc_id}; index: {settings.index_dir}")
+    return 0
 
 
 def _docs(settings: Settings, args) -> int:

@@ -14,6 +14,7 @@ from ingest.tokens import TokenCounter
 from reportrag.errors import ReportragError
 from reportrag.models import default_model_path, model_name
 from reportrag.records import Document, Passage
+from reportrag.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
 from reportrag.search import Searcher
 from reportrag.settings import Settings
 
@@ -48,6 +49,18 @@ def ingest_reports(
     if stored and (result.added or not _search_index_current(settings)):
         refresh_search_index(settings, progress=progress)
     return result
+
+
+def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], None] = lambda _: None) -> None:
+    """Take one report out of the index; the others' vectors come from the cache, nothing is re-embedded."""
+    stored = documents.doc_ids(settings.index_dir)
+    if doc_id not in stored:
+        raise ReportragError(f"remove: no report {doc_id!r} in the index; known: {', '.join(stored) or 'none'}")
+    documents.remove(settings.index_dir, doc_id)
+    if documents.doc_ids(settings.index_dir):
+        refresh_search_index(settings, progress=progress)
+    else:
+        store.remove(settings.index_dir)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -95,7 +108,19 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     embedder = embedder or make_embedder(settings)
     if not _search_index_current(settings):
         refresh_search_index(settings, embedder)
-    return Searcher(settings.index_dir, embedder)
+    return Searcher(settings.index_dir, embedder, reranker=make_reranker(settings))
+
+
+def make_reranker(settings: Settings) -> Reranker:
+    """The configured cross-encoder, else the built-in re-scoring by the references a question names."""
+    if settings.reranker_path is None:
+        return ReferenceReranker()
+    if not (Path(settings.reranker_path) / "config.json").is_file():
+        raise ReportragError(
+            f"reranker: {settings.reranker_path} holds no cross-encoder (no config.json); "
+            "point REPORTRAG_RERANKER_PATH at a sentence-transformers CrossEncoder folder, or unset it"
+        )
+    return CrossEncoderReranker(settings.reranker_path)
 
 
 def list_documents(settings: Settings) -> list[dict]:

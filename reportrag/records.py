@@ -60,6 +60,9 @@ class Paragraph:
     concluding_observations: tuple[str, ...] = ()  # e.g. ("36(e)", "30(c)")
     duplicate_of: int | None = None  # ¶ number of the paragraph this one repeats (sidebar copies)
     footnotes: tuple[str, ...] = ()  # labels of footnotes referenced here
+    # the concluding observations this paragraph responds to: its own refs plus those of the "With regard to …"
+    # paragraph that opens its block or the "Thus, paragraph … is being fulfilled" one that closes it
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,13 @@ from index import documents, store
 from index.embed import Embedder
 from reportrag.errors import BadQuery, IndexMismatch
 from reportrag.records import Document, Hit, Passage
+from reportrag.rerank import ReferenceReranker, Reranker, named_sections
 
 MAX_QUERY_CHARS = 2000
 _IDENTIFIER = re.compile(r"\d|\([a-z]\)")
-MODES = ("hybrid", "dense", "keyword")
+MODES = ("hybrid+rerank", "hybrid", "dense", "keyword")
+RERANK_DEPTH = 50  # fused candidates the rerank stage re-scores
+MAX_NAMED = 100  # passages of sections the question names, added to them
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,10 @@ def clean_query(query: str) -> str:
 class Searcher:
     """Loads the index once; ``search`` is ``batch([q])[0]``."""
 
-    def __init__(self, index_dir, embedder: Embedder, *, weights: Weights = Weights()) -> None:
+    def __init__(self, index_dir, embedder: Embedder, *, weights: Weights = Weights(), reranker: Reranker | None = None) -> None:
         self.embedder = embedder
         self.weights = weights
+        self.reranker: Reranker = reranker or ReferenceReranker()
         self.index = store.load(index_dir, model=embedder.name)
         self.documents: dict[str, Document] = {}
         by_id: dict[str, Passage] = {}
@@ -87,10 +91,10 @@ class Searcher:
         self.passages: list[Passage] = [by_id[pid] for pid in self.index.passage_ids]
         self.row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters = Filters()) -> list[Hit]:
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid+rerank", filters: Filters = Filters()) -> list[Hit]:
         return self.batch([query], k=k, mode=mode, filters=filters)[0]
 
-    def batch(self, queries: list[str], *, k: int = 10, mode: str = "hybrid", filters: Filters = Filters()) -> list[list[Hit]]:
+    def batch(self, queries: list[str], *, k: int = 10, mode: str = "hybrid+rerank", filters: Filters = Filters()) -> list[list[Hit]]:
         if mode not in MODES:
             raise BadQuery(f"mode: {mode!r} is not one of {', '.join(MODES)}")
         if k < 1:
@@ -102,6 +106,13 @@ class Searcher:
     def _rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
         scores = self.scores(text, vector, mode)
         order = np.argsort(-scores, kind="stable")
+        if mode == "hybrid+rerank":
+            head = list(_first(order, lambda r: filters.allows(self.passages[r]), max(RERANK_DEPTH, 2 * k)))
+            named = [r for r in named_sections(text, self.passages) if filters.allows(self.passages[r])]
+            head = np.array(list(dict.fromkeys(head + named[:MAX_NAMED])), dtype=np.int64)
+            scores = scores.copy()
+            scores[head] = self.reranker.rerank(text, [self.passages[r] for r in head], scores[head])
+            order = head[np.argsort(-scores[head], kind="stable")]
         hits: list[Hit] = []
         seen: dict[str, int] = {}
         for row in order:
@@ -134,6 +145,17 @@ class Searcher:
             return passage_cos.astype(np.float32)
         sentence_cos = best_sentence(self.index.sentence_vectors @ vector, self.index.sentence_owner, len(self.passages))
         return fuse(passage_cos, sentence_cos, keyword, self.weights, identifiers=has_identifiers(text))
+
+
+def _first(rows, keep, n: int):
+    """The first ``n`` rows ``keep`` accepts, without testing the rest."""
+    taken = 0
+    for r in rows:
+        if taken == n:
+            return
+        if keep(r):
+            taken += 1
+            yield r
 
 
 def has_identifiers(text: str) -> bool:

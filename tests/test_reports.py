@@ -127,6 +127,27 @@ def test_concluding_observation_references_are_extracted(cedaw):
     assert any("36(e)" in p.concluding_observations for p in passages)
 
 
+def test_paragraphs_know_which_concluding_observations_they_address(cedaw):
+    document, passages = cedaw
+    by_number = {p.number: p for p in document.paragraphs}
+    # "Thus, paragraphs 30 (d) and (e) … are being fulfilled" sums up the paragraph before it
+    thus = next(p for p in document.paragraphs if p.text.startswith("Thus, paragraphs 30 (d) and (e)"))
+    before = by_number[thus.number - 1]
+    assert not before.concluding_observations and {"30(d)", "30(e)"} <= set(before.addresses)
+    # "With regard to the recommendation in paragraph 26 (a) …" opens a block the next paragraph belongs to
+    opener = next(p for p in document.paragraphs if "With regard to the recommendation in paragraph 26 (a)" in p.text)
+    after = by_number[opener.number + 1]
+    assert after.section[:2] == opener.section[:2] and not after.concluding_observations and "26(a)" in after.addresses
+    # … but not across an article: 18 (b) is the last paragraph of Article 3
+    last = next(p for p in document.paragraphs if "With regard to the recommendation in paragraph 18 (b)" in p.text)
+    assert "18(b)" not in by_number[last.number + 1].addresses
+    # a block never reaches past the next reference or into another article
+    for p in document.paragraphs:
+        assert set(p.concluding_observations) <= set(p.addresses)
+    stats = next(p for p in passages if "Bureau of National Statistics" in p.text and "30(d)" in p.concluding_observations)
+    assert stats.doc_id == "cedaw"
+
+
 def test_sidebar_repeats_are_marked_as_duplicates_of_their_original(review):
     document, passages = review
     quote = next(p for p in document.paragraphs if p.text.startswith("The President of the International Commission"))

@@ -16,19 +16,11 @@ from reportrag.search import Filters, Searcher
 from reportrag.settings import PROJECT_ROOT, Settings
 from tests.conftest import run_cli
 
-# Committed baseline (hybrid, eval/questions.jsonl, answerable questions) minus a small margin.
-GATE = {"recall@5": 0.894 - 0.02, "mrr@10": 0.794 - 0.02}
-
-
-@pytest.fixture(scope="session")
-def search_settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("search")
-    return Settings(index_dir=root / "index", cache_dir=root / "cache")
-
-
-@pytest.fixture(scope="session")
-def searcher(search_settings) -> Searcher:
-    return corpus.open_searcher(search_settings)
+# Committed baselines (eval/questions.jsonl, answerable questions) minus a small margin.
+GATE = {
+    "hybrid": {"recall@5": 0.894 - 0.02, "mrr@10": 0.794 - 0.02},
+    "hybrid+rerank": {"recall@5": 0.925 - 0.02, "mrr@10": 0.823 - 0.02},
+}
 
 
 def test_hits_are_exact_slices_with_their_place(searcher):
@@ -88,9 +80,13 @@ def test_odd_but_valid_queries_answer(searcher, query):
 
 
 def test_retrieval_quality_gate(searcher):
-    result = evaluate(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"), modes=("hybrid",))["hybrid"]
-    assert result["recall@5"] >= GATE["recall@5"], result["misses@5"]
-    assert result["mrr@10"] >= GATE["mrr@10"]
+    results = evaluate(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"), modes=tuple(GATE))
+    for mode, floor in GATE.items():
+        assert results[mode]["recall@5"] >= floor["recall@5"], (mode, results[mode]["misses@5"])
+        assert results[mode]["mrr@10"] >= floor["mrr@10"], mode
+    # the rerank stage is kept only because it helps
+    assert results["hybrid+rerank"]["recall@5"] >= results["hybrid"]["recall@5"]
+    assert results["hybrid+rerank"]["mrr@10"] > results["hybrid"]["mrr@10"]
 
 
 def test_cli_search_json_and_batch(search_settings, searcher, tmp_path):
@@ -108,6 +104,21 @@ def test_cli_search_json_and_batch(search_settings, searcher, tmp_path):
     assert all(len(json.loads(line)["results"]) == 2 for line in lines)
     bad = run_cli("search", "", index_dir=env_index)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_remove_a_report_and_add_it_back_without_re_embedding(search_settings, searcher, tmp_path):
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.cache_dir)
+    shutil.copytree(search_settings.index_dir, settings.index_dir)
+    proc = run_cli("remove", "review", index_dir=settings.index_dir, env={"REPORTRAG_CACHE_DIR": str(settings.cache_dir)})
+    assert proc.returncode == 0, proc.stderr
+    assert "0 newly embedded" in proc.stderr
+    alone = Searcher(settings.index_dir, searcher.embedder)
+    assert set(alone.documents) == {"cedaw"} and {p.doc_id for p in alone.passages} == {"cedaw"}
+    unknown = run_cli("remove", "nope", index_dir=settings.index_dir)
+    assert unknown.returncode == 1 and "known: cedaw" in unknown.stderr and "Traceback" not in unknown.stderr
+    result = corpus.ingest_reports(settings)  # the bundled set comes back, from the embedding cache
+    assert result.added == ["review"]
+    assert len(Searcher(settings.index_dir, searcher.embedder).passages) == len(searcher.passages)
 
 
 def test_unchanged_reingest_does_not_rebuild(search_settings, searcher):
