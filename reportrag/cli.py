@@ -9,11 +9,12 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 from reportrag import corpus
 from reportrag.errors import BadQuery, ReportragError
 from reportrag.search import MODES, Filters
-from reportrag.settings import Settings
+from reportrag.settings import PROJECT_ROOT, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="ingest the bundled reports, or the given files and folders")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.set_defaults(run=_ingest)
+
+    p = sub.add_parser("eval", help="retrieval benchmark: the question set, or a BEIR-format data set with --beir")
+    p.add_argument("--questions", type=Path, default=PROJECT_ROOT / "eval" / "questions.jsonl", metavar="QUESTIONS.jsonl")
+    p.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, from {', '.join(MODES)}")
+    p.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain recipe")
+    p.add_argument("--beir", type=Path, metavar="DIR", help="a BEIR-layout data set (corpus.jsonl, queries.jsonl, qrels/)")
+    p.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "eval" / "results", help="results folder")
+    p.add_argument("--readme", action="store_true", help="also update the figures in README.md")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(run=_eval)
 
     p = sub.add_parser("remove", help="take a report out of the index (its file is left alone)")
     p.add_argument("doc_id", metavar="DOC_ID")
@@ -122,6 +134,67 @@ def _ingest(settings: Settings, args) -> int:
         f"in {seconds:.1f}s; index: {settings.index_dir}"
     )
     return 1 if result.failed else 0
+
+
+def _eval(settings: Settings, args) -> int:
+    from reportrag import eval_results, evaluate  # matplotlib and friends: only for this command
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    if args.beir:
+        from reportrag import beir
+
+        unknown = [m for m in modes if m not in beir.BEIR_MODES]
+        modes = tuple(m for m in modes if m in beir.BEIR_MODES)
+        if unknown:
+            print(f"note: {', '.join(unknown)} not run on BEIR data (no references to re-score)", file=sys.stderr)
+        result = beir.run_beir(args.beir, corpus.make_embedder(settings), modes=modes, split=args.split,
+                               cache_dir=settings.cache_dir / "beir" / beir.dataset_name(args.beir),
+                               progress=lambda line: print(line, file=sys.stderr))
+        paths = beir.write_results(result, args.out / "beir")
+        if args.json:
+            _print_json(beir._drop_per_query(result))
+        else:
+            print(beir.format_markdown(result))
+        print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+        return 0
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise BadQuery(f"--modes: {bad[0]!r} is not one of {', '.join(MODES)}")
+    questions = evaluate.load_questions(args.questions)
+    searcher = corpus.open_searcher(settings)
+    baselines = {} if args.no_baseline else _langchain_baseline(settings)
+    results = evaluate.evaluate(searcher, questions, modes, baselines=baselines)
+    report = {
+        "provenance": eval_results.provenance(),
+        "model": searcher.embedder.name,
+        "questions": len(questions),
+        "answerable": sum(1 for q in questions if q["gold"]),
+        "unanswerable": sum(1 for q in questions if not q["gold"]),
+        "results": results,
+        "abstention": evaluate.abstention_tradeoff(searcher, questions),
+        "beir": [p.read_text(encoding="utf-8") for p in sorted((args.out / "beir").glob("*.md"))],
+    }
+    paths = eval_results.write(report, args.out, PROJECT_ROOT / "README.md" if args.readme else None)
+    if args.json:
+        _print_json(report)
+    else:
+        print(eval_results.markdown(report))
+    print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def _langchain_baseline(settings: Settings) -> dict:
+    """The plain LangChain recipe, when its optional packages are installed (pip install -e '.[baseline]')."""
+    try:
+        from reportrag import langchain_recipe
+    except ImportError:
+        return {}
+    try:
+        recipe = langchain_recipe.build_recipe(settings)
+    except ImportError as e:
+        print(f"note: LangChain baseline skipped ({e.name} not installed: pip install -e '.[baseline]')", file=sys.stderr)
+        return {}
+    return {"langchain-recipe": lambda texts, k: [[SimpleNamespace(**h) for h in hits] for hits in langchain_recipe.search_recipe(recipe, texts, k)]}
 
 
 def _remove(settings: Settings, args) -> int:

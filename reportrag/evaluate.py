@@ -1,48 +1,108 @@
-"""Retrieval quality on eval/questions.jsonl: Recall@1/5/10, MRR@10, nDCG@10 per search mode and question type."""
+"""Retrieval quality on eval/questions.jsonl: Recall@1/5/10, MRR@10, nDCG@10 per configuration and question type,
+recall@k curves, and the abstention trade-off on the unanswerable questions.
+
+A configuration is a search mode of ours, or the plain LangChain recipe (see ``reportrag.langchain_recipe``); all
+are scored by the same rule (``reportrag.metrics.passage_matches``) on the same questions.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from reportrag.errors import BadDataset
 from reportrag.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevant_ranks, summarize
 from reportrag.search import MODES, Searcher
 
+CURVE_K = tuple(range(1, 11))
+ABSTAIN_MODE = "hybrid+rerank"
+
 
 def load_questions(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadDataset(f"{path}: cannot be read ({e}); give a UTF-8 JSON-lines question file") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row.get("question"), str) or not isinstance(row.get("gold"), list):
+                raise ValueError
+        except (ValueError, AttributeError):
+            raise BadDataset(f'{path}:{n}: expected {{"id", "question", "gold": [...], "type", ...}}') from None
+        rows.append({"id": row.get("id", str(n)), "type": row.get("type", "untyped"), **row})
+    return rows
 
 
-def evaluate(searcher: Searcher, questions: list[dict], modes: tuple[str, ...] = MODES, k: int = 10) -> dict:
+def score_hits(questions: Sequence[dict], found: Sequence[Sequence], doc_texts: dict[str, str], seconds: float) -> dict:
+    """Metrics for ranked hits (ours, or anything with doc_id/start/end/text and optionally also_at) per question."""
+    rows = []
+    for q, hits in zip(questions, found):
+        passages = [getattr(h, "passage", h) for h in hits]
+        ranks = relevant_ranks(passages, q["gold"], doc_texts)
+        # a collapsed hit also stands where its copies stand: any of its places may hold the gold quote
+        ranks += [i for i, h in enumerate(hits, 1) if relevant_ranks(list(getattr(h, "also_at", ())), q["gold"], doc_texts)]
+        docs = {p.doc_id for p in passages[:5]}
+        gold_docs = {d for d, t in doc_texts.items() if any(g in t for g in q["gold"])}
+        row = {"id": q["id"], "type": q["type"], "mrr@10": mrr_at_k(ranks, 10), "ndcg@10": ndcg_at_k(ranks, 10, 1)}
+        row.update({f"recall@{k}": recall_at_k(ranks, k) for k in CURVE_K})
+        row["doc_recall@5"] = float(bool(docs & gold_docs))
+        rows.append(row)
+    summary = summarize(rows)
+    summary["ms_per_query"] = 1000 * seconds / max(len(questions), 1)
+    summary["misses@5"] = [r["id"] for r in rows if not r["recall@5"]]
+    return summary
+
+
+def evaluate(
+    searcher: Searcher,
+    questions: list[dict],
+    modes: tuple[str, ...] = MODES,
+    k: int = 10,
+    baselines: dict[str, Callable[[list[str], int], list[list]]] | None = None,
+) -> dict:
+    """Results per configuration: our modes, then any baselines (name → search function over question texts)."""
     doc_texts = {doc_id: d.text for doc_id, d in searcher.documents.items()}
     answerable = [q for q in questions if q["gold"]]
+    texts = [q["question"] for q in answerable]
+    searches = {mode: (lambda qs, k, mode=mode: searcher.batch(qs, k=k, mode=mode)) for mode in modes}
+    searches.update(baselines or {})
     results = {}
-    for mode in modes:
+    for name, search in searches.items():
         started = time.perf_counter()
-        hits = searcher.batch([q["question"] for q in answerable], k=k, mode=mode)
-        seconds = time.perf_counter() - started
-        rows = []
-        for q, found in zip(answerable, hits):
-            # a collapsed hit also stands where its copies stand: any of its places may hold the gold quote
-            ranks = relevant_ranks([h.passage for h in found], q["gold"], doc_texts)
-            ranks += [h.rank for h in found if relevant_ranks(list(h.also_at), q["gold"], doc_texts)]
-            docs = {h.passage.doc_id for h in found[:5]}
-            gold_docs = {d for d, t in doc_texts.items() if any(g in t for g in q["gold"])}
-            rows.append(
-                {
-                    "id": q["id"],
-                    "type": q["type"],
-                    "recall@1": recall_at_k(ranks, 1),
-                    "recall@5": recall_at_k(ranks, 5),
-                    "recall@10": recall_at_k(ranks, 10),
-                    "mrr@10": mrr_at_k(ranks, 10),
-                    "ndcg@10": ndcg_at_k(ranks, 10, 1),
-                    "doc_recall@5": float(bool(docs & gold_docs)),
-                }
-            )
-        summary = summarize(rows)
-        summary["ms_per_query"] = 1000 * seconds / max(len(answerable), 1)
-        summary["misses@5"] = [r["id"] for r in rows if not r["recall@5"]]
-        results[mode] = summary
+        found = search(texts, k)
+        results[name] = score_hits(answerable, found, doc_texts, time.perf_counter() - started)
     return results
+
+
+def abstention_tradeoff(searcher: Searcher, questions: list[dict], mode: str = ABSTAIN_MODE, steps: int = 41) -> dict:
+    """Abstaining when the best hit scores below a threshold: for each threshold, the share of unanswerable
+    questions flagged (want high) and of answerable ones wrongly flagged (want ≤ 5 %)."""
+    top = {q["id"]: hits[0].score if hits else float("-inf") for q, hits in zip(questions, searcher.batch([q["question"] for q in questions], k=1, mode=mode))}
+    answerable = np.array([top[q["id"]] for q in questions if q["gold"]])
+    unanswerable = np.array([top[q["id"]] for q in questions if not q["gold"]])
+    if not len(answerable) or not len(unanswerable):
+        return {"mode": mode, "rule": "top score below threshold", "curve": [], "at_5_percent": None}
+    lo, hi = float(min(answerable.min(), unanswerable.min())), float(max(answerable.max(), unanswerable.max()))
+    curve = [
+        {
+            "threshold": round(t, 4),
+            "unanswerable_flagged": float((unanswerable < t).mean()),
+            "answerable_flagged": float((answerable < t).mean()),
+        }
+        for t in np.linspace(lo, hi, steps)
+    ]
+    within = [c for c in curve if c["answerable_flagged"] <= 0.05]
+    return {
+        "mode": mode,
+        "rule": "top score below threshold",
+        "curve": curve,
+        "at_5_percent": max(within, key=lambda c: (c["unanswerable_flagged"], -c["threshold"])) if within else None,
+    }
