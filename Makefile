@@ -17,6 +17,17 @@ run: $(RUN_STAMP) index
 test: $(TEST_STAMP)
 	$(PY) -m pytest
 
+# Retrieval quality: our configurations and the plain LangChain recipe on eval/questions.jsonl, then SciFact (BEIR);
+# writes eval/results/ and the README table.
+SCIFACT ?= ../shared/benchmarks/scifact
+eval: $(TEST_STAMP) index
+	@if [ -d "$(SCIFACT)" ]; then $(VENV)/bin/reportrag eval --beir $(SCIFACT); else echo "SciFact not found at $(SCIFACT): skipped (SCIFACT=DIR to set)"; fi
+	$(VENV)/bin/reportrag eval --readme
+
+# Speed and memory: writes BENCHMARKS.md and eval/results/bench.json (BENCH_ARGS=--quick skips the 1M-vector scale).
+bench: $(TEST_STAMP) index
+	$(PY) eval/bench.py $(BENCH_ARGS)
+
 index: $(RUN_STAMP)
 	$(VENV)/bin/reportrag ingest
 
@@ -28,7 +39,7 @@ $(RUN_STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
-	$(PIP) -c requirements.lock -e '.[test]'
+	$(PIP) -c requirements.lock -e '.[test,baseline]'
 	@rm -f $(VENV)/.stamp-test-*
 	@touch $@
 
