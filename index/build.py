@@ -11,7 +11,13 @@ from index.keyword import KeywordIndex
 from reportrag.records import Document, Passage
 
 
-def build(corpus: list[tuple[Document, list[Passage]]], embedder: Embedder, cache: EmbeddingCache) -> tuple[store.SearchIndex, int]:
+def build(
+    corpus: list[tuple[Document, list[Passage]]],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    *,
+    exact_up_to: int = vector_index.EXACT_UP_TO,
+) -> tuple[store.SearchIndex, int]:
     """The search index over every passage of ``corpus``, and how many texts had to be embedded afresh."""
     passages = [(doc, p) for doc, ps in corpus for p in ps]
     passage_texts = [store.embedding_text(p, doc.info.short_title) for doc, p in passages]
@@ -29,14 +35,14 @@ def build(corpus: list[tuple[Document, list[Passage]]], embedder: Embedder, cach
         {doc.doc_id: doc.sha256 for doc, _ in corpus},
         len(passages),
         len(sentence_texts),
-        {"exact_up_to": vector_index.EXACT_UP_TO},
+        {"exact_up_to": exact_up_to},
     )
     index = store.SearchIndex(
         manifest=manifest,
         passage_ids=[p.passage_id for _, p in passages],
-        passages=vector_index.build(passage_vectors),
+        passages=vector_index.build(passage_vectors, exact_up_to=exact_up_to),
         passage_vectors=passage_vectors,
-        sentences=vector_index.build(sentence_vectors),
+        sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
         sentence_vectors=sentence_vectors,
         sentence_owner=np.asarray(owner, dtype=np.int32),
         keyword=KeywordIndex.build(passage_texts),

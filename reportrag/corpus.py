@@ -74,7 +74,7 @@ def _search_index_current(settings: Settings) -> bool:
     except ReportragError:
         return False
     stored = {d: (documents.build_info(settings.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index_dir)}
-    return manifest["corpus"] == stored
+    return manifest["corpus"] == stored and manifest["settings"].get("exact_up_to") == settings.exact_search_up_to
 
 
 def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
@@ -83,7 +83,7 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
     embedder = embedder or make_embedder(settings)
     cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.name, embedder.dimension)
     progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
-    index, embedded = build_index(corpus, embedder, cache)
+    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.exact_search_up_to)
     store.save(settings.index_dir, index)
     progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
 

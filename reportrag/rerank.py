@@ -84,16 +84,25 @@ class ReferenceReranker:
         return out
 
 
-def named_sections(query: str, passages: list[Passage]) -> list[int]:
-    """Rows of the passages in a section the question names, by label or by title: candidates to re-score even
-    when the fused ranking left them out."""
-    refs = query_references(query)
-    titles = named_titles(query, {t for p in passages for t in p.section})
-    return [
-        i
-        for i, p in enumerate(passages)
-        if any(_section_match(label, p.section_label) for label in refs.sections) or any(t in titles for t in p.section)
-    ]
+class SectionMap:
+    """Which passages stand in which section, by label and by title: built once per searcher, so finding the
+    sections a question names costs one fuzzy match per distinct title, not one per passage."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.by_label: dict[str, list[int]] = {}
+        self.by_title: dict[str, list[int]] = {}
+        for row, p in enumerate(passages):
+            self.by_label.setdefault(p.section_label, []).append(row)
+            for title in set(p.section):
+                self.by_title.setdefault(title, []).append(row)
+
+    def named(self, query: str) -> list[int]:
+        """Rows of the passages in a section the question names: candidates to re-score even when the fused
+        ranking left them out."""
+        refs = query_references(query)
+        rows = [r for label, rs in self.by_label.items() for r in rs if any(_section_match(w, label) for w in refs.sections)]
+        rows += [r for title in named_titles(query, set(self.by_title)) for r in self.by_title[title]]
+        return list(dict.fromkeys(rows))
 
 
 def _observation_match(wanted: frozenset[str], refs: tuple[str, ...]) -> float:

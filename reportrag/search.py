@@ -11,19 +11,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 
 from index import documents, store
+from index import vectors as vector_index
 from index.embed import Embedder
 from reportrag.errors import BadQuery, IndexMismatch
 from reportrag.records import Document, Hit, Passage
-from reportrag.rerank import ReferenceReranker, Reranker, named_sections
+from reportrag.rerank import ReferenceReranker, Reranker, SectionMap
 
 MAX_QUERY_CHARS = 2000
 _IDENTIFIER = re.compile(r"\d|\([a-z]\)")
 MODES = ("hybrid+rerank", "hybrid", "dense", "keyword")
 RERANK_DEPTH = 50  # fused candidates the rerank stage re-scores
-MAX_NAMED = 100  # passages of sections the question names, added to them
+MAX_NAMED = 100
+CANDIDATES = 1000  # per source (passages, sentences, keywords) when the vector index is approximate
+UNSCORED = np.float32(-10.0)  # below any fused score: cosines are ≥ -1, keyword shares ≥ 0  # passages of sections the question names, added to them
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,10 @@ class Searcher:
             raise IndexMismatch(f"search index and reports disagree ({len(missing)} passages); run 'reportrag ingest'")
         self.passages: list[Passage] = [by_id[pid] for pid in self.index.passage_ids]
         self.row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
+        self.sections = SectionMap(self.passages)
+        # exact faiss index: score every passage with one matrix product; approximate: score faiss's candidates only
+        self.exact = isinstance(self.index.passages, faiss.IndexFlat)
+        self._first_sentence = np.searchsorted(self.index.sentence_owner, np.arange(len(self.passages) + 1))
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid+rerank", filters: Filters = Filters()) -> list[Hit]:
         return self.batch([query], k=k, mode=mode, filters=filters)[0]
@@ -108,7 +116,7 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         if mode == "hybrid+rerank":
             head = list(_first(order, lambda r: filters.allows(self.passages[r]), max(RERANK_DEPTH, 2 * k)))
-            named = [r for r in named_sections(text, self.passages) if filters.allows(self.passages[r])]
+            named = [r for r in self.sections.named(text) if filters.allows(self.passages[r])]
             head = np.array(list(dict.fromkeys(head + named[:MAX_NAMED])), dtype=np.int64)
             scores = scores.copy()
             scores[head] = self.reranker.rerank(text, [self.passages[r] for r in head], scores[head])
@@ -136,15 +144,45 @@ class Searcher:
         return hits[:k]
 
     def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
-        """A score for every passage (rows of ``self.passages``)."""
+        """A score for every passage (rows of ``self.passages``); passages an approximate index did not propose
+        get ``UNSCORED``."""
         keyword = self.index.keyword.scores(text) if mode != "dense" else None
         if mode == "keyword":
             return keyword.astype(np.float32)
-        passage_cos = self.index.passage_vectors @ vector
+        rows = None if self.exact else self._candidates(vector, keyword)
+        passage_cos = self._passage_cos(vector, rows)
         if mode == "dense":
-            return passage_cos.astype(np.float32)
-        sentence_cos = best_sentence(self.index.sentence_vectors @ vector, self.index.sentence_owner, len(self.passages))
+            return passage_cos
+        sentence_cos = self._sentence_cos(vector, rows)
         return fuse(passage_cos, sentence_cos, keyword, self.weights, identifiers=has_identifiers(text))
+
+    def _candidates(self, vector: np.ndarray, keyword: np.ndarray | None) -> np.ndarray:
+        """Rows worth scoring in a large corpus: faiss's nearest passages and sentences, and the best keyword hits."""
+        n = min(CANDIDATES, len(self.passages))
+        _, near = vector_index.search(self.index.passages, vector[None, :], n)
+        _, near_sentences = vector_index.search(self.index.sentences, vector[None, :], n)
+        found = [near[0], self.index.sentence_owner[near_sentences[0][near_sentences[0] >= 0]]]
+        if keyword is not None and keyword.any():
+            found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
+        rows = np.unique(np.concatenate(found))
+        return rows[rows >= 0]
+
+    def _passage_cos(self, vector: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            return (self.index.passage_vectors @ vector).astype(np.float32)
+        out = np.full(len(self.passages), UNSCORED, dtype=np.float32)
+        out[rows] = self.index.passage_vectors[rows] @ vector
+        return out
+
+    def _sentence_cos(self, vector: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            return best_sentence(self.index.sentence_vectors @ vector, self.index.sentence_owner, len(self.passages))
+        starts, ends = self._first_sentence[rows], self._first_sentence[rows + 1]
+        sentences = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+        best = best_sentence(self.index.sentence_vectors[sentences] @ vector, self.index.sentence_owner[sentences], len(self.passages))
+        out = np.full(len(self.passages), UNSCORED, dtype=np.float32)
+        out[rows] = best[rows]
+        return out
 
 
 def _first(rows, keep, n: int):

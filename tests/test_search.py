@@ -140,3 +140,21 @@ def test_damaged_or_foreign_index_gives_a_way_out(search_settings, searcher, tmp
     settings = Settings(index_dir=copy, cache_dir=search_settings.cache_dir)
     corpus.ingest_reports(settings)
     assert Searcher(copy, searcher.embedder).search("death penalty", k=1)
+
+
+def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(search_settings, searcher, tmp_path):
+    # force the approximate path on our 723 passages: the same cache, so nothing is re-embedded
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.cache_dir, exact_search_up_to=100)
+    shutil.copytree(search_settings.index_dir / "documents", settings.index_dir / "documents")
+    approximate = corpus.open_searcher(settings, searcher.embedder)
+    assert not approximate.exact and searcher.exact
+    assert store.load(settings.index_dir, model=searcher.embedder.name).manifest["settings"]["exact_up_to"] == 100
+    questions = [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl") if q["gold"]][:40]
+    for mode in ("hybrid+rerank", "dense"):
+        exact_top = [[h.passage.passage_id for h in hits] for hits in searcher.batch(questions, k=5, mode=mode)]
+        approx_top = [[h.passage.passage_id for h in hits] for hits in approximate.batch(questions, k=5, mode=mode)]
+        overlap = sum(len(set(a) & set(b)) for a, b in zip(exact_top, approx_top)) / (5 * len(questions))
+        assert overlap >= 0.95, (mode, overlap)
+    # the threshold is part of the index: changing it back rebuilds (from the cache) instead of mixing
+    back = Settings(index_dir=settings.index_dir, cache_dir=search_settings.cache_dir)
+    assert corpus.open_searcher(back, searcher.embedder).exact
