@@ -156,3 +156,103 @@ class Hit:
             "also_at": [{"passage_id": a.passage_id, "doc_id": a.doc_id, "paragraph": a.paragraph,
                          "start": a.start, "end": a.end} for a in self.also_at],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a quote stands: report, section, ¶ paragraph and canonical offsets."""
+
+    doc_id: str
+    doc_title: str  # the report's short title
+    section: tuple[str, ...]
+    section_label: str
+    paragraph: int
+    start: int
+    end: int
+    passage_id: str
+
+    @property
+    def label(self) -> str:
+        """The human-readable citation: "CEDAW sixth periodic report, Article 10 (e), ¶296"."""
+        section = f", {self.section_label}" if self.section_label else ""
+        return f"{self.doc_title}{section}, ¶{self.paragraph}"
+
+    def to_json(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "doc_title": self.doc_title,
+            "section": list(self.section),
+            "section_label": self.section_label,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "passage_id": self.passage_id,
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One numbered quote of an answer. ``verified`` is true only when the report's canonical text from
+    ``place.start`` to ``place.end`` is exactly ``quote``; ``anchor`` survives re-chunking and re-ingestion."""
+
+    n: int
+    quote: str
+    place: Place
+    anchor: str  # "<doc_id>-p<paragraph>-<sha1 of the quote, 10 hex>"
+    verified: bool
+    score: float = 0.0
+    also_at: tuple[Place, ...] = ()  # sidebar copies and other places the same sentence stands
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "quote": self.quote,
+            **self.place.to_json(),
+            "anchor": self.anchor,
+            "verified": self.verified,
+            "score": round(self.score, 6),
+            "also_at": [a.to_json() for a in self.also_at],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A sentence of an answer and the citations it rests on (generated answers may carry unverified ones)."""
+
+    text: str
+    citations: tuple[int, ...]
+    verified: bool
+    doc_id: str = ""
+    note: str = ""  # why a statement is not verified
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "citations": list(self.citations), "verified": self.verified,
+                "doc_id": self.doc_id, "note": self.note}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What ``ask`` returns: statements with numbered citations grouped by report, or an honest abstention with
+    the closest passages."""
+
+    question: str
+    answered: bool
+    statements: tuple[Statement, ...]
+    citations: tuple[Citation, ...]
+    closest: tuple[Hit, ...] = ()  # the passages searched (shown instead of an answer when abstaining)
+    differences: tuple[str, ...] = ()  # where the reports give different figures, each side cited
+    reason: str = ""  # why the reports do not appear to answer
+    method: str = "extractive"  # or "generated:<model>"
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "method": self.method,
+            "reason": self.reason,
+            "statements": [s.to_json() for s in self.statements],
+            "citations": [c.to_json() for c in self.citations],
+            "differences": list(self.differences),
+            "closest": [h.to_json() for h in self.closest],
+        }
