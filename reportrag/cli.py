@@ -43,6 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.set_defaults(run=_ingest)
 
+    p = sub.add_parser("ask", help="an answer quoting the reports verbatim, every quote cited")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--doc", help="only this report (doc id)")
+    p.add_argument("--section", help='only this section or article: "Article 11", "VII.C"')
+    p.add_argument("--co", help='only passages answering this concluding-observations paragraph: "36(e)"')
+    p.add_argument("--export", type=Path, metavar="FILE.md|FILE.docx", help="also write the answer with its citations")
+    p.add_argument("--chat-model", help='a generated answer: "openai-compatible:MODEL@URL" or "ollama:MODEL" (default: extractive)')
+    p.add_argument("--unverified", choices=("flag", "drop"), help="generated answers: flag or drop unverifiable claims")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_ask)
+
     p = sub.add_parser("eval", help="retrieval benchmark: the question set, or a BEIR-format data set with --beir")
     p.add_argument("--questions", type=Path, default=PROJECT_ROOT / "eval" / "questions.jsonl", metavar="QUESTIONS.jsonl")
     p.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, from {', '.join(MODES)}")
@@ -81,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default=MODES[0])
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_search)
+
+    p = sub.add_parser("cite", help="a passage id, anchor or reference (\"Article 11, paragraph 1 (d)\") at its exact place, or --quote")
+    p.add_argument("ident", nargs="?", metavar="ID_OR_REFERENCE")
+    p.add_argument("--quote", help="where this pasted quote stands in the reports (exact, else the closest text)")
+    p.add_argument("--doc", help="only this report (doc id)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_cite)
     return parser
 
 
@@ -136,6 +154,31 @@ def _ingest(settings: Settings, args) -> int:
     return 1 if result.failed else 0
 
 
+def _ask(settings: Settings, args) -> int:
+    from reportrag import answer, export, generate
+
+    filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
+    if args.export and args.export.suffix.lower() not in export.FORMATS:  # fail before the work, not after
+        raise BadQuery(f"--export {args.export}: can only export {' or '.join(export.FORMATS)}")
+    searcher = corpus.open_searcher(settings)
+    chat = args.chat_model or settings.chat_model
+    if chat:
+        model = generate.chat_model_from_env(chat)
+        hits = searcher.search(args.question, k=answer.SEARCH_DEPTH, filters=filters)
+        result = generate.generate_answer(args.question, hits, searcher.documents, model,
+                                          unverified=args.unverified or settings.unverified)
+    else:
+        result = answer.answer(searcher, args.question, filters=filters)
+    if args.export:
+        export.export(result, args.export)
+        print(f"written: {args.export}", file=sys.stderr)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(export.to_markdown(result), end="")
+    return 0
+
+
 def _eval(settings: Settings, args) -> int:
     from reportrag import eval_results, evaluate  # matplotlib and friends: only for this command
 
@@ -172,6 +215,7 @@ def _eval(settings: Settings, args) -> int:
         "unanswerable": sum(1 for q in questions if not q["gold"]),
         "results": results,
         "abstention": evaluate.abstention_tradeoff(searcher, questions),
+        "answers": evaluate.answer_abstention(searcher, questions),
         "beir": [p.read_text(encoding="utf-8") for p in sorted((args.out / "beir").glob("*.md"))],
     }
     paths = eval_results.write(report, args.out, PROJECT_ROOT / "README.md" if args.readme else None)
@@ -232,6 +276,19 @@ def _passages(settings: Settings, args) -> int:
     else:
         for p in passages:
             print(f"{p.passage_id}  {p.section_label:<28} ¶{p.paragraph:<4} {p.text[:80]}")
+    return 0
+
+
+def _cite(settings: Settings, args) -> int:
+    from reportrag import cite
+
+    if bool(args.ident) == (args.quote is not None):
+        raise BadQuery('cite: give a passage id, anchor or reference, or --quote "…" (one of them)')
+    result = cite.cite(corpus.open_searcher(settings), ident=args.ident, quote=args.quote, doc=args.doc)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(cite.format_text(result))
     return 0
 
 

@@ -63,6 +63,15 @@ def markdown(report: dict) -> str:
             f"≤ 5 % of answerable questions wrongly flagged ({best['answerable_flagged']:.1%}), "
             f"{best['unanswerable_flagged']:.1%} of unanswerable ones are flagged (threshold {best['threshold']}).",
         ]
+    answers = report.get("answers")
+    if answers:
+        lines += [
+            "",
+            f"Answer layer ({answers['rule']}): flags {answers['unanswerable_flagged']:.1%} of unanswerable questions and "
+            f"{answers['answerable_flagged']:.1%} of answerable ones (target ≥ 80 % / ≤ 5 %); "
+            f"{answers['answerable_quoting_gold']:.1%} of answerable questions are answered with a gold sentence quoted; "
+            f"every citation verified: {'yes' if answers['all_citations_verified'] else 'NO'}.",
+        ]
     for beir in report.get("beir", []):
         lines += ["", beir]
     return "\n".join(lines) + "\n"
@@ -101,7 +110,12 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
     curve = (report.get("abstention") or {}).get("curve")
     if curve:
         fig, ax = plt.subplots(figsize=(5.2, 4.2), dpi=110)
-        ax.plot([c["answerable_flagged"] for c in curve], [c["unanswerable_flagged"] for c in curve], marker=".")
+        ax.plot([c["answerable_flagged"] for c in curve], [c["unanswerable_flagged"] for c in curve], marker=".",
+                label="top score below a threshold")
+        answers = report.get("answers")
+        if answers:
+            ax.plot([answers["answerable_flagged"]], [answers["unanswerable_flagged"]], "r*", ms=12, label="answer layer's evidence check")
+        ax.legend(fontsize=7, loc="lower right")
         ax.axvline(0.05, color="grey", ls="--", lw=1)
         ax.axhline(0.80, color="grey", ls=":", lw=1)
         ax.set(xlabel="answerable questions wrongly flagged", ylabel="unanswerable questions flagged",

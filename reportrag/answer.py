@@ -1,0 +1,180 @@
+"""Extractive answers: the sentences of the top passages that answer the question, each quoted verbatim and cited.
+
+No language model: a citation cannot be wrong because every quote is a slice of the report's canonical text,
+checked again when the citation is made. Steps: search → score each sentence of the top passages (its cosine
+with the question plus how much of the question's specific vocabulary it carries) → check the evidence answers
+the question at all (``evidence.assess``), else abstain with the closest passages → keep the best sentences,
+fold repeats (sidebar copies: one quote, all its places) → group by report, in reading order → note where the
+reports give different figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportrag import evidence
+from reportrag.quotes import anchor, find_exact, normalized
+from reportrag.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
+from reportrag.search import Filters, Searcher, clean_query
+
+SEARCH_DEPTH = 8  # passages whose sentences may be quoted
+MAX_QUOTES = 5
+MAX_PER_PASSAGE = 2
+MARGIN = 0.12  # a sentence is quoted when it scores within this of the best one
+OTHER_REPORT_MARGIN = 0.2  # … or, for the other report's best sentence, within this (both reports speak)
+LEAD_IN_PENALTY = 0.15
+_NUMBER = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    passage: Passage
+    span: Span
+    text: str
+    score: float
+    cosine: float
+    coverage: float
+    also_at: tuple[Passage, ...]
+
+
+def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(), k: int = SEARCH_DEPTH) -> Answer:
+    text = clean_query(question)
+    vector = searcher.embedder.encode([text])[0]
+    hits = searcher.rank(text, vector, k, "hybrid+rerank", filters)
+    sentences = score_sentences(searcher, text, vector, hits)
+    reason = evidence.assess(text, sentences, hits, searcher)
+    if reason:
+        return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
+    chosen = choose(sentences)
+    citations, statements = cite(searcher, chosen)
+    return Answer(
+        question=question,
+        answered=True,
+        statements=statements,
+        citations=citations,
+        closest=tuple(hits),
+        differences=differences(searcher, citations),
+    )
+
+
+def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits: list[Hit]) -> list[Sentence]:
+    terms = evidence.question_terms(question)
+    stats = evidence.term_stats(searcher)
+    out = []
+    for hit in hits:
+        document = searcher.documents[hit.passage.doc_id]
+        cosines = searcher.sentence_vectors(hit.passage) @ vector
+        for span, cos in zip(hit.passage.sentences, cosines):
+            sentence = document.text[span.start : span.end]
+            coverage = stats.coverage(terms, sentence)
+            # "… as follows:" introduces a table or list the quote would leave out: a poor answer on its own
+            lead_in = LEAD_IN_PENALTY if sentence.rstrip().endswith(":") else 0.0
+            score = float(cos) + 0.5 * coverage - lead_in
+            out.append(Sentence(hit.passage, span, sentence, score, float(cos), coverage, hit.also_at))
+    return sorted(out, key=lambda s: -s.score)
+
+
+def choose(sentences: list[Sentence]) -> list[Sentence]:
+    """The best sentences, at most a few per passage, without repeats; the other report's best one too when it is
+    nearly as good (so a question both reports speak to gets both)."""
+    if not sentences:
+        return []
+    best = sentences[0].score
+    chosen: list[Sentence] = []
+    per_passage: dict[str, int] = {}
+    seen: set[str] = set()
+    for s in sentences:
+        key = normalized(s.text)
+        if key in seen or per_passage.get(s.passage.passage_id, 0) >= MAX_PER_PASSAGE:
+            continue
+        first_of_report = all(c.passage.doc_id != s.passage.doc_id for c in chosen)
+        margin = OTHER_REPORT_MARGIN if first_of_report and chosen else MARGIN
+        if s.score < best - margin or len(chosen) >= MAX_QUOTES:
+            continue
+        chosen.append(s)
+        seen.add(key)
+        per_passage[s.passage.passage_id] = per_passage.get(s.passage.passage_id, 0) + 1
+    return chosen
+
+
+def cite(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Citation, ...], tuple[Statement, ...]]:
+    """Number the quotes grouped by report (the best report first), in reading order within each."""
+    report_rank = {}
+    for s in chosen:
+        report_rank.setdefault(s.passage.doc_id, len(report_rank))
+    ordered = sorted(chosen, key=lambda s: (report_rank[s.passage.doc_id], s.span.start))
+    citations, statements = [], []
+    for n, s in enumerate(ordered, 1):
+        document = searcher.documents[s.passage.doc_id]
+        place = place_of(document, s.passage, s.span)
+        others = tuple(
+            place_of(searcher.documents[p.doc_id], p, span)
+            for p in s.also_at
+            for span in _spans_of(searcher.documents[p.doc_id], p, s.text)
+        )
+        citations.append(
+            Citation(
+                n=n,
+                quote=s.text,
+                place=place,
+                anchor=anchor(document.doc_id, place.paragraph, s.text),
+                verified=document.text[place.start : place.end] == s.text,
+                score=s.score,
+                also_at=others,
+            )
+        )
+        statements.append(Statement(text=s.text, citations=(n,), verified=citations[-1].verified, doc_id=document.doc_id))
+    return tuple(citations), tuple(statements)
+
+
+def place_of(document: Document, passage: Passage, span: Span) -> Place:
+    paragraph = next((p.number for p in document.paragraphs if p.start <= span.start < p.end), passage.paragraph)
+    return Place(
+        doc_id=document.doc_id,
+        doc_title=document.info.short_title,
+        section=passage.section,
+        section_label=passage.section_label,
+        paragraph=paragraph,
+        start=span.start,
+        end=span.end,
+        passage_id=passage.passage_id,
+    )
+
+
+def _spans_of(document: Document, passage: Passage, sentence: str) -> list[Span]:
+    """Where a sentence stands again inside a sidebar copy of its passage (sidebars may break its lines)."""
+    body = document.text[passage.start : passage.end]
+    return [Span(passage.start + a, passage.start + b) for a, b in find_exact(sentence, body)]
+
+
+def differences(searcher: Searcher, citations: tuple[Citation, ...]) -> tuple[str, ...]:
+    """Where the two reports speak to the same thing with different figures (a ranking for different years, a
+    count at different dates): pairs of quotes from different reports sharing vocabulary but not numbers."""
+    notes = []
+    by_doc: dict[str, list[Citation]] = {}
+    for c in citations:
+        by_doc.setdefault(c.place.doc_id, []).append(c)
+    if len(by_doc) < 2:
+        return ()
+    (doc_a, quotes_a), (doc_b, quotes_b) = list(by_doc.items())[:2]
+    for a in quotes_a:
+        for b in quotes_b:
+            numbers_a, numbers_b = _numbers(a.quote), _numbers(b.quote)
+            if not numbers_a or not numbers_b or numbers_a == numbers_b:
+                continue
+            if evidence.shared_terms(a.quote, b.quote) < 2:
+                continue
+            notes.append(
+                f"The reports give different figures: {a.place.doc_title} [{a.n}] says {', '.join(numbers_a)}; "
+                f"{b.place.doc_title} [{b.n}] says {', '.join(numbers_b)}."
+            )
+    return tuple(notes)
+
+
+def _numbers(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group().rstrip(".,") for m in _NUMBER.finditer(text)))

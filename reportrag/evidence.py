@@ -1,0 +1,143 @@
+"""Does the evidence answer the question? The check behind "the reports do not appear to address this".
+
+A similarity cut-off alone cannot tell "What was the ranking in the Global Gender Gap Index 2024?" (not in the
+reports) from the 2023 question (answered): with all-MiniLM-L6-v2 both score alike. What does tell them apart is
+whether the question's *specific* terms — years and figures, names, treaties, organisations, acronyms — stand in
+the passages found, and whether one sentence carries the question's rarest words together. The rules, in order:
+
+1. the question's specific terms (numbers and years, capitalised names, acronyms) never stand together in one
+   sentence of the passages found (with its neighbours, its section titles and its report's name) → abstain;
+2. no sentence is similar enough (cosine below ``MIN_COSINE``) → nothing close enough to quote.
+
+Measured on eval/questions.jsonl (``reportrag eval`` reports it): this flags about a third of the unanswerable
+questions while wrongly flagging a few per cent of answerable ones. Also tried and dropped because they flagged
+answerable paraphrases as often as unanswerable questions: requiring the question's two rarest words to meet
+in one sentence, and treating a rare question word missing from the passages as a specific term. The rest
+(the "score" in an index the reports give as a "rank", a year the reports do not cover for that figure) needs
+a reader model — a cross-encoder or NLI model — and none ships its weights in a package we can install.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import weakref
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from index.keyword import tokenize
+
+if TYPE_CHECKING:
+    from reportrag.records import Hit
+    from reportrag.search import Searcher
+
+MIN_COSINE = 0.30
+_WORD = re.compile(r"[^\W\d_][\w’'-]*|\d[\d,.]*\d|\d")
+# capitalised words that name nothing specific in these questions
+_GENERIC = set(tokenize(
+    "Kazakhstan Kazakh Kazakhstani Republic Government State Country Report Reports What How Which Who Where When Why "
+    "Has Have Does Did Is Are Was Were Can Could Under According Since Besides Beyond Apart From In On Of For By"
+))
+_QUESTION_WORDS = set(tokenize(
+    "what how many much which who whom whose where when why has have does did is are was were can could kazakhstan "
+    "kazakh country report reports say says said describe described state states government national currently current "
+    "name mention mentioned according besides now today done take taken taking measure measures"
+))
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's content words (stemmed, as the keyword index sees them), without question boilerplate."""
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _QUESTION_WORDS]
+
+
+def specific_terms(question: str) -> list[str]:
+    """Years, figures, capitalised names and acronyms (not the first word, not the country's own name)."""
+    words = _WORD.findall(question)
+    out: list[str] = []
+    for i, word in enumerate(words):
+        if word[0].isdigit() or (i > 0 and word[0].isupper()):
+            out += [t for t in tokenize(word) if t not in _GENERIC]
+    return list(dict.fromkeys(out))
+
+
+class TermStats:
+    """Sentence-level document frequencies over the searcher's passages: how rare each word is in these reports."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.df: Counter[str] = Counter()
+        self.n = 0
+        for p in searcher.passages:
+            text = searcher.documents[p.doc_id].text
+            for s in p.sentences:
+                self.df.update(set(tokenize(text[s.start : s.end])))
+                self.n += 1
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+    def coverage(self, terms: list[str], text: str) -> float:
+        """Share of the question's vocabulary (weighted by rarity) that ``text`` carries."""
+        if not terms:
+            return 0.0
+        present = set(tokenize(text))
+        total = sum(self.idf(t) for t in terms)
+        return sum(self.idf(t) for t in terms if t in present) / total if total > 0 else 0.0
+
+
+_stats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def term_stats(searcher: Searcher) -> TermStats:
+    """Built once per searcher (about 50 ms for the two reports)."""
+    if searcher not in _stats:
+        _stats[searcher] = TermStats(searcher)
+    return _stats[searcher]
+
+
+def shared_terms(a: str, b: str) -> int:
+    return len(set(tokenize(a)) & set(tokenize(b)))
+
+
+def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher) -> str:
+    """Why the evidence does not answer the question, or "" when it does."""
+    if not sentences:
+        return "Nothing in the reports matches the question."
+    specific = specific_terms(question)
+    if specific and not _specific_terms_meet(specific, sentences, searcher):
+        found: set[str] = set()
+        for s in sentences:
+            found |= set(tokenize(s.text))
+        missing = [t for t in specific if t not in found and t not in _names(sentences, searcher)] or specific
+        shown = [w for w in _WORD.findall(question) if any(t in missing for t in tokenize(w))]
+        return (
+            "The reports do not appear to address this: no passage found speaks of "
+            f"{', '.join(dict.fromkeys(shown))} together with the rest of the question."
+        )
+    if max(s.cosine for s in sentences) < MIN_COSINE:
+        return "The reports do not appear to address this: no passage is close enough to quote."
+    return ""
+
+
+def _names(sentences: list, searcher: Searcher) -> set[str]:
+    """Words of the reports' titles and of the sections the sentences stand in: "CEDAW", "Article 14"."""
+    out: set[str] = set()
+    for p in {s.passage.passage_id: s.passage for s in sentences}.values():
+        info = searcher.documents[p.doc_id].info
+        out |= set(tokenize(" ".join((info.title, info.short_title, p.doc_id, *p.section))))
+    return out
+
+
+def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searcher) -> bool:
+    """Do all the question's specific terms stand together in one sentence, with its neighbours, its section
+    titles and its report's name? ("2024" elsewhere in the passage does not answer "the ranking in 2024".)"""
+    by_passage: dict[str, list] = {}
+    for s in sorted(sentences, key=lambda s: s.span.start):
+        by_passage.setdefault(s.passage.passage_id, []).append(s)
+    for group in by_passage.values():
+        names = _names(group[:1], searcher)
+        tokens = [set(tokenize(s.text)) for s in group]
+        for i in range(len(group)):
+            window = set().union(*tokens[max(0, i - 1) : i + 2]) | names
+            if all(t in window for t in specific):
+                return True
+    return False

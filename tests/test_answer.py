@@ -1,0 +1,137 @@
+"""`reportrag ask`: extractive answers on the real reports — verbatim quotes, citations, abstention, export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reportrag import answer as answering
+from reportrag import export
+from reportrag.errors import BadQuery, ReportragError
+from reportrag.quotes import anchor, normalized, parse_anchor
+from reportrag.search import Filters
+from tests.conftest import run_cli
+
+SHELTERS = "What does Kazakhstan say about shelters for victims of domestic violence?"
+
+
+def _check_citations(searcher, result):
+    for n, c in enumerate(result.citations, 1):
+        document = searcher.documents[c.place.doc_id]
+        assert c.n == n and c.verified
+        assert document.text[c.place.start : c.place.end] == c.quote
+        paragraph = next(p for p in document.paragraphs if p.number == c.place.paragraph)
+        assert paragraph.start <= c.place.start < paragraph.end
+        assert c.anchor == anchor(c.place.doc_id, c.place.paragraph, c.quote) and parse_anchor(c.anchor)[0] == c.place.doc_id
+        assert c.place.label.startswith(document.info.short_title)
+
+
+def test_an_answer_quotes_sentences_verbatim_with_their_place(searcher):
+    result = answering.answer(searcher, SHELTERS)
+    assert result.answered and result.method == "extractive"
+    assert 1 <= len(result.citations) <= answering.MAX_QUOTES
+    assert any("crisis centres" in c.quote for c in result.citations)
+    _check_citations(searcher, result)
+    # grouped by report, in reading order inside each report
+    docs = [c.place.doc_id for c in result.citations]
+    assert docs == sorted(docs, key=docs.index)
+    for doc in set(docs):
+        starts = [c.place.start for c in result.citations if c.place.doc_id == doc]
+        assert starts == sorted(starts)
+    assert [s.citations for s in result.statements] == [(c.n,) for c in result.citations]
+    assert len({c.quote for c in result.citations}) == len(result.citations)  # no repeats
+
+
+def test_a_sidebar_sentence_is_quoted_once_with_all_its_places(searcher):
+    result = answering.answer(searcher, "How many national indicators derived from the SDGs does the state planning system use?")
+    pillay = [c for c in result.citations if "262 national indicators" in c.quote]
+    assert len(pillay) == 1 and pillay[0].also_at
+    document = searcher.documents[pillay[0].place.doc_id]
+    for place in pillay[0].also_at:  # the copy may break lines differently: the same words, another place
+        assert normalized(document.text[place.start : place.end]) == normalized(pillay[0].quote)
+        assert place.start != pillay[0].place.start
+
+
+def test_both_reports_are_quoted_and_differing_figures_noted(searcher):
+    result = answering.answer(searcher, "How many crisis centres for victims of domestic violence operate in Kazakhstan?")
+    _check_citations(searcher, result)
+    if len({c.place.doc_id for c in result.citations}) == 2:
+        for note in result.differences:
+            assert "[" in note and "different figures" in note
+    gap = answering.answer(searcher, "What ranking did Kazakhstan reach in the Global Gender Gap Index in 2022 and 2023?")
+    assert any("62nd" in c.quote or "65th" in c.quote for c in gap.citations)
+
+
+def test_differences_name_each_side(searcher):
+    from reportrag.records import Citation, Place
+
+    def cite(n, doc, quote):
+        place = Place(doc, searcher.documents[doc].info.short_title, (), "", 1, 0, len(quote), "x")
+        return Citation(n, quote, place, "a", True)
+
+    notes = answering.differences(searcher, (
+        cite(1, "review", "Kazakhstan was ranked 65th in the Global Gender Gap Index in 2022."),
+        cite(2, "cedaw", "In the Global Gender Gap Index, Kazakhstan was ranked 62nd out of 146 countries in 2023."),
+    ))
+    assert len(notes) == 1 and "[1] says 65th, 2022" in notes[0] and "[2] says 62nd, 146, 2023" in notes[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Has Kazakhstan acceded to the Council of Europe's Istanbul Convention on preventing violence against women?",
+        "How many Kazakh children were repatriated from Iraq?",
+        "What was Kazakhstan's ranking in the Global Gender Gap Index 2024?",
+    ],
+)
+def test_near_miss_questions_get_an_honest_no_with_the_closest_passages(searcher, question):
+    result = answering.answer(searcher, question)
+    assert not result.answered and not result.citations
+    assert result.reason.startswith("The reports do not appear to address this")
+    assert result.closest and "\n" not in result.reason
+
+
+def test_filters_apply_to_answers(searcher):
+    result = answering.answer(searcher, SHELTERS, filters=Filters(doc="review"))
+    assert result.answered and {c.place.doc_id for c in result.citations} == {"review"}
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 100_000])
+def test_bad_questions_are_clear_errors(searcher, question):
+    with pytest.raises(BadQuery):
+        answering.answer(searcher, question)
+
+
+def test_export_markdown_and_docx(searcher, tmp_path):
+    result = answering.answer(searcher, SHELTERS)
+    md = export.export(result, tmp_path / "answer.md").read_text(encoding="utf-8")
+    for c in result.citations:
+        assert c.quote in md and c.anchor in md and c.place.label in md
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(export.export(result, tmp_path / "answer.docx"))).paragraphs)
+    for c in result.citations:
+        assert c.quote in text and c.anchor in text
+    with pytest.raises(ReportragError, match="can only export"):
+        export.export(result, tmp_path / "answer.pdf")
+    with pytest.raises(ReportragError, match="no such folder"):
+        export.export(result, tmp_path / "missing" / "answer.md")
+    no = answering.answer(searcher, "How many Kazakh children were repatriated from Iraq?")
+    assert "do not appear to address" in export.to_markdown(no)
+
+
+def test_cli_ask_json_and_export(search_settings, searcher, tmp_path):
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.cache_dir)}
+    out = tmp_path / "a.docx"
+    proc = run_cli("ask", SHELTERS, "--json", "--export", str(out), index_dir=search_settings.index_dir, env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["answered"] and data["citations"] and out.stat().st_size > 5_000
+    for c in data["citations"]:
+        assert searcher.documents[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"] and c["verified"]
+        assert {"n", "quote", "doc_title", "section_label", "paragraph", "anchor", "label", "also_at"} <= set(c)
+    bad = run_cli("ask", SHELTERS, "--export", str(tmp_path / "a.pdf"), index_dir=search_settings.index_dir, env=env)
+    assert bad.returncode == 1 and "can only export" in bad.stderr and "Traceback" not in bad.stderr
+    empty = run_cli("ask", "  ", index_dir=search_settings.index_dir, env=env)
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
