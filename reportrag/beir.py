@@ -6,10 +6,17 @@ Layout: ``corpus.jsonl`` (``{"_id", "title", "text"}``), ``queries.jsonl`` (``{"
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+import time
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from reportrag.errors import BadDataset
 from reportrag.metrics import ndcg_at_k_graded, recall_at_k_ids
@@ -45,7 +52,7 @@ def _records(path: Path, fields: Sequence[str]) -> Iterator[tuple[str, dict[str,
         yield str(record["_id"]), values
 
 
-def _qrels(path: Path) -> Qrels:
+def _qrels(path: Path, known_docs: Container[str] | None = None) -> Qrels:
     qrels: Qrels = {}
     for index, (number, line) in enumerate(_lines(path)):
         cols = line.split("\t")
@@ -57,15 +64,23 @@ def _qrels(path: Path) -> Qrels:
             score = int(cols[2])
         except ValueError:
             raise BadDataset(f"{path}:{number}: score {cols[2]!r} is not an integer") from None
-        qrels.setdefault(cols[0].strip(), {})[cols[1].strip()] = score
+        doc = cols[1].strip()
+        if known_docs is not None and doc not in known_docs:
+            raise BadDataset(f"{path}:{number}: corpus-id {doc!r} is not in corpus.jsonl")
+        qrels.setdefault(cols[0].strip(), {})[doc] = score
+    if not qrels:
+        raise BadDataset(f"{path}: no relevance judgements")
     return qrels
 
 
 def load_beir(directory: str | Path, split: str = "test") -> tuple[Corpus, dict[str, str], Qrels]:
-    """Read ``(corpus, queries, qrels)``; queries are only those judged in ``qrels/<split>.tsv``."""
+    """Read ``(corpus, queries, qrels)``; queries are only those judged in ``qrels/<split>.tsv``.
+
+    Every corpus-id in the qrels must be in ``corpus.jsonl`` (else BadDataset naming the qrels line).
+    """
     root = Path(directory)
     corpus = dict(_records(root / "corpus.jsonl", ("title", "text")))
-    qrels = _qrels(root / "qrels" / f"{split}.tsv")
+    qrels = _qrels(root / "qrels" / f"{split}.tsv", known_docs=corpus)
     all_queries = {qid: record["text"] for qid, record in _records(root / "queries.jsonl", ("text",))}
     missing = sorted(set(qrels) - set(all_queries))
     if missing:
@@ -106,3 +121,423 @@ def evaluate_beir(
     summary.update({name: sum(s[name] for s in per_query.values()) / len(qids) for name in names})
     summary["per_query"] = per_query
     return summary
+
+
+# --- Running our retrieval pipeline on a BEIR data set --------------------------------------------------------------
+#
+# The corpus is indexed in memory the way the reports are: one "passage" per document (title + " " + text, the MTEB
+# convention, cut at the model's own token limit when embedded), the sentences of its text (and, optionally, its
+# title as one more sentence) for the best-sentence part, and bm25s over our identifier-aware tokenizer. Each mode
+# scores every document like ``Searcher.scores``: keyword = BM25, dense = exact cosine of passage vectors, hybrid =
+# ``search.fuse`` with the same weights and identifier rule as the reports. Vectors are cached by content under
+# ``data/cache/beir/<dataset>/`` so a rerun embeds nothing.
+
+BEIR_MODES = ("keyword", "dense", "hybrid")
+DEPTH = 100  # ranked ids kept per query: enough for Recall@100
+_EMBED_CHUNK = 2048  # texts embedded between cache saves, so an interrupted first run keeps what it embedded
+
+
+def default_cache_dir(dataset: str) -> Path:
+    from reportrag.settings import PROJECT_ROOT
+
+    return PROJECT_ROOT / "data" / "cache" / "beir" / dataset
+
+
+def default_results_dir() -> Path:
+    from reportrag.settings import PROJECT_ROOT
+
+    return PROJECT_ROOT / "eval" / "results" / "beir"
+
+
+def dataset_name(directory: str | Path) -> str:
+    return Path(directory).resolve().name
+
+
+def doc_text(record: Mapping[str, str]) -> str:
+    """What a document's passage vector and BM25 entry are built from: ``title + " " + text`` (MTEB)."""
+    return f"{record.get('title', '')} {record.get('text', '')}".strip()
+
+
+def doc_sentences(record: Mapping[str, str]) -> list[str]:
+    """The sentences of a document's text, split as the reports' passages are."""
+    from ingest.sentences import split_sentences
+
+    text = record.get("text", "")
+    return [text[span.start : span.end] for span in split_sentences(text)]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """An extra hybrid run reported beside the default: other ``search.Weights`` and/or the title sentence."""
+
+    weights: Any = None  # search.Weights; None: the defaults
+    title_sentence: bool = True
+
+
+@dataclass
+class BeirIndex:
+    """One dataset's corpus, indexed in memory as our reports are."""
+
+    doc_ids: list[str]
+    passage_vectors: np.ndarray  # (n_docs, dim), normalised
+    sentence_vectors: np.ndarray  # abstract sentences, then titles
+    sentence_owner: np.ndarray  # row of the document each sentence belongs to
+    sentence_is_title: np.ndarray  # bool: the title, embedded as one more sentence
+    keyword: Any  # index.keyword.KeywordIndex
+    timings: dict[str, float]
+    embedded_new: int
+
+    def sentences(self, title_sentence: bool) -> tuple[np.ndarray, np.ndarray]:
+        if title_sentence:
+            return self.sentence_vectors, self.sentence_owner
+        keep = ~self.sentence_is_title
+        return self.sentence_vectors[keep], self.sentence_owner[keep]
+
+
+def _embed_cached(
+    texts: list[str], embedder: Any, cache: Any, progress: Callable[[str], Any], what: str
+) -> tuple[np.ndarray, int]:
+    """``cache.embed`` in chunks, saving after each chunk that embedded anything, with a rate and ETA line."""
+    todo = len({cache.key(t) for t in texts} - set(cache._vectors))  # noqa: SLF001 — only to report progress
+    if todo:
+        progress(f"  embedding {todo:,} new {what} (of {len(texts):,}); cached vectors are reused")
+    parts, new, start = [], 0, time.perf_counter()
+    for i in range(0, len(texts), _EMBED_CHUNK):
+        vectors, fresh = cache.embed(texts[i : i + _EMBED_CHUNK], embedder)
+        parts.append(vectors)
+        if fresh:
+            new += fresh
+            cache.save()
+            rate = new / (time.perf_counter() - start)
+            progress(f"  {what}: {new:,}/{todo:,} embedded, {rate:.1f}/s, ~{(todo - new) / rate / 60:.1f} min left")
+    out = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
+    return out, new
+
+
+def build_beir_index(
+    corpus: Corpus, embedder: Any, cache_dir: str | Path, *, progress: Callable[[str], Any] = print
+) -> BeirIndex:
+    """Embed (through the cache) and BM25-index ``corpus``."""
+    from index.embed import EmbeddingCache
+    from index.keyword import KeywordIndex
+
+    started = time.perf_counter()
+    doc_ids = list(corpus)
+    passages = [doc_text(corpus[d]) for d in doc_ids]
+    sentence_texts: list[str] = []
+    owner: list[int] = []
+    for row, doc in enumerate(doc_ids):
+        for sentence in doc_sentences(corpus[doc]):
+            sentence_texts.append(sentence)
+            owner.append(row)
+    n_body = len(sentence_texts)
+    for row, doc in enumerate(doc_ids):
+        title = corpus[doc].get("title", "").strip()
+        if title:
+            sentence_texts.append(title)
+            owner.append(row)
+    split_done = time.perf_counter()
+
+    cache = EmbeddingCache(Path(cache_dir), embedder.name, embedder.dimension)
+    passage_vectors, new_p = _embed_cached(passages, embedder, cache, progress, "passages")
+    sentence_vectors, new_s = _embed_cached(sentence_texts, embedder, cache, progress, "sentences")
+    if new_p + new_s:
+        cache.save(keep={cache.key(t) for t in passages + sentence_texts})
+    embedded = time.perf_counter()
+
+    keyword = KeywordIndex.build(passages)
+    done = time.perf_counter()
+    is_title = np.zeros(len(sentence_texts), dtype=bool)
+    is_title[n_body:] = True
+    return BeirIndex(
+        doc_ids=doc_ids,
+        passage_vectors=passage_vectors,
+        sentence_vectors=sentence_vectors,
+        sentence_owner=np.asarray(owner, dtype=np.int32),
+        sentence_is_title=is_title,
+        keyword=keyword,
+        timings={
+            "split_seconds": split_done - started,
+            "embed_seconds": embedded - split_done,
+            "keyword_seconds": done - embedded,
+            "build_seconds": done - started,
+        },
+        embedded_new=new_p + new_s,
+    )
+
+
+def beir_scores(
+    index: BeirIndex,
+    text: str,
+    vector: np.ndarray | None,
+    mode: str,
+    *,
+    weights: Any = None,
+    title_sentence: bool = True,
+) -> np.ndarray:
+    """A score for every document, as ``Searcher.scores`` computes it for passages."""
+    from reportrag.search import Weights, best_sentence, fuse, has_identifiers
+
+    if mode == "keyword":
+        return np.asarray(index.keyword.scores(text), dtype=np.float32)
+    passage_cos = index.passage_vectors @ vector
+    if mode == "dense":
+        return passage_cos.astype(np.float32)
+    if mode != "hybrid":
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(BEIR_MODES)}")
+    keyword = index.keyword.scores(text)
+    vectors, owner = index.sentences(title_sentence)
+    sentence_cos = best_sentence(vectors @ vector, owner, len(index.doc_ids))
+    return fuse(passage_cos, sentence_cos, keyword, weights or Weights(), identifiers=has_identifiers(text))
+
+
+def _top_ids(index: BeirIndex, scores: np.ndarray, mode: str, depth: int) -> list[str]:
+    depth = min(depth, scores.size)
+    if depth <= 0:
+        return []
+    top = np.argpartition(-scores, depth - 1)[:depth]
+    top = top[np.lexsort((top, -scores[top]))]  # score descending, corpus order among ties
+    if mode == "keyword":  # as in the reports: a document no query word matches is not a hit
+        top = top[scores[top] > 0]
+    return [index.doc_ids[row] for row in top]
+
+
+def _query_text(text: str) -> str:
+    """Whitespace and control characters tidied as ``search.clean_query`` does, without its length cap."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _mrr_at_k(ranked: Sequence[str], judged: Mapping[str, int], qid: str, k: int) -> float:
+    ranked = [doc for doc in dict.fromkeys(ranked) if doc != qid][:k]
+    return next((1.0 / rank for rank, doc in enumerate(ranked, start=1) if judged.get(doc, 0) > 0), 0.0)
+
+
+def score_mode(
+    index: BeirIndex,
+    embedder: Any,
+    queries: Mapping[str, str],
+    qrels: Qrels,
+    mode: str,
+    *,
+    weights: Any = None,
+    title_sentence: bool = True,
+    depth: int = DEPTH,
+) -> dict[str, Any]:
+    """nDCG@10, Recall@10/@100, MRR@10 and ms/query (query embedding included) of one mode."""
+    ranked_by_text: dict[str, list[str]] = {}
+    elapsed = 0.0
+
+    def search(texts: list[str]) -> list[list[str]]:
+        nonlocal elapsed
+        started = time.perf_counter()
+        cleaned = [_query_text(t) for t in texts]
+        vectors = embedder.encode(cleaned) if mode != "keyword" else None
+        out = []
+        for i, text in enumerate(cleaned):
+            vector = None if vectors is None else vectors[i]
+            scores = beir_scores(index, text, vector, mode, weights=weights, title_sentence=title_sentence)
+            out.append(_top_ids(index, scores, mode, depth))
+        elapsed = time.perf_counter() - started
+        ranked_by_text.update(zip(texts, out))
+        return out
+
+    summary = evaluate_beir(search, queries, qrels, k_values=(10, 100))
+    per_query = summary.pop("per_query")
+    for qid, figures in per_query.items():
+        figures["mrr@10"] = _mrr_at_k(ranked_by_text[queries[qid]], qrels[qid], qid, 10)
+    summary["mrr@10"] = sum(f["mrr@10"] for f in per_query.values()) / len(per_query)
+    summary["ms_per_query"] = 1000 * elapsed / max(summary["n_queries"], 1)
+    summary["per_query"] = per_query
+    return summary
+
+
+def run_beir(
+    dataset_dir: str | Path,
+    embedder: Any,
+    *,
+    modes: Sequence[str] = BEIR_MODES,
+    cache_dir: str | Path | None = None,
+    split: str = "test",
+    weights: Any = None,
+    title_sentence: bool = True,
+    variants: Mapping[str, Variant] | None = None,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
+    """Index a BEIR-layout data set in memory and score each mode on its ``split`` qrels.
+
+    ``weights`` (default ``search.Weights()``) is what "hybrid" fuses with; ``title_sentence`` adds each document's
+    title to its sentences for the best-sentence part (on SciFact's train split: nDCG@10 0.7393 with, 0.7330
+    without). ``variants`` maps extra result names to ``Variant``s (tuned hybrids), reported beside, never instead
+    of, the default. ``cache_dir`` defaults to ``data/cache/beir/<dataset>/``. Returns the figures per mode under
+    ``"modes"`` (per-query figures included; ``write_results`` leaves those out).
+    """
+    from reportrag.search import Weights
+
+    unknown = [m for m in modes if m not in BEIR_MODES]
+    if unknown:
+        raise ValueError(f"mode {unknown[0]!r} is not one of {', '.join(BEIR_MODES)}")
+    weights = weights or Weights()
+    runs: list[tuple[str, str, Any, bool]] = [(m, m, weights, title_sentence) for m in modes]
+    for label, variant in (variants or {}).items():
+        if label in {run[0] for run in runs}:
+            raise ValueError(f"variant name {label!r} is taken by a mode")
+        runs.append((label, "hybrid", variant.weights or Weights(), variant.title_sentence))
+    root = Path(dataset_dir)
+    name = dataset_name(root)
+    progress(f"{name}: reading {root}")
+    load_started = time.perf_counter()
+    corpus, queries, qrels = load_beir(root, split)
+    load_seconds = time.perf_counter() - load_started
+    progress(f"{name}: {len(corpus):,} documents, {len(queries):,} {split} queries")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(name)
+    index = build_beir_index(corpus, embedder, cache, progress=progress)
+    built = index.timings["build_seconds"]
+    progress(f"{name}: index built in {built:.1f}s ({index.embedded_new:,} texts embedded anew)")
+
+    results: dict[str, Any] = {}
+    for label, mode, w, titles in runs:
+        figures = score_mode(index, embedder, queries, qrels, mode, weights=w, title_sentence=titles)
+        if mode == "hybrid":
+            figures["weights"] = asdict(w)
+            figures["title_sentence"] = titles
+        results[label] = figures
+        progress(
+            f"{name} {label}: nDCG@10 {figures['ndcg@10']:.4f}  Recall@100 {figures['recall@100']:.4f}  "
+            f"{figures['ms_per_query']:.1f} ms/query"
+        )
+    return {
+        "dataset": name,
+        "split": split,
+        "corpus_sha256": _sha256(root / "corpus.jsonl"),
+        "corpus_size": len(corpus),
+        "n_queries": len(queries),
+        "n_sentences": int((~index.sentence_is_title).sum()),
+        "title_sentence": title_sentence,
+        "model": embedder.name,
+        "max_seq_length": embedder.max_seq_length,
+        "doc_text": 'title + " " + text',
+        "index": {**index.timings, "load_seconds": load_seconds, "embedded_new": index.embedded_new},
+        "modes": results,
+        "published": published_references(root),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def published_references(dataset_dir: str | Path) -> dict[str, Any]:
+    """Reference figures shipped with a data set: the rows of README.md's Markdown table, and PUBLISHED.txt lines
+    that name the data set."""
+    root = Path(dataset_dir)
+    out: dict[str, Any] = {"table": [], "lines": []}
+    readme = root / "README.md"
+    if readme.is_file():
+        rows = [line.strip() for line in readme.read_text(encoding="utf-8", errors="replace").splitlines()]
+        rows = [line for line in rows if line.startswith("|") and line.endswith("|")]
+        if len(rows) > 2 and set(rows[1].replace("|", "").strip()) <= set("-: "):
+            header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+            for row in rows[2:]:
+                cells = [cell.strip() for cell in row.strip("|").split("|")]
+                out["table"].append(dict(zip(header, cells)))
+        out["source"] = "README.md"
+    published = root / "PUBLISHED.txt"
+    if published.is_file():
+        out["lines"] = _published_lines(published.read_text(encoding="utf-8", errors="replace"), dataset_name(root))
+        out["source"] = "README.md, PUBLISHED.txt" if readme.is_file() else "PUBLISHED.txt"
+    return out
+
+
+def _published_lines(text: str, name: str) -> list[str]:
+    """Rows of a PUBLISHED.txt that give figures for ``name`` (the name at a line's start or after "|", then a
+    number), each with its section heading ("A. …") and column header (the last line above it naming nDCG)."""
+    row = re.compile(rf"(?:^|\|)\s*({re.escape(name)}\s+\d*\.\d+[^|]*)", re.IGNORECASE)
+    lines = text.splitlines()
+    out: list[str] = []
+    heading, header = "", ""
+    for i, line in enumerate(lines):
+        if re.match(r"[A-Z]\.\s", line):
+            heading, header = line.strip(), ""
+            continue
+        if "ndcg" in line.lower() and not row.search(line):
+            above = lines[i - 1] if i else ""
+            lead = " ".join(above.split()) + " / " if above.strip() and above.startswith(" ") else ""
+            header = lead + " ".join(line.split())
+            continue
+        match = row.search(line)
+        if match and name:
+            context = " — ".join(part for part in (heading, header) if part)
+            figures = " ".join(match.group(1).split())
+            out.append(f"{context}: {figures}" if context else figures)
+    return out
+
+
+def _drop_per_query(result: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(result)
+    out["modes"] = {k: {f: v for f, v in m.items() if f != "per_query"} for k, m in result["modes"].items()}
+    return out
+
+
+def format_markdown(result: Mapping[str, Any]) -> str:
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    idx = result["index"]
+    lines = [
+        f"# BEIR {result['dataset']} ({result['split']} split)",
+        "",
+        f"{result['corpus_size']:,} documents, {result['n_queries']:,} queries; model {result['model']} "
+        f"(max {result['max_seq_length']} tokens); document text {result['doc_text']}; "
+        f"{result['n_sentences']:,} sentences (hybrid rows say whether each title is one more sentence). "
+        f"Index built in {idx['build_seconds']:.1f} s ({idx['embedded_new']:,} texts embedded anew, "
+        f"embedding {idx['embed_seconds']:.1f} s, BM25 {idx['keyword_seconds']:.1f} s). "
+        f"corpus.jsonl sha256 `{result['corpus_sha256'][:16]}…`; run {result['created']}.",
+        "",
+        "| system | nDCG@10 | Recall@100 | Recall@10 | MRR@10 | ms/query |",
+        "|---|---|---|---|---|---|",
+    ]
+    from reportrag.search import Weights
+
+    for label, m in result["modes"].items():
+        what = {"keyword": "BM25: bm25s, our tokenizer", "dense": "exact cosine"}.get(label, "")
+        if "weights" in m:
+            weights = ", ".join(f"{k}={v}" for k, v in m["weights"].items())
+            kind = "default" if m["weights"] == asdict(Weights()) else "tuned"
+            what = f"{'' if label == 'hybrid' else 'variant: '}search.fuse, {kind} Weights({weights})"
+            what += ", title as a sentence" if m.get("title_sentence") else ", no title sentence"
+        lines.append(
+            f"| reportrag {label} ({what}) | {cell(m['ndcg@10'])} | {cell(m['recall@100'])} | {cell(m['recall@10'])} "
+            f"| {cell(m['mrr@10'])} | {m['ms_per_query']:.1f} |"
+        )
+    published = result.get("published") or {}
+    for row in published.get("table", []):
+        values = list(row.values())
+        ndcg = next((v for k, v in row.items() if k.lower().startswith("ndcg")), "")
+        recall = next((v for k, v in row.items() if k.lower().startswith("recall")), "")
+        lines.append(f"| published: {values[0]} | {ndcg} | {recall} | | | |")
+    if published.get("lines"):
+        lines += ["", "Published figures for this data set in PUBLISHED.txt (section — columns: row):", ""]
+        lines += [f"- {line}" for line in published["lines"]]
+    elif published.get("source"):
+        lines += ["", f"Published figures from the data set's {published['source']}."]
+    notes = result.get("notes")
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(result: Mapping[str, Any], out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """``<out_dir>/<dataset>.json`` (figures without the per-query ones) and ``<dataset>.md`` (a table)."""
+    from index.documents import write_atomic
+
+    folder = Path(out_dir) if out_dir is not None else default_results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / f"{result['dataset']}.json", folder / f"{result['dataset']}.md"
+    write_atomic(json_path, json.dumps(_drop_per_query(result), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(md_path, format_markdown(result))
+    return json_path, md_path
