@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser("ask", help="an answer quoting the reports verbatim, every quote cited")
-    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("question", nargs="?", metavar="QUESTION")
+    p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl", help='lines {"id": …, "question": …}; one JSON line out per question')
     p.add_argument("--doc", help="only this report (doc id)")
     p.add_argument("--section", help='only this section or article: "Article 11", "VII.C"')
     p.add_argument("--co", help='only passages answering this concluding-observations paragraph: "36(e)"')
@@ -160,15 +161,28 @@ def _ask(settings: Settings, args) -> int:
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
     if args.export and args.export.suffix.lower() not in export.FORMATS:  # fail before the work, not after
         raise BadQuery(f"--export {args.export}: can only export {' or '.join(export.FORMATS)}")
-    searcher = corpus.open_searcher(settings)
+    if bool(args.question) == bool(args.batch):
+        raise BadQuery("give either a QUESTION or --batch QUESTIONS.jsonl")
+    rows = _read_batch(args.batch) if args.batch else []
+    searcher = corpus.open_searcher(settings)  # the model loads once, for the whole batch
     chat = args.chat_model or settings.chat_model
-    if chat:
-        model = generate.chat_model_from_env(chat)
-        hits = searcher.search(args.question, k=answer.SEARCH_DEPTH, filters=filters)
-        result = generate.generate_answer(args.question, hits, searcher.documents, model,
-                                          unverified=args.unverified or settings.unverified)
-    else:
-        result = answer.answer(searcher, args.question, filters=filters)
+    model = generate.chat_model_from_env(chat) if chat else None
+
+    def ask(question: str):
+        if model is None:
+            return answer.answer(searcher, question, filters=filters)
+        hits = searcher.search(question, k=answer.SEARCH_DEPTH, filters=filters)
+        return generate.generate_answer(question, hits, searcher.documents, model, unverified=args.unverified or settings.unverified)
+
+    if args.batch:
+        for row in rows:
+            try:
+                line = {"id": row["id"], **ask(row["question"]).to_json()}
+            except BadQuery as e:  # one bad line does not sink the batch
+                line = {"id": row["id"], "question": row["question"], "error": str(e)}
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        return 0
+    result = ask(args.question)
     if args.export:
         export.export(result, args.export)
         print(f"written: {args.export}", file=sys.stderr)

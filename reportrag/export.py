@@ -25,18 +25,16 @@ def to_markdown(answer: Answer) -> str:
             title = next(c.place.doc_title for c in answer.citations if c.place.doc_id == s.doc_id)
             lines += ["", f"**{title}**", ""]
             current = s.doc_id
-        marks = "".join(f"[{n}]" for n in s.citations)
+        marks = "".join(f"[^{n}]" for n in s.citations)  # Markdown footnotes: they survive pasting into most editors
         flag = "" if s.verified else f" _(unverified: {s.note or 'not found in the cited passage'})_"
-        lines.append(f"> “{s.text}” {marks}{flag}")
+        lines.append(f"> “{s.text}”{marks}{flag}")
         lines.append("")
     for note in answer.differences:
         lines += [f"_{note}_", ""]
-    lines += ["## Sources", ""]
     for c in answer.citations:
         check = "verified" if c.verified else "NOT verified"
-        lines.append(f"{c.n}. {c.place.label}, characters {c.place.start}–{c.place.end} ({check}; anchor `{c.anchor}`)")
-        for other in c.also_at:
-            lines.append(f"   - also at {other.label}")
+        also = "".join(f"; also at {other.label}" for other in c.also_at)
+        lines.append(f"[^{c.n}]: {c.place.label}, characters {c.place.start}–{c.place.end}{also} ({check}; anchor `{c.anchor}`)")
     lines += ["", f"_Answer method: {answer.method}. Quotes are verbatim from the reports' canonical text._"]
     return "\n".join(lines) + "\n"
 

@@ -209,6 +209,8 @@ class Citation:
             "n": self.n,
             "quote": self.quote,
             **self.place.to_json(),
+            "section": self.place.section_label,  # the contract's "section": the short label; the path is below
+            "section_path": list(self.place.section),
             "anchor": self.anchor,
             "verified": self.verified,
             "score": round(self.score, 6),
@@ -245,9 +247,18 @@ class Answer:
     reason: str = ""  # why the reports do not appear to answer
     method: str = "extractive"  # or "generated:<model>"
 
+    @property
+    def text(self) -> str:
+        """The answer as one text: quotes in reading order, each followed by its [n]; or the reason for abstaining."""
+        if not self.answered:
+            return self.reason
+        return " ".join(f"“{s.text}” " + "".join(f"[{n}]" for n in s.citations) for s in self.statements)
+
     def to_json(self) -> dict:
         return {
             "question": self.question,
+            "answer": self.text,
+            "abstained": not self.answered,
             "answered": self.answered,
             "method": self.method,
             "reason": self.reason,

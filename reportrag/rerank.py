@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 from reportrag.records import Passage
 
 _ARTICLE = re.compile(r"\barticle\s+(\d{1,2})(?:\s*,?\s*paragraph\s+(\d))?(?:\s*\(([a-z])\))?", re.I)
-_PART = re.compile(r"\b(?:part|section)\s+([IVX]+(?:\.[A-N])?)\b")
+_PART = re.compile(r"\b(?i:part|section)\s+([IVX]+(?:\.[A-N])?)\b")
 _OBSERVATION = re.compile(r"\b(?:paragraphs?\s+)?(\d{1,3})((?:\s*(?:,|and)?\s*\([a-z]\))*)(?!\s*(?:per|%|\d))")
 _MENTIONS_OBSERVATIONS = re.compile(r"concluding\s+observation|recommendation", re.I)
 _LABEL_ONLY = re.compile(r"^(?:article|part)\s+[\w.]+(?:,\s*paragraph\s+\d)?(?:\s*\([a-z]\))?\.?$", re.I)

@@ -135,3 +135,36 @@ def test_cli_ask_json_and_export(search_settings, searcher, tmp_path):
     assert bad.returncode == 1 and "can only export" in bad.stderr and "Traceback" not in bad.stderr
     empty = run_cli("ask", "  ", index_dir=search_settings.index_dir, env=env)
     assert empty.returncode == 1 and "Traceback" not in empty.stderr
+
+
+def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_calibrated_rate(searcher):
+    from reportrag.evaluate import answer_abstention, load_questions
+    from reportrag.settings import PROJECT_ROOT
+
+    figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
+    assert figures["all_citations_verified"]
+    # calibrated on eval/ (see README): 33 % of unanswerable flagged, 2 % of answerable; a small margin each way
+    assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
+    assert figures["unanswerable_flagged"] >= 0.30, figures["missed"]
+    assert figures["answerable_quoting_gold"] >= 0.65
+
+
+def test_cli_ask_batch_loads_once_and_answers_each_line(search_settings, tmp_path):
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "When was the death penalty abolished?"}\n'
+        '{"id": "b", "question": "How many Kazakh children were repatriated from Iraq?"}\n'
+        '{"id": "c", "question": "   "}\n',
+        encoding="utf-8",
+    )
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.cache_dir)}
+    proc = run_cli("ask", "--batch", str(batch), "--json", index_dir=search_settings.index_dir, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b", "c"]
+    a, b, c = lines
+    assert not a["abstained"] and "[1]" in a["answer"] and a["citations"]
+    for cit in a["citations"]:
+        assert {"n", "passage_id", "anchor", "doc_id", "section", "paragraph", "start", "end", "quote", "verified"} <= set(cit)
+    assert b["abstained"] and b["answer"].startswith("The reports do not appear") and not b["citations"]
+    assert "error" in c and "empty" in c["error"]

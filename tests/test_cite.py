@@ -296,3 +296,18 @@ def test_cli_unknown_id_is_one_line(search_settings):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "cedaw-9999-0123456789" in proc.stderr and "reportrag search" in proc.stderr
+
+
+def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(searcher):
+    from ingest.sentences import split_sentences
+    from reportrag.cite import find_quote
+
+    checked = 0
+    for document in searcher.documents.values():
+        for paragraph in document.paragraphs:
+            first = split_sentences(document.text, paragraph.start, paragraph.end)[0]
+            match = find_quote(searcher, document.text[first.start : first.end], doc=document.doc_id)
+            assert match.exact, (document.doc_id, paragraph.number)
+            assert first.start in {p.place.start for p in match.places}, (document.doc_id, paragraph.number)
+            checked += 1
+    assert checked == sum(len(d.paragraphs) for d in searcher.documents.values()) > 900
