@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from reportrag import corpus
 from reportrag.errors import BadQuery, ReportragError
+from reportrag.jsonl import read_rows
 from reportrag.search import MODES, Filters
 from reportrag.settings import PROJECT_ROOT, Settings
 
@@ -126,20 +127,12 @@ def _search(settings: Settings, args) -> int:
 
 
 def _read_batch(path: Path) -> list[dict]:
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadQuery(f"{path}: cannot be read ({e}); give a UTF-8 JSON-lines file") from e
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            rows.append({"id": row.get("id", n), "question": row["question"]})
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-            raise BadQuery(f'{path}:{n}: expected {{"id": …, "question": …}}') from None
-    return rows
+    def row(obj: dict, n: int) -> dict:
+        if not isinstance(obj["question"], str):
+            raise TypeError
+        return {"id": obj.get("id", n), "question": obj["question"]}
+
+    return read_rows(path, row, '{"id": …, "question": …}', BadQuery)
 
 
 def _ingest(settings: Settings, args) -> int:

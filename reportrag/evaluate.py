@@ -7,7 +7,6 @@ are scored by the same rule (``reportrag.metrics.passage_matches``) on the same 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from reportrag.errors import BadDataset
+from reportrag.jsonl import read_rows
 from reportrag.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevant_ranks, summarize
 from reportrag.search import MODES, Searcher
 
@@ -23,22 +23,12 @@ ABSTAIN_MODE = "hybrid+rerank"
 
 
 def load_questions(path: Path) -> list[dict]:
-    rows = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadDataset(f"{path}: cannot be read ({e}); give a UTF-8 JSON-lines question file") from e
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row.get("question"), str) or not isinstance(row.get("gold"), list):
-                raise ValueError
-        except (ValueError, AttributeError):
-            raise BadDataset(f'{path}:{n}: expected {{"id", "question", "gold": [...], "type", ...}}') from None
-        rows.append({"id": row.get("id", str(n)), "type": row.get("type", "untyped"), **row})
-    return rows
+    def row(obj: dict, n: int) -> dict:
+        if not isinstance(obj.get("question"), str) or not isinstance(obj.get("gold"), list):
+            raise ValueError
+        return {"id": obj.get("id", str(n)), "type": obj.get("type", "untyped"), **obj}
+
+    return read_rows(path, row, '{"id", "question", "gold": [...], "type", ...}', BadDataset)
 
 
 def score_hits(questions: Sequence[dict], found: Sequence[Sequence], doc_texts: dict[str, str], seconds: float) -> dict:
