@@ -3,7 +3,7 @@
 What the tutorials do, with their defaults, over each report's canonical text (``Document.text``):
 
 - ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)``;
-- ``HuggingFaceEmbeddings(model_name=<the bundled all-MiniLM-L6-v2 folder>)`` with the default
+- ``HuggingFaceEmbeddings(model_name=<the bundled all-MiniLM-L6-v2 folder>)`` (langchain-community's) with the default
   ``encode_kwargs`` (``normalize_embeddings`` is *not* passed). The model's own pipeline ends in a
   ``Normalize`` module, so the vectors are unit-length anyway and L2 ranking equals cosine ranking;
 - ``FAISS.from_documents`` (langchain-community; its default ``IndexFlatL2``, exact) and
@@ -13,7 +13,7 @@ Each hit is a dict ``{doc_id, start, end, text, rank}`` with ``text == document.
 splitter's ``start_index``), so the passage-level metrics score it exactly like our own hits. Nothing is saved
 or loaded: the recipe lives in memory (no pickle, no ``allow_dangerous_deserialization``).
 
-Needs the optional packages ``langchain-community``, ``langchain-huggingface`` and ``langchain-text-splitters``.
+Needs the optional packages ``langchain-community`` and ``langchain-text-splitters`` (``pip install -e '.[baseline]'``).
 """
 
 from __future__ import annotations
@@ -31,15 +31,18 @@ CHUNK_OVERLAP = 200
 @dataclass
 class Recipe:
     store: object  # langchain_community.vectorstores.FAISS
-    embeddings: object  # langchain_huggingface.HuggingFaceEmbeddings
+    embeddings: object  # langchain_community HuggingFaceEmbeddings
     texts: dict[str, str]  # doc_id -> canonical text
     chunks: int
     seconds: dict[str, float] = field(default_factory=dict)  # what building took: model, split, embed+index
 
 
 def load_embeddings(settings: Settings):
-    """HuggingFaceEmbeddings over the local model folder (never a hub name: nothing is downloaded)."""
-    from langchain_huggingface import HuggingFaceEmbeddings
+    """HuggingFaceEmbeddings over the local model folder (never a hub name: nothing is downloaded).
+
+    langchain-community's class, not langchain-huggingface's: the latter pins huggingface-hub below 2, which
+    gradio and our transformers have left behind; both wrap the same sentence-transformers call."""
+    from langchain_community.embeddings import HuggingFaceEmbeddings
 
     return HuggingFaceEmbeddings(model_name=str(corpus.model_dir(settings)))
 
