@@ -72,8 +72,8 @@ def markdown(report: dict) -> str:
             f"{answers['answerable_quoting_gold']:.1%} of answerable questions are answered with a gold sentence quoted; "
             f"every citation verified: {'yes' if answers['all_citations_verified'] else 'NO'}.",
         ]
-    for beir in report.get("beir", []):
-        lines += ["", beir]
+    for beir in report.get("beir", []):  # its own "# title" becomes a sub-heading here
+        lines += ["", re.sub(r"^# ", "### ", beir.strip(), flags=re.M)]
     return "\n".join(lines) + "\n"
 
 
