@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,10 @@ from reportrag.beir import (
     write_results,
 )
 from reportrag.errors import BadDataset, ReportragError
+from reportrag.settings import PROJECT_ROOT
 
-SCIFACT = Path("/work/shared/benchmarks/scifact")
+# the shared benchmark sits beside the checkout (as the Makefile's SCIFACT default says); SCIFACT=DIR overrides it
+SCIFACT = Path(os.environ.get("SCIFACT", PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact"))
 
 
 def write_fixture(root: Path, qrels: str | None = None) -> Path:
