@@ -1,20 +1,19 @@
 """Vector index with faiss: exact inner product up to a size, IVF (inverted lists, flat vectors) above it.
 
-Why IVF and not HNSW above the threshold (eval/bench.py, BENCHMARKS.md §6; 2 CPU cores, 384-d vectors made from
-our reports' real embeddings plus noise, the eval questions as queries, single-query search):
+Why IVF and not HNSW above the threshold (eval/bench.py, BENCHMARKS.md §6: 2 CPU cores; 384-d vectors made from our
+reports' real embeddings plus noise; the eval questions as queries, one at a time; recall@10 against exact search):
 
-- at 1M vectors, IVF-Flat with 2,048 lists reached recall@10 0.979 at nprobe 8 and 0.994 at nprobe 16
-  (p50 1.1 / 2.8 ms), while HNSW M=16 (efConstruction 40) took 856 s to build and reached only 0.78 at
-  efSearch 256: thousands of near-identical neighbours defeat the graph's greedy walk;
-- at 100k both reach ≥ 0.95 under 1 ms (IVF 1,024 lists: 0.975 at nprobe 16; HNSW M=32: 0.985 at efSearch 128);
-- the searcher asks an approximate index for ~1,000 candidates, not 10: HNSW must then walk with ef ≥ 1,000,
-  IVF only scans its ``nprobe`` lists a little longer;
-- IVF adds 8 bytes a vector (ids), HNSW M=32 adds 256 (links); its build is one k-means on a sample plus one
-  assignment pass, no graph.
+- 1M vectors: IVF-Flat, 1,024 lists, nprobe 16: built in 41 s, recall 0.962 at p50 3.2 ms. HNSW M=32
+  (efConstruction 80) took 187 s to build and reached only 0.949 at efSearch 512; M=16 (efConstruction 40),
+  104 s and 0.857: thousands of near-identical neighbours defeat the graph's greedy walk;
+- 100k vectors: IVF, 256 lists, nprobe 16: 2 s, recall 0.961 at 1.3 ms; HNSW M=32 reaches 0.968 at 0.35 ms
+  but builds 8× longer (16 s);
+- the searcher asks an approximate index for ~1,000 candidates, not 10: IVF scans the same lists (p50 1.7 ms at
+  100k, 3.6 ms at 1M), while HNSW would have to walk with efSearch ≥ 1,000;
+- memory: IVF adds 8 bytes a vector (ids); HNSW adds 128 (M=16) to 256 (M=32) bytes of links.
 
-Lists ≈ √n (a power of two) keep both the k-means and the assignment pass short on 2 cores; nprobe 16 was the
-cheapest setting at or above recall@10 0.95 at both 100k and 1M with margin. The measured figures of the
-current settings are in BENCHMARKS.md.
+Lists ≈ √n (a power of two) keep the k-means and the assignment pass short on 2 cores; nprobe 16 is the cheapest
+setting at recall@10 ≥ 0.95 at both 100k and 1M (nprobe 32: 0.98-0.99 at twice the time, if margin is wanted).
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-# Exact up to 20k vectors: one query costs ~3 ms there (numpy or IndexFlatIP), 8-10 ms at 50k and 34-48 ms at 100k
-# (the vectors no longer fit in cache), where IVF answers in ~1.4 ms at recall@10 0.96. The searcher reads its
-# threshold from Settings.exact_search_up_to; this is build()'s default and the measured value to use there.
+# Exact up to 20k vectors: a single exact query costs 1.6 ms there (numpy; IndexFlatIP 3.3 ms), 4.1 / 8.6 ms at 50k
+# and 8.3 / 18 ms at 100k, while IVF answers in 1-1.5 ms at recall@10 0.96. The searcher reads its threshold from
+# Settings.exact_search_up_to; this is build()'s default.
 EXACT_UP_TO = 20_000
 IVF_NPROBE = 16  # lists scanned a query
 IVF_TRAIN_PER_LIST = 40  # k-means sample: 40 vectors a list (faiss warns below 39)
