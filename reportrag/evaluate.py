@@ -15,7 +15,7 @@ import numpy as np
 
 from reportrag.errors import BadDataset
 from reportrag.jsonl import read_rows
-from reportrag.metrics import mrr_at_k, ndcg_at_k, recall_at_k, relevant_ranks, summarize
+from reportrag.metrics import mrr_at_k, ndcg_at_k, normalize_ws, recall_at_k, relevant_ranks, summarize
 from reportrag.search import MODES, Searcher
 
 CURVE_K = tuple(range(1, 11))
@@ -99,8 +99,8 @@ def answer_abstention(searcher: Searcher, questions: list[dict]) -> dict:
 
 def _overlaps(quote: str, gold: list[str]) -> bool:
     """A quoted sentence counts for a gold quote when either contains the other (gold quotes may span sentences)."""
-    q = " ".join(quote.split())
-    return any(q in " ".join(g.split()) or " ".join(g.split()) in q for g in gold)
+    q = normalize_ws(quote)
+    return any(q in normalize_ws(g) or normalize_ws(g) in q for g in gold)
 
 
 def abstention_tradeoff(searcher: Searcher, questions: list[dict], mode: str = ABSTAIN_MODE, steps: int = 41) -> dict:

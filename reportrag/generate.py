@@ -24,7 +24,8 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from reportrag import quotes
 from reportrag.errors import ReportragError
-from reportrag.records import Answer, Citation, Document, Hit, Passage, Place, Statement
+from reportrag.answer import place_of
+from reportrag.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
 
 NO_ANSWER = "The reports do not appear to address this."
 
@@ -227,10 +228,7 @@ def _place(quote: str, passage: Passage, documents: dict[str, Document]) -> Plac
     spans = quotes.find_exact(quote, document.text[passage.start:passage.end])
     if not spans:
         return None
-    start, end = passage.start + spans[0][0], passage.start + spans[0][1]
-    paragraph = next((p.number for p in document.paragraphs if p.start <= start < p.end), passage.paragraph)
-    return Place(passage.doc_id, document.info.short_title, passage.section, passage.section_label, paragraph,
-                 start, end, passage.passage_id)
+    return place_of(document, passage, Span(passage.start + spans[0][0], passage.start + spans[0][1]))
 
 
 def _title(hit: Hit, documents: dict[str, Document]) -> str:
