@@ -149,7 +149,8 @@ def _ingest(settings: Settings, args) -> int:
 
 
 def _ask(settings: Settings, args) -> int:
-    from reportrag import answer, export, generate
+    from reportrag import export
+    from reportrag.service import Service
 
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
     if args.export and args.export.suffix.lower() not in export.FORMATS:  # fail before the work, not after
@@ -157,25 +158,17 @@ def _ask(settings: Settings, args) -> int:
     if bool(args.question) == bool(args.batch):
         raise BadQuery("give either a QUESTION or --batch QUESTIONS.jsonl")
     rows = _read_batch(args.batch) if args.batch else []
-    searcher = corpus.open_searcher(settings)  # the model loads once, for the whole batch
-    chat = args.chat_model or settings.chat_model
-    model = generate.chat_model_from_env(chat) if chat else None
-
-    def ask(question: str):
-        if model is None:
-            return answer.answer(searcher, question, filters=filters)
-        hits = searcher.search(question, k=answer.SEARCH_DEPTH, filters=filters)
-        return generate.generate_answer(question, hits, searcher.documents, model, unverified=args.unverified or settings.unverified)
-
+    # the model loads once, for the whole batch
+    service = Service(settings, chat_model=args.chat_model, unverified=args.unverified)
     if args.batch:
         for row in rows:
             try:
-                line = {"id": row["id"], **ask(row["question"]).to_json()}
+                line = {"id": row["id"], **service.ask(row["question"], filters=filters).to_json()}
             except BadQuery as e:  # one bad line does not sink the batch
                 line = {"id": row["id"], "question": row["question"], "error": str(e)}
             print(json.dumps(line, ensure_ascii=False), flush=True)
         return 0
-    result = ask(args.question)
+    result = service.ask(args.question, filters=filters)
     if args.export:
         export.export(result, args.export)
         print(f"written: {args.export}", file=sys.stderr)

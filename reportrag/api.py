@@ -1,0 +1,112 @@
+"""The HTTP API: the CLI's JSON over HTTP, from the same ``Service`` calls. Errors are JSON with a status code.
+
+GET /api/docs · GET /api/docs/{doc_id} · GET /api/search?q=… · POST /api/ask · GET /api/cite?id=… | ?quote=…
+GET /api/health · the OpenAPI schema at /api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reportrag.cite import UnknownCitation
+from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
+from reportrag.search import MODES, Filters
+from reportrag.service import Service
+
+log = logging.getLogger("reportrag.api")
+
+MAX_BODY_BYTES = 64 * 1024  # a question is capped at a few thousand characters; nothing legitimate is larger
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="the question, in plain words")
+    doc: str | None = Field(None, description="only this report (doc id, see /api/docs)")
+    section: str | None = Field(None, description='only this section or article: "Article 11", "VII.C"')
+    co: str | None = Field(None, description='only passages answering this concluding-observations paragraph: "36(e)"')
+
+
+def create_api(service: Service) -> FastAPI:
+    api = FastAPI(title="reportrag", version="1", openapi_url="/api/openapi.json", docs_url="/api/swagger",
+                  redoc_url=None, description="Search and cite long human-rights reports; every quote verbatim.")
+
+    @api.middleware("http")
+    async def cap_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if size and size.isdigit() and int(size) > MAX_BODY_BYTES:
+            return _error(413, f"request body: {int(size):,} bytes, over the {MAX_BODY_BYTES:,} limit; send a shorter question")
+        return await call_next(request)
+
+    @api.exception_handler(ReportragError)
+    async def library_error(request: Request, e: ReportragError):
+        status = 404 if isinstance(e, UnknownCitation) else 503 if isinstance(e, IndexNotFound | IndexMismatch) else 400
+        return _error(status, str(e))
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError):
+        first = e.errors()[0] if e.errors() else {}
+        field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request"
+        return _error(422, f"{field}: {first.get('msg', 'invalid')}")
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        return _error(e.status_code, str(e.detail))
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, e: Exception):
+        log.exception("unexpected error on %s", request.url.path)  # the trace goes to the server log, not the client
+        return _error(500, "internal error; the server log has the details")
+
+    @api.get("/api/health")
+    def health() -> dict:
+        return {"status": "ok", "reports": len(service.documents()), "passages": len(service.searcher.passages),
+                "model": service.searcher.embedder.name}
+
+    @api.get("/api/docs")
+    def docs() -> list[dict]:
+        """The reports in the index (as ``reportrag docs --json``)."""
+        return service.documents()
+
+    @api.get("/api/docs/{doc_id}")
+    def doc(doc_id: str) -> dict:
+        """One report: metadata, canonical text, sections, footnotes (as ``reportrag doc ID --json``)."""
+        if doc_id not in {d["doc_id"] for d in service.documents()}:
+            raise UnknownCitation(f"doc_id: no report {doc_id!r}; GET /api/docs lists them")
+        return service.document_json(doc_id)
+
+    @api.get("/api/search")
+    def search(q: str = Query(description="what to search for"), k: int = Query(10, ge=1, le=100),
+               mode: str = Query(MODES[0], description=f"one of {', '.join(MODES)}"), doc: str | None = None,
+               section: str | None = None, co: str | None = None) -> list[dict]:
+        """Hybrid search (as ``reportrag search Q --json``)."""
+        if mode not in MODES:
+            raise BadQuery(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+        hits = service.search(q, k=k, mode=mode, filters=Filters(doc=doc, section=section, concluding_observation=co))
+        return [h.to_json() for h in hits]
+
+    @api.post("/api/ask")
+    def ask(request: AskRequest) -> dict:
+        """An answer quoting the reports verbatim, every quote cited (as ``reportrag ask Q --json``)."""
+        filters = Filters(doc=request.doc, section=request.section, concluding_observation=request.co)
+        return service.ask(request.question, filters=filters).to_json()
+
+    @api.get("/api/cite")
+    def cite(id: str | None = Query(None, description="a passage id, citation anchor or reference"),
+             quote: str | None = Query(None, description="a pasted quote to find"), doc: str | None = None) -> dict:
+        """A citation at its place, or where a quote stands (as ``reportrag cite … --json``)."""
+        if (id is None) == (quote is None):
+            raise BadQuery("cite: give ?id= (a passage id, anchor or reference) or ?quote= (one of them)")
+        return service.cite(ident=id, quote=quote, doc=doc).to_json()
+
+    return api
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
