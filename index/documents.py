@@ -11,14 +11,31 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from reportrag.errors import IndexMismatch, IndexNotFound
+from reportrag.errors import IndexMismatch, IndexNotFound, ReportragError
 from reportrag.records import Document, Footnote, Paragraph, Passage, ReportInfo, Section, Segment, Span
 
 FORMAT_VERSION = 1
+# A report id is one plain file name: no separators, no leading dot, so "../x" can never read or write outside
+# documents/ (ids come from manifests, the CLI and the HTTP API).
+_DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def valid_doc_id(doc_id: object) -> bool:
+    return isinstance(doc_id, str) and bool(_DOC_ID.fullmatch(doc_id))
+
+
+def _path(index_dir: Path, doc_id: str) -> Path:
+    if not valid_doc_id(doc_id):
+        raise ReportragError(
+            f"{str(doc_id)[:60]!r}: not a valid report id (letters, digits, '-', '_', '.'; no path separators); "
+            "use another id"
+        )
+    return Path(index_dir) / "documents" / f"{doc_id}.json"
 
 
 def save(index_dir: Path, document: Document, passages: list[Passage], build: dict) -> Path:
@@ -26,9 +43,8 @@ def save(index_dir: Path, document: Document, passages: list[Passage], build: di
 
     ``build`` records what shaped it (pipeline version, settings, source hash) so an unchanged report is skipped.
     """
-    folder = Path(index_dir) / "documents"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{document.doc_id}.json"
+    path = _path(index_dir, document.doc_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT_VERSION,
         "build": build,
@@ -53,7 +69,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def remove(index_dir: Path, doc_id: str) -> bool:
-    path = Path(index_dir) / "documents" / f"{doc_id}.json"
+    path = _path(index_dir, doc_id)
     if path.exists():
         path.unlink()
         return True
@@ -62,13 +78,15 @@ def remove(index_dir: Path, doc_id: str) -> bool:
 
 def doc_ids(index_dir: Path) -> list[str]:
     folder = Path(index_dir) / "documents"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.json") if valid_doc_id(p.stem)) if folder.is_dir() else []
 
 
 def build_info(index_dir: Path, doc_id: str) -> dict | None:
     """What built a stored report, or None when it is unreadable or from another format (so it is rebuilt)."""
+    if not valid_doc_id(doc_id):
+        return None
     try:
-        payload = json.loads((Path(index_dir) / "documents" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        payload = json.loads(_path(index_dir, doc_id).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return payload.get("build") if isinstance(payload, dict) and payload.get("format") == FORMAT_VERSION else None
@@ -76,13 +94,15 @@ def build_info(index_dir: Path, doc_id: str) -> dict | None:
 
 def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
     path = Path(index_dir) / "documents" / f"{doc_id}.json"
-    if not path.is_file():
+    if not valid_doc_id(doc_id) or not path.is_file():
         known = ", ".join(doc_ids(index_dir)) or "none"
         raise IndexNotFound(f"{doc_id}: no such report in the index (known: {known}); run 'reportrag ingest'")
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise IndexNotFound(f"{path.name}: the stored report is damaged ({e}); run 'reportrag ingest' to rebuild it") from e
+    if not isinstance(payload, dict):  # valid JSON but not a report: damaged, not an AttributeError
+        raise IndexNotFound(f"{path.name}: the stored report is damaged (not a report record); run 'reportrag ingest' to rebuild it")
     if payload.get("format") != FORMAT_VERSION:
         raise IndexMismatch(
             f"{path.name}: stored in format {payload.get('format')}, this version reads {FORMAT_VERSION}; "
@@ -90,8 +110,8 @@ def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
         )
     try:
         return _document(payload["document"]), [_passage(p) for p in payload["passages"]]
-    except (KeyError, TypeError) as e:
-        raise IndexNotFound(f"{path.name}: the stored report is incomplete ({e}); run 'reportrag ingest'") from e
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # wrong shapes or types inside a valid JSON
+        raise IndexNotFound(f"{path.name}: the stored report is incomplete ({type(e).__name__}); run 'reportrag ingest'") from e
 
 
 def _document(d: dict) -> Document:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +44,27 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def _vectors_name(name: object) -> str:
+    """The vectors file keys.json names: a plain file name in the cache folder, never a path out of it."""
+    if not isinstance(name, str) or not re.fullmatch(r"vectors(?:-[0-9a-f]{12})?\.npy", name):
+        raise ValueError(f"keys.json names {name!r} as its vectors")
+    return name
+
+
 class EmbeddingCache:
-    """Vectors keyed by sha1(model, text), stored as ``vectors.npy`` + ``keys.json`` (no pickle)."""
+    """Vectors keyed by sha1(model, text), stored as ``keys.json`` + the ``vectors-*.npy`` it names (no pickle)."""
 
     def __init__(self, folder: Path, model_name: str, dimension: int) -> None:
         self.folder, self.model_name, self.dimension = Path(folder), model_name, dimension
         self._vectors: dict[str, np.ndarray] = {}
-        keys_path, vectors_path = self.folder / "keys.json", self.folder / "vectors.npy"
         try:
-            keys = json.loads(keys_path.read_text(encoding="utf-8"))
-            vectors = np.load(vectors_path, allow_pickle=False)
+            keys = json.loads((self.folder / "keys.json").read_text(encoding="utf-8"))
+            # keys.json names the vectors file it goes with (older caches: vectors.npy)
+            vectors = np.load(self.folder / _vectors_name(keys.get("vectors", "vectors.npy")), allow_pickle=False)
             if keys.get("model") == model_name and vectors.shape == (len(keys["keys"]), dimension):
                 self._vectors = dict(zip(keys["keys"], vectors))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            pass  # no cache, or a damaged one: everything is embedded again
+        except Exception:  # no cache, or a damaged one of any shape: everything is embedded again, never a crash loop
+            self._vectors = {}
 
     def key(self, text: str) -> str:
         return hashlib.sha1(f"{self.model_name}\x1f{text}".encode()).hexdigest()
@@ -75,7 +84,15 @@ class EmbeddingCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = sorted(k for k in self._vectors if keep is None or k in keep)
         vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
-        tmp = self.folder / "vectors.tmp.npy"
-        np.save(tmp, vectors, allow_pickle=False)
-        tmp.replace(self.folder / "vectors.npy")
-        write_atomic(self.folder / "keys.json", json.dumps({"model": self.model_name, "keys": keys}))
+        # Keys and vectors must change together: the vectors go to a new file, then keys.json (one atomic
+        # replace) switches to it. Replacing vectors.npy first and keys.json second let a crash in between pair
+        # new vectors with old keys, and with equal counts the wrong vectors were served silently ever after.
+        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        tmp = self.folder / f".{name}.tmp"
+        with open(tmp, "wb") as f:
+            np.save(f, vectors, allow_pickle=False)
+        tmp.replace(self.folder / name)
+        write_atomic(self.folder / "keys.json", json.dumps({"model": self.model_name, "keys": keys, "vectors": name}))
+        for old in self.folder.glob("vectors*.npy"):  # the previous file(s); a reader still holding one is unaffected
+            if old.name != name:
+                old.unlink(missing_ok=True)

@@ -13,7 +13,9 @@ the previous index loadable. Nothing is unpickled (``np.load(allow_pickle=False)
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from reportrag.errors import IndexMismatch, IndexNotFound
 from reportrag.records import Passage
 
 FORMAT_VERSION = 1
+_BUILD_NAME = re.compile(r"build-[0-9a-f]{12}")  # what save() writes into CURRENT; anything else is damage
+_MANIFEST_KEYS = ("format", "model", "corpus", "passages", "sentences", "settings")
 
 
 def embedding_text(passage: Passage, doc_title: str) -> str:
@@ -56,7 +60,6 @@ def save(root: Path, index: SearchIndex) -> Path:
     build = base / f"build-{uuid.uuid4().hex[:12]}"
     tmp = base / f".{build.name}.tmp"
     tmp.mkdir()
-    write_atomic(tmp / "manifest.json", json.dumps(index.manifest, indent=1))
     write_atomic(tmp / "passage_ids.json", json.dumps(index.passage_ids))
     vector_index.save(index.passages, tmp / "passages.faiss")
     vector_index.save(index.sentences, tmp / "sentences.faiss")
@@ -64,6 +67,9 @@ def save(root: Path, index: SearchIndex) -> Path:
     np.save(tmp / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
     np.save(tmp / "sentence_owner.npy", index.sentence_owner, allow_pickle=False)
     index.keyword.save(tmp / "bm25")
+    # the manifest goes last and carries every part's hash: a part damaged or swapped later (same size, valid
+    # header, wrong numbers) is caught on load instead of silently giving wrong scores
+    write_atomic(tmp / "manifest.json", json.dumps({**index.manifest, "files": _file_hashes(tmp)}, indent=1))
     tmp.rename(build)
     write_atomic(base / "CURRENT", build.name)
     for old in base.iterdir():  # earlier builds and leftovers of interrupted ones
@@ -79,18 +85,44 @@ def remove(root: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def _file_hashes(build: Path) -> dict[str, str]:
+    """sha256 of every part of a build but its manifest, by path relative to the build folder."""
+    return {
+        f.relative_to(build).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(build.rglob("*"))
+        if f.is_file() and f.name != "manifest.json"
+    }
+
+
 def load(root: Path, *, model: str) -> SearchIndex:
     base = Path(root) / "search"
     try:
-        build = base / (base / "CURRENT").read_text(encoding="utf-8").strip()
+        name = (base / "CURRENT").read_text(encoding="utf-8").strip()
+        if not _BUILD_NAME.fullmatch(name):  # never follow a damaged CURRENT out of the index folder
+            raise ValueError(f"CURRENT names {name[:40]!r}, not a build")
+        build = base / name
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise IndexNotFound(f"{base}: no search index here; run 'reportrag ingest' to build it") from e
+    if not isinstance(manifest, dict):  # damaged: a clear message, never an AttributeError on every start
+        raise IndexNotFound(f"{build.name}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
     if manifest.get("format") != FORMAT_VERSION or manifest.get("model") != model:
         raise IndexMismatch(
             f"{build.name}: built with model {manifest.get('model')!r}, format {manifest.get('format')}; this is "
             f"{model!r}, format {FORMAT_VERSION}; run 'reportrag ingest' to rebuild it"
         )
+    if not all(k in manifest for k in _MANIFEST_KEYS) or not (
+        isinstance(manifest["corpus"], dict) and isinstance(manifest["settings"], dict)
+    ):
+        # damaged, not merely old: a KeyError here would come back on every start (corpus checks the manifest too)
+        raise IndexNotFound(f"{build.name}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
+    expected = manifest.get("files")  # absent in builds written before hashes were recorded
+    try:
+        changed = expected is not None and _file_hashes(build) != expected
+    except OSError:
+        changed = True
+    if changed:
+        raise IndexNotFound(f"{build.name}: the search index is damaged (a part is missing or changed); run 'reportrag ingest'")
     try:
         index = SearchIndex(
             manifest=manifest,
@@ -104,13 +136,26 @@ def load(root: Path, *, model: str) -> SearchIndex:
         )
     except Exception as e:  # faiss raises RuntimeError, numpy ValueError, bm25s anything: all mean "damaged"
         raise IndexNotFound(f"{build.name}: the search index is damaged ({type(e).__name__}); run 'reportrag ingest'") from e
-    counts_ok = (
-        index.passages.ntotal == len(index.passage_ids) == len(index.passage_vectors) == manifest["passages"]
-        and index.sentences.ntotal == len(index.sentence_owner) == len(index.sentence_vectors) == manifest["sentences"]
-    )
+    try:
+        counts_ok = _counts_ok(index, manifest)
+    except Exception:  # a 0-d or odd-typed array: damaged too
+        counts_ok = False
     if not counts_ok:
         raise IndexNotFound(f"{build.name}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
     return index
+
+
+def _counts_ok(index: SearchIndex, manifest: dict) -> bool:
+    return bool(
+        isinstance(index.passage_ids, list) and all(isinstance(p, str) for p in index.passage_ids)
+        and index.passages.ntotal == len(index.passage_ids) == len(index.passage_vectors) == manifest["passages"]
+        and index.sentences.ntotal == len(index.sentence_owner) == len(index.sentence_vectors) == manifest["sentences"]
+        # the searcher indexes passages by owner row and bisects owners: in range and in order, or it fails later
+        and (len(index.sentence_owner) == 0 or (
+            0 <= int(index.sentence_owner.min()) and int(index.sentence_owner.max()) < len(index.passage_ids)
+            and bool(np.all(np.diff(index.sentence_owner) >= 0))
+        ))
+    )
 
 
 def manifest_for(model: str, dimension: int, corpus: dict[str, str], n_passages: int, n_sentences: int, settings: dict) -> dict:

@@ -24,8 +24,14 @@ PIPELINE_VERSION = 2  # 2: paragraphs carry the concluding observations they add
 
 def read_manifest(path: Path) -> list[tuple[ReportInfo, Path]]:
     """The bundled reports: their metadata and where their files are."""
-    entries = json.loads(Path(path).read_text(encoding="utf-8"))["reports"]
-    return [(ReportInfo(**e), Path(path).parent / e["file"]) for e in entries]
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))["reports"]
+        return [(ReportInfo(**e), Path(path).parent / e["file"]) for e in entries]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:  # a config file: one line, no traceback
+        raise ReportragError(
+            f"{Path(path).name}: not a readable reports manifest ({type(e).__name__}: {e}); fix it "
+            '(a JSON object {"reports": [{"doc_id", "file", "title", …}]}) or point REPORTRAG_REPORTS_MANIFEST elsewhere'
+        ) from e
 
 
 def info_for_file(path: Path, taken: Iterable[str] = ()) -> ReportInfo:
@@ -94,6 +100,12 @@ def ingest(
             sha = hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
         except OSError:
             sha = None
+        if not documents.valid_doc_id(info.doc_id):  # "../x" would be written outside the index folder
+            result.failed.append(
+                f"{Path(path).name}: report id {info.doc_id!r} is not a plain name (letters, digits, '-', '_', '.'); "
+                "fix its doc_id in the manifest"
+            )
+            continue
         build = {"pipeline": PIPELINE_VERSION, "max_tokens": max_tokens, "sha256": sha}
         twin = next((d for d, b in known.items() if b and b.get("sha256") == sha and d != info.doc_id), None)
         if sha and twin:
@@ -106,10 +118,10 @@ def ingest(
         try:
             document = build_document(path, info, max_bytes=max_bytes, sha256=sha)
             passages = build_passages(document, tokens, max_tokens=max_tokens)
+            documents.save(index_dir, document, passages, build)  # refuses an id that would leave documents/
         except ReportragError as e:
             result.failed.append(str(e))
             continue
-        documents.save(index_dir, document, passages, build)
         known[info.doc_id] = build
         result.added.append(info.doc_id)
         progress(f"[{i}/{len(items)}] {info.doc_id}: {len(document.paragraphs)} paragraphs, {len(passages)} passages")
