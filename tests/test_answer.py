@@ -143,10 +143,33 @@ def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_c
 
     figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
     assert figures["all_citations_verified"]
-    # calibrated on eval/ (see README): 33 % of unanswerable flagged, 2 % of answerable; a small margin each way
+    # calibrated on eval/ (see reportrag/evidence.py): 47 % (14/30) of unanswerable flagged, 2.5 % (4/160) of
+    # answerable; a one-question margin each way
     assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
-    assert figures["unanswerable_flagged"] >= 0.30, figures["missed"]
+    assert figures["unanswerable_flagged"] >= 0.43, figures["missed"]
     assert figures["answerable_quoting_gold"] >= 0.65
+
+
+def test_held_out_questions_abstain_at_the_measured_rate(searcher):
+    """Questions written after the rules were set (never tuned on): 13 of 18 unanswerable flagged, 0 of 18
+    answerable."""
+    from reportrag.evaluate import answer_abstention, load_questions
+    from reportrag.settings import PROJECT_ROOT
+
+    figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
+    assert figures["all_citations_verified"]
+    assert figures["answerable_flagged"] <= 1 / 18, figures["wrongly_flagged"]
+    assert figures["unanswerable_flagged"] >= 12 / 18, figures["missed"]
+
+
+def test_a_year_the_reports_do_not_give_for_the_topic_is_an_honest_no(searcher):
+    from reportrag import evidence
+
+    assert evidence._has("syrian", {"syria"}) and not evidence._has("iraq", {"syria"})
+    no = answering.answer(searcher, "How many ethno-cultural associations were there in Kazakhstan in 2015?")
+    assert not no.answered and "2015" in no.reason and no.closest
+    yes = answering.answer(searcher, "How many ethno-cultural associations are there in Kazakhstan?")
+    assert yes.answered and any("1,000 ethno-cultural" in c.quote for c in yes.citations)
 
 
 def test_cli_ask_batch_loads_once_and_answers_each_line(search_settings, tmp_path):
