@@ -85,22 +85,25 @@ def _fit(text: str, span: Span, tokens: Tokens, max_tokens: int) -> list[Span]:
     pieces = tokens.offsets(sentence)
     if len(pieces) <= max_tokens:
         return [span]
+    # Each part starts where the previous one was cut, counted in pieces: stepping by a fixed max_tokens from
+    # piece 0 let a cut moved back to a word start hand its extra pieces to the next part, past the window.
     parts: list[Span] = []
-    start = 0
-    for i in range(max_tokens, len(pieces), max_tokens):
-        cut = _word_start(sentence, pieces, i, start)
-        parts.append(Span(span.start + start, span.start + cut))
-        start = cut
-    parts.append(Span(span.start + start, span.end))
+    first = 0  # index of the current part's first piece
+    while len(pieces) - first > max_tokens:
+        j = _word_start(sentence, pieces, first + max_tokens, first)
+        parts.append(Span(span.start + pieces[first][0] if parts else span.start, span.start + pieces[j][0]))
+        first = j
+    parts.append(Span(span.start + pieces[first][0] if parts else span.start, span.end))
     return [trim_span(text, p.start, p.end) for p in parts if p.end > p.start]
 
 
-def _word_start(sentence: str, pieces: list[tuple[int, int]], i: int, floor: int) -> int:
-    """Offset of the word piece at or before ``i`` that starts a word (never splits "Kazakh##stan")."""
+def _word_start(sentence: str, pieces: list[tuple[int, int]], i: int, first: int) -> int:
+    """Index of the word piece at or before ``i`` (after ``first``) that starts a word (never splits
+    "Kazakh##stan"); ``i`` itself when the word is longer than the window."""
     j = i
-    while j > 0 and pieces[j][0] > floor and not (pieces[j][0] == 0 or sentence[pieces[j][0] - 1].isspace()):
+    while j > first and not (pieces[j][0] == 0 or sentence[pieces[j][0] - 1].isspace()):
         j -= 1
-    return pieces[j][0] if pieces[j][0] > floor else pieces[i][0]
+    return j if j > first else i
 
 
 def _merge_short(units: list[_Unit], target: int, minimum: int) -> list[_Unit]:
