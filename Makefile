@@ -9,13 +9,18 @@ RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test eval bench index clean-venv
+.PHONY: run test eval bench index chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) chromium
 	$(PY) -m pytest
+
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Retrieval quality: our configurations and the plain LangChain recipe on eval/questions.jsonl, then SciFact (BEIR);
 # writes eval/results/ and the README table.

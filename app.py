@@ -61,15 +61,15 @@ a.rr-cite { font-weight: 600; text-decoration: none; cursor: pointer; }
 # in place; the link itself stays a shareable "?cite=<anchor>" for a new tab, or for a copy of the link.
 HEAD = """
 <script>
+window.reportragCiteClicks = true;
 document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest("a.rr-cite");
   if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
-  const tag = "[" + link.dataset.n + "]";
-  const labels = document.querySelectorAll("#rr-citations label");
-  for (const label of labels) {
-    if (label.textContent.trim().startsWith(tag)) {
+  const ident = new URL(link.href, location.href).searchParams.get("cite");
+  for (const input of document.querySelectorAll("#rr-citations input[type=radio]")) {
+    if (input.value === ident) {
       event.preventDefault(); event.stopPropagation();
-      label.click();
+      input.click();
       return;
     }
   }
@@ -89,7 +89,7 @@ def esc(text: str) -> str:
 def answer_html(answer: Answer) -> str:
     if not answer.answered:
         rows = "".join(
-            f'<li><a class="rr-cite" data-n="{i}" href="?cite={esc(h.passage.passage_id)}">[{i}]</a> '
+            f'<li><a class="rr-cite" href="?cite={esc(h.passage.passage_id)}">[{i}]</a> '
             f"<em>{esc(h.doc_title)}, {esc(h.passage.section_label)}, ¶{h.passage.paragraph}</em>: "
             f"{esc(_snippet(h.passage.text, 240))}</li>"
             for i, h in enumerate(answer.closest[:5], 1)
@@ -105,7 +105,7 @@ def answer_html(answer: Answer) -> str:
             title = next(c.place.doc_title for c in answer.citations if c.place.doc_id == s.doc_id)
             parts.append(f'<p class="rr-report">{esc(title)}</p>')
         marks = " ".join(
-            f'<a class="rr-cite" data-n="{n}" href="?cite={esc(by_n[n].anchor)}" title="{esc(by_n[n].place.label)}">[{n}]</a>'
+            f'<a class="rr-cite" href="?cite={esc(by_n[n].anchor)}" title="{esc(by_n[n].place.label)}">[{n}]</a>'
             for n in s.citations if n in by_n
         )
         flag = "" if s.verified else f' <span class="rr-unverified">(unverified: {esc(s.note or "not in the cited passage")})</span>'
@@ -165,7 +165,8 @@ def quote_html(match: QuoteMatch) -> str:
                        (f"<del>{esc(d.quote)}</del> " if d.quote else "") + (f"<ins>{esc(d.report)}</ins> " if d.report else "")
                        for d in match.diff)
         head = (f'<p class="rr-bad">Not verbatim: the closest text is {match.similarity:.0f}/100 similar.</p>'
-                f'<p class="rr-diff">What differs (<del>your quote</del> <ins>the report</ins>): {diff}</p>')
+                f'<p class="rr-diff">What differs (<del>your quote</del> <ins>the report</ins>): '
+                f'<span class="rr-diff-ops">{diff}</span></p>')
     return f'<div class="rr-verify">{head}{"".join(located_html(p) for p in match.places)}</div>'
 
 

@@ -52,7 +52,10 @@ def create_api(service: Service) -> FastAPI:
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError):
         first = e.errors()[0] if e.errors() else {}
-        field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request"
+        if first.get("type") == "json_invalid":
+            return _error(422, f"request body: not valid JSON ({first.get('ctx', {}).get('error', 'malformed')}); "
+                               'send {"question": "…"}')
+        field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request body"
         return _error(422, f"{field}: {first.get('msg', 'invalid')}")
 
     @api.exception_handler(StarletteHTTPException)
@@ -104,6 +107,14 @@ def create_api(service: Service) -> FastAPI:
         if (id is None) == (quote is None):
             raise BadQuery("cite: give ?id= (a passage id, anchor or reference) or ?quote= (one of them)")
         return service.cite(ident=id, quote=quote, doc=doc).to_json()
+
+    # Without this, an unknown /api/ path would fall through to the web app mounted at "/" and get its HTML 404.
+    @api.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(request: Request, rest: str):
+        methods = sorted({m for r in api.routes if getattr(r, "path", "") == f"/api/{rest}" for m in getattr(r, "methods", ())})
+        if methods:
+            return _error(405, f"method not allowed: /api/{rest} takes {' or '.join(methods)}, not {request.method}")
+        return _error(404, f"no endpoint /api/{rest}; the schema at /api/openapi.json lists them")
 
     return api
 

@@ -372,6 +372,10 @@ def find_quote(searcher: Searcher, quote: str, doc: str | None = None) -> QuoteM
     needle = _clean_quote(quote)
     reports = [_report(searcher, doc, "--doc")] if doc else list(_reports(searcher).values())
     spans = [(r, a, b) for r in reports for a, b in _find(r, needle)]
+    bare = _unquoted(needle)
+    if not spans and bare != needle:  # pasted with the quotation marks around it: “…”
+        needle = bare
+        spans = [(r, a, b) for r in reports for a, b in _find(r, needle)]
     if spans:
         places = tuple(_located(searcher, r, a, b, kind="quote", ident=quote, also=False)
                        for r, a, b in spans[:MAX_PLACES])
@@ -408,6 +412,13 @@ def _clean_quote(quote: str) -> str:
     if len(needle) > MAX_QUOTE_CHARS:
         raise BadQuery(f"quote: {len(needle):,} characters, over the {MAX_QUOTE_CHARS:,} limit; "
                        "paste a shorter passage")
+    return needle
+
+
+def _unquoted(needle: str) -> str:
+    """The quote without one pair of enclosing quotation marks (folded to ASCII by ``normalized``)."""
+    if len(needle) > 2 and needle[0] == needle[-1] and needle[0] in "\"'":
+        return needle[1:-1].strip()
     return needle
 
 

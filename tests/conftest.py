@@ -65,3 +65,53 @@ def searcher(search_settings):
     from reportrag import corpus
 
     return corpus.open_searcher(search_settings)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(search_settings, searcher, tmp_path_factory):
+    """``python app.py`` as a user starts it, on 127.0.0.1 and a free port, over the session's index.
+    Yields its base URL; the log is printed if it fails to come up."""
+    import time
+
+    import httpx
+
+    port = free_port()
+    work = tmp_path_factory.mktemp("work")
+    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(search_settings.index_dir),
+           "REPORTRAG_CACHE_DIR": str(search_settings.cache_dir), "REPORTRAG_WORK_DIR": str(work)}
+    env.pop("GRADIO_TEMP_DIR", None)
+    log = open(work / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        proc.wait()
+    if proc.poll() is not None:
+        log.seek(0)
+        pytest.fail(f"the app did not start:\n{log.read()[-3000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -174,6 +174,14 @@ def test_typed_quotes_dashes_and_spaces_still_match_exactly(searcher):
     assert match.text == text == document.text[span.start : span.end]
 
 
+def test_quote_pasted_inside_quotation_marks_matches_exactly(searcher):
+    span, text = next((s, t) for _, s, t in _sentences(searcher, "review") if not t.startswith(('"', "“")) and len(t) < 300)
+    for pasted in (f"“{text}”", f'"{text}"', f"  « {text} »  "):
+        match = cite.find_quote(searcher, pasted)
+        assert match.exact and match.text == text, pasted
+        assert (match.places[0].place.start, match.places[0].place.end) == (span.start, span.end)
+
+
 def test_changed_figure_is_fuzzy_and_the_diff_shows_it(searcher):
     document = searcher.documents["cedaw"]
     span, text = next((s, t) for _, s, t in _sentences(searcher, "cedaw") if FIGURE.search(t) and len(t) < 300)

@@ -1,0 +1,63 @@
+"""The web app: its HTML rendering escapes report text, and the Gradio app answers through ``gradio_client``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import app as webapp
+from reportrag.records import Citation, Place, Statement, Answer
+
+HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned=2">'
+
+
+def _answer(text: str) -> Answer:
+    place = Place("evil", "Evil <b>report</b>", ("<i>Part</i>",), "I.A", 3, 10, 10 + len(text), "evil-0003-x")
+    citation = Citation(1, text, place, "evil-p3-0123456789", True)
+    return Answer("q <script>", True, (Statement(text, (1,), True, "evil"),), (citation,))
+
+
+def test_report_text_is_escaped_in_every_rendering(searcher):
+    from reportrag import cite
+
+    html = webapp.answer_html(_answer(HOSTILE))
+    assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html and "<b>" not in html
+    located = cite.lookup(searcher, searcher.passages[0].passage_id)
+    evil_context = tuple(dataclasses.replace(c, text=HOSTILE + c.text) for c in located.context)
+    evil = dataclasses.replace(located, context=evil_context, note=HOSTILE)
+    rendered = webapp.located_html(evil, "http://h/?cite=<x>")
+    assert "<script>" not in rendered and "<img" not in rendered and "?cite=&lt;x&gt;" in rendered
+    document = searcher.documents["review"]
+    paragraphs = tuple(dataclasses.replace(p, text=HOSTILE) for p in document.paragraphs)
+    section = webapp.section_html(dataclasses.replace(document, paragraphs=paragraphs), 0)
+    assert "<script>" not in section and "&lt;script&gt;" in section
+
+
+def test_highlight_is_exactly_the_cited_span(searcher):
+    from reportrag import answer, cite
+
+    result = answer.answer(searcher, "What is the maximum prison term for torture?")
+    citation = result.citations[0]
+    html = webapp.located_html(cite.lookup(searcher, citation.anchor))
+    marked = html.split("<mark>")[1].split("</mark>")[0]
+    assert marked == webapp.esc(citation.quote)
+
+
+def test_gradio_client_gets_the_cli_json(app_server):
+    from gradio_client import Client
+
+    client = Client(app_server, verbose=False)
+    body = client.predict("What is the maximum prison term for torture?", api_name="/ask")
+    assert body["answered"] and "10 to 12 years" in body["citations"][0]["quote"] and body["citations"][0]["verified"]
+    filtered = client.predict("violence against women", "cedaw", "", api_name="/ask")
+    assert {c["doc_id"] for c in filtered["citations"]} == {"cedaw"}
+    verdict = client.predict(body["citations"][0]["quote"], webapp.ALL_REPORTS, api_name="/verify")
+    assert "Found verbatim in 1 place" in verdict and "<mark>" in verdict
+    missing = client.predict("The moon is made of cheese and governs the parliament.", webapp.ALL_REPORTS,
+                             api_name="/verify")
+    assert "Not found in the reports" in missing
+    looked = client.predict("concluding observations 36 (e)", api_name="/lookup")
+    assert "36(e)" in looked or "36 (e)" in looked
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", api_name="/ask")

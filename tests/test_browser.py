@@ -1,0 +1,101 @@
+"""A real browser (Debian's Chromium, driven by Playwright) uses the app as a reader does: asks, clicks a citation,
+checks the highlighted text is the cited quote, follows a shared link, verifies a pasted quote, downloads the
+answer. Screenshots of the chat and the evidence panel are saved under docs/."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+
+from reportrag.settings import PROJECT_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+QUESTION = "What does Kazakhstan say about shelters for victims of domestic violence?"
+DOCS = PROJECT_ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def page(app_server):
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(90_000)
+        yield page
+        browser.close()
+
+
+def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, tmp_path):
+    expected = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=120).json()
+    assert len(expected["citations"]) >= 2
+    page.goto(app_server)
+    page.fill("#rr-question textarea", QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-chat a.rr-cite")
+    links = page.locator("#rr-chat a.rr-cite")
+    assert links.count() == len(expected["citations"])
+    page.wait_for_selector("#rr-evidence mark")
+    assert page.inner_text("#rr-evidence mark") == expected["citations"][0]["quote"]
+    page.screenshot(path=str(DOCS / "screenshot-chat.png"))
+
+    last = expected["citations"][-1]
+    links.nth(len(expected["citations"]) - 1).click()
+    page.wait_for_function("q => document.querySelector('#rr-evidence mark')?.textContent === q", arg=last["quote"])
+    assert page.url.rstrip("/") == app_server  # the click showed the evidence in place, it did not navigate
+    assert last["section_path"][-1] in page.inner_text("#rr-evidence .rr-crumb")
+    page.locator("#rr-evidence").screenshot(path=str(DOCS / "screenshot-evidence.png"))
+
+    share = page.get_attribute("#rr-evidence a.rr-share", "href")
+    assert share.endswith(f"?cite={last['anchor']}")
+    with page.expect_download() as download:
+        page.click("text=Download Markdown")
+    saved = tmp_path / "answer.md"
+    download.value.save_as(saved)
+    markdown = saved.read_text(encoding="utf-8")
+    assert last["quote"] in markdown and f"[^{last['n']}]:" in markdown and last["anchor"] in markdown
+
+    page.goto(share)  # the shared link opens the same passage
+    page.wait_for_selector("#rr-evidence mark")
+    assert page.inner_text("#rr-evidence mark") == last["quote"]
+
+
+def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server):
+    quote = httpx.post(f"{app_server}/api/ask", json={"question": "What is the maximum prison term for torture?"},
+                       timeout=120).json()["citations"][0]["quote"]
+    page.goto(app_server)
+    page.get_by_role("tab", name="Verify a quote").click()
+    page.fill("#rr-quote textarea", f"  “{quote}”  ")
+    page.click("#rr-verify-button")
+    page.wait_for_selector("#rr-verdict .rr-ok")
+    assert "Found verbatim" in page.inner_text("#rr-verdict")
+    assert page.inner_text("#rr-verdict mark") == quote
+    page.screenshot(path=str(DOCS / "screenshot-verify.png"))
+
+    page.fill("#rr-quote textarea", quote.replace("years", "yaers"))
+    page.click("#rr-verify-button")
+    page.wait_for_function("() => document.querySelector('#rr-verdict .rr-diff') !== null")
+    assert page.inner_text("#rr-verdict .rr-diff-ops del") == "yaers."
+    assert page.inner_text("#rr-verdict .rr-diff-ops ins") == "years."
+
+
+def test_hostile_question_is_shown_as_text(page, app_server):
+    page.goto(app_server)
+    page.fill("#rr-question textarea", '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> torture')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-chat .rr-answer")
+    assert page.evaluate("window.pwned") is None
+    assert "<img src=x" in page.inner_text("#rr-chat")
+
+
+def test_browse_reads_a_section_with_its_paragraph_numbers(page, app_server):
+    page.goto(app_server)
+    page.get_by_role("tab", name="Browse").click()
+    page.wait_for_selector("#rr-reading .rr-pn")
+    assert page.inner_text("#rr-reading .rr-pn").startswith("¶")
