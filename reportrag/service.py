@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from reportrag import answer as extractive
 from reportrag import cite as citations
-from reportrag import corpus, generate
+from reportrag import corpus
 from reportrag.records import Answer, Document, Hit
 from reportrag.search import MODES, Filters, Searcher
 from reportrag.settings import Settings
@@ -27,7 +27,7 @@ class Service:
         self.settings = settings
         chat = chat_model if chat_model is not None else settings.chat_model
         # a misconfigured chat model fails before the seconds spent loading the searcher
-        self.chat_model = generate.chat_model_from_env(chat) if isinstance(chat, str) else chat
+        self.chat_model = _chat_model(chat) if isinstance(chat, str) else chat
         self.searcher = searcher or corpus.open_searcher(settings)
         self.unverified = unverified or settings.unverified
         self._lock = threading.Lock()
@@ -68,6 +68,8 @@ class Service:
             with self._lock:
                 yield extractive.answer(self.searcher, question, filters=filters)
             return
+        from reportrag import generate
+
         with self._lock:
             hits = self.searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
         yield from generate.stream_answer(question, hits, self.searcher.documents, self.chat_model,
@@ -76,3 +78,9 @@ class Service:
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         with self._lock:
             return citations.cite(self.searcher, ident=ident, quote=quote, doc=doc)
+
+
+def _chat_model(setting: str):
+    from reportrag import generate  # LangChain's chat-model layer: imported only when a chat model is configured
+
+    return generate.chat_model_from_env(setting)

@@ -76,9 +76,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_server(search_settings, searcher, tmp_path_factory):
+def app_server(app_process) -> str:
+    """The base URL of the running app."""
+    return app_process[0]
+
+
+@pytest.fixture(scope="session")
+def app_process(search_settings, searcher, tmp_path_factory):
     """``python app.py`` as a user starts it, on 127.0.0.1 and a free port, over the session's index.
-    Yields its base URL; the log is printed if it fails to come up."""
+    Yields (base URL, process); the log is printed if it fails to come up."""
     import time
 
     import httpx
@@ -108,7 +114,7 @@ def app_server(search_settings, searcher, tmp_path_factory):
     if proc.poll() is not None:
         log.seek(0)
         pytest.fail(f"the app did not start:\n{log.read()[-3000:]}")
-    yield url
+    yield url, proc
     proc.terminate()
     try:
         proc.wait(timeout=20)

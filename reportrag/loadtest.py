@@ -1,0 +1,87 @@
+"""Many users at once against a running server: N clients, each sending its share of requests to /api/ask and
+/api/search, every response checked. Used by the bounded load test (tests/test_load.py) and by
+``eval/serve_bench.py``, which writes the figures into BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class LoadResult:
+    clients: int
+    requests: int
+    seconds: float
+    latencies_ms: dict[str, list[float]] = field(default_factory=dict)  # per endpoint
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        every = [x for xs in self.latencies_ms.values() for x in xs]
+        out = {"clients": self.clients, "requests": self.requests, "errors": len(self.errors),
+               "seconds": round(self.seconds, 1), "requests_per_s": round(self.requests / self.seconds, 1),
+               "all": _percentiles(every)}
+        out.update({name: _percentiles(xs) for name, xs in self.latencies_ms.items()})
+        if self.errors:
+            out["first_errors"] = self.errors[:5]
+        return out
+
+
+def _percentiles(ms: list[float]) -> dict:
+    if not ms:
+        return {}
+    ordered = sorted(ms)
+    return {"n": len(ms), "p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+            "max_ms": round(ordered[-1], 1)}
+
+
+def run_load(base_url: str, questions: list[str], *, clients: int = 32, per_client: int = 25,
+             timeout_s: float = 300.0) -> LoadResult:
+    """Every client alternates ask and search over ``questions``; a response counts as an error unless it is a 200
+    with the JSON the endpoint promises."""
+    lock = threading.Lock()
+    result = LoadResult(clients, clients * per_client, 0.0, {"ask": [], "search": []})
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=timeout_s) as http:
+            for i in range(per_client):
+                question = questions[(n * per_client + i) % len(questions)]
+                kind = "ask" if i % 2 == 0 else "search"
+                started = time.perf_counter()
+                try:
+                    if kind == "ask":
+                        response = http.post("/api/ask", json={"question": question})
+                        ok = response.status_code == 200 and "citations" in response.json()
+                    else:
+                        response = http.get("/api/search", params={"q": question, "k": 10})
+                        ok = response.status_code == 200 and isinstance(response.json(), list)
+                    problem = None if ok else f"{kind} {question!r}: HTTP {response.status_code} {response.text[:200]}"
+                except (httpx.HTTPError, ValueError) as e:
+                    problem = f"{kind} {question!r}: {type(e).__name__}: {e}"
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    result.latencies_ms[kind].append(elapsed)
+                    if problem:
+                        result.errors.append(problem)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for future in [pool.submit(client, n) for n in range(clients)]:
+            future.result()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (Linux), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
