@@ -72,9 +72,11 @@ def save(root: Path, index: SearchIndex) -> Path:
     write_atomic(tmp / "manifest.json", json.dumps({**index.manifest, "files": _file_hashes(tmp)}, indent=1))
     tmp.rename(build)
     write_atomic(base / "CURRENT", build.name)
-    for old in base.iterdir():  # earlier builds and leftovers of interrupted ones
+    for old in base.iterdir():  # earlier builds and leftovers of interrupted ones (folders, and CURRENT's temp files)
         if old.is_dir() and old.name != build.name:
             shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith(".CURRENT.") and old.name.endswith(".tmp"):
+            old.unlink(missing_ok=True)
     return build
 
 

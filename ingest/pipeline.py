@@ -64,6 +64,15 @@ def build_passages(document: Document, tokens: TokenCounter, *, max_tokens: int)
     return chunk(document.doc_id, document.text, document.paragraphs, tokens, max_tokens=max_tokens)
 
 
+def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:
+    """Was stored report ``doc_id`` read from ``path`` itself (not from a copy of it)?"""
+    try:
+        stored = json.loads((Path(index_dir) / "documents" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        return Path(stored["document"]["info"]["file"]).resolve() == Path(path).resolve()
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 @dataclass
 class IngestResult:
     added: list[str] = field(default_factory=list)
@@ -108,6 +117,11 @@ def ingest(
             continue
         build = {"pipeline": PIPELINE_VERSION, "max_tokens": max_tokens, "sha256": sha}
         twin = next((d for d, b in known.items() if b and b.get("sha256") == sha and d != info.doc_id), None)
+        if sha and twin and _same_file(index_dir, twin, path):
+            # the very file already stored (a re-run, e.g. after an interrupted ingest): unchanged, not a failure
+            result.unchanged.append(twin)
+            progress(f"[{i}/{len(items)}] {twin}: unchanged")
+            continue
         if sha and twin:
             result.failed.append(f"{Path(path).name}: the same report is already in the index as '{twin}'; nothing to do")
             continue
