@@ -12,6 +12,7 @@ import hashlib
 import html
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from ingest.loaders import SUPPORTED  # noqa: E402
 from reportrag import export  # noqa: E402
 from reportrag.cite import Located, QuoteMatch, Reference  # noqa: E402
 from reportrag.errors import ReportragError  # noqa: E402
@@ -204,10 +206,22 @@ def _error_html(e: Exception) -> str:
     return f'<p class="rr-bad">{esc(e)}</p>'
 
 
+def safe_upload_name(name: str) -> str:
+    """A file name for an uploaded report that cannot leave the uploads folder: the last path part only (either
+    slash), letters, digits, '-', '_' and one extension; never empty, never hidden."""
+    base = re.split(r"[\\/]", str(name))[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:80] or "report"
+    ext = re.sub(r"[^a-z0-9]", "", ext.lower())[:8]
+    return f"{stem}.{ext}" if ext else stem
+
+
 # ---------------------------------------------------------------- the app
 
 
-def build_app(service: Service) -> gr.Blocks:
+def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
     docs = service.documents()
     report_choices = [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in docs)]
     exports = service.settings.work_dir / "exports"
@@ -293,6 +307,22 @@ def build_app(service: Service) -> gr.Blocks:
             return ""
         return section_html(document, int(index))
 
+    def add_report(file_path: str | None):
+        if not file_path:
+            return _error_html("Choose a report file first."), gr.skip(), gr.skip(), gr.skip()
+        uploads = service.settings.work_dir / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        # Gradio keeps the browser's file name; it is reduced to a plain name inside the uploads folder
+        target = uploads / safe_upload_name(Path(file_path).name)
+        shutil.copyfile(file_path, target)
+        result = service.add_reports([target])
+        lines = [f'<p class="rr-ok">Added: {esc(d)}</p>' for d in result.added]
+        lines += [f"<p>Unchanged: {esc(d)}</p>" for d in result.unchanged]
+        lines += [f'<p class="rr-bad">{esc(line)}</p>' for line in result.failed]
+        choices = [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in service.documents())]
+        return ("".join(lines), gr.update(choices=choices), gr.update(choices=choices),
+                gr.update(choices=[c for c in choices if c != ALL_REPORTS]))
+
     def on_load(request: gr.Request):
         ident = request.query_params.get("cite") if request is not None else None
         if not ident:
@@ -342,6 +372,13 @@ def build_app(service: Service) -> gr.Blocks:
                                              label="Report", scale=1)
                     browse_section = gr.Dropdown([], label="Section", scale=2)
                 reading = gr.HTML(elem_id="rr-reading")
+            if allow_uploads:  # off unless the server was started with --allow-uploads
+                with gr.Tab("Add a report", id="add"):
+                    gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.max_file_bytes // 2**20} MiB). "
+                                "It is split into citable passages and searchable at once.")
+                    upload = gr.File(label="Report file", file_types=list(SUPPORTED), type="filepath", elem_id="rr-upload")
+                    add = gr.Button("Add to the index", variant="primary")
+                    added = gr.HTML(elem_id="rr-added")
 
         outputs = [chat, cites, evidence, md_file, docx_file, markdown, question]
         question.submit(respond, [question, chat, doc_filter, section_filter], outputs, api_name="ask_stream")
@@ -354,6 +391,8 @@ def build_app(service: Service) -> gr.Blocks:
         browse_section.change(read, [browse_doc, browse_section], reading, api_name=False)
         app.load(toc, browse_doc, browse_section, api_name=False)
         app.load(on_load, None, [evidence, tabs], api_name=False)
+        if allow_uploads:
+            add.click(add_report, upload, [added, doc_filter, quote_doc, browse_doc], api_name="add_report")
 
         # for gradio_client and other programs: the answer as the CLI's JSON
         def ask_json(question: str, doc: str = ALL_REPORTS, section: str = "") -> dict:
@@ -366,14 +405,15 @@ def build_app(service: Service) -> gr.Blocks:
     return app
 
 
-def create_server(service: Service):
+def create_server(service: Service, *, allow_uploads: bool = False):
     """The FastAPI app: the JSON API at /api, the Gradio app at /."""
     from reportrag.api import create_api
 
     exports = service.settings.work_dir / "exports"
     exports.mkdir(parents=True, exist_ok=True)
-    return gr.mount_gradio_app(create_api(service), build_app(service), path="/", css=CSS, head=HEAD,
-                               allowed_paths=[str(exports)], show_error=True, footer_links=["api"])
+    return gr.mount_gradio_app(create_api(service), build_app(service, allow_uploads=allow_uploads), path="/",
+                               css=CSS, head=HEAD, allowed_paths=[str(exports)], show_error=True, footer_links=["api"],
+                               max_file_size=service.settings.max_file_bytes if allow_uploads else 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="interface to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--allow-uploads", action="store_true", default=os.environ.get("REPORTRAG_ALLOW_UPLOADS") == "1",
+                        help="let users add reports from the browser (off by default; or REPORTRAG_ALLOW_UPLOADS=1)")
     args = parser.parse_args(argv)
     import uvicorn
 
@@ -391,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReportragError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    server = create_server(service)
+    server = create_server(service, allow_uploads=args.allow_uploads)
     config = uvicorn.Config(server, host=args.host, port=args.port, log_level="warning")
     web = uvicorn.Server(config)
     print(f"reportrag: index loaded in {time.perf_counter() - started:.1f}s; open http://{args.host}:{args.port}",

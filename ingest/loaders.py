@@ -51,7 +51,7 @@ def load(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> SourceText:
         size = p.stat().st_size
         if size > max_bytes:
             raise UnreadableFile(
-                f"{name}: the file is {size:,} bytes, over the {max_bytes:,} byte limit; split it or raise the limit"
+                f"{name}: the file is {size:,} bytes, over the {max_bytes:,} byte limit; split it or raise the limit (REPORTRAG_MAX_FILE_BYTES)"
             )
         data = p.read_bytes()
     except OSError as e:
@@ -314,3 +314,5 @@ _READERS: dict[str, tuple[str, _Reader]] = {
     ".html": ("html", _read_html),
     ".htm": ("html", _read_html),
 }
+
+SUPPORTED = tuple(_READERS)  # the file extensions a report may have

@@ -41,7 +41,7 @@ def info_for_file(path: Path, taken: Iterable[str] = ()) -> ReportInfo:
     while doc_id in set(taken):
         doc_id, n = f"{slug}-{n}", n + 1
     fmt = path.suffix.lower().lstrip(".")
-    return ReportInfo(doc_id, path.stem, path.stem[:40], "", "", fmt, path.name, str(path))
+    return ReportInfo(doc_id, path.stem, path.stem[:40], "", "", fmt, path.name, str(path.resolve()))
 
 
 def build_document(path: Path, info: ReportInfo, *, max_bytes: int, sha256: str | None = None) -> Document:

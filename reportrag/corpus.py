@@ -89,9 +89,17 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
 
 
 def _stored_info_for(settings: Settings, path: Path):
-    """Re-adding a file keeps the id it already has (bundled reports keep theirs)."""
+    """Re-adding a file keeps the id it already has (bundled reports keep theirs), so an edited report replaces
+    its old version instead of standing beside it under a new id."""
     for info, bundled in read_manifest(settings.reports_manifest):
         if bundled.resolve() == Path(path).resolve():
+            return info
+    for doc_id in documents.doc_ids(settings.index_dir):
+        try:
+            info = documents.load(settings.index_dir, doc_id)[0].info
+        except ReportragError:
+            continue  # a damaged record is rebuilt under its own id by the ingest that follows
+        if info.file and Path(info.file).resolve() == Path(path).resolve():
             return info
     return None
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from reportrag import answer as extractive
 from reportrag import cite as citations
 from reportrag import corpus
+from ingest.pipeline import IngestResult
 from reportrag.records import Answer, Document, Hit
 from reportrag.search import MODES, Filters, Searcher
 from reportrag.settings import Settings
@@ -74,6 +75,15 @@ class Service:
             hits = self.searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
         yield from generate.stream_answer(question, hits, self.searcher.documents, self.chat_model,
                                           unverified=self.unverified)
+
+    def add_reports(self, paths: list) -> IngestResult:
+        """Ingest files into the index and serve the new index from then on; bad files are reported, not raised."""
+        with self._lock:
+            result = corpus.ingest_reports(self.settings, paths)
+            if result.added:
+                self.searcher = corpus.open_searcher(self.settings, self.searcher.embedder)
+                self._documents = None
+            return result
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         with self._lock:

@@ -36,6 +36,7 @@ class Settings(BaseModel):
             "reranker_path": os.environ.get("REPORTRAG_RERANKER_PATH"),
             "chat_model": os.environ.get("REPORTRAG_CHAT_MODEL"),
             "unverified": os.environ.get("REPORTRAG_UNVERIFIED"),
+            "max_file_bytes": os.environ.get("REPORTRAG_MAX_FILE_BYTES"),
         }
         values = {k: v for k, v in env.items() if v}
         values.update({k: v for k, v in overrides.items() if v is not None})
