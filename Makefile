@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test eval bench index chromium clean-venv
+.PHONY: run test eval bench audit index chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
@@ -32,6 +32,13 @@ eval: $(TEST_STAMP) index
 # Speed and memory: writes BENCHMARKS.md and eval/results/bench.json (BENCH_ARGS=--quick skips the 1M-vector scale).
 bench: $(TEST_STAMP) index
 	$(PY) eval/bench.py $(BENCH_ARGS)
+	$(PY) eval/serve_bench.py
+
+# Known vulnerabilities in the locked dependencies (needs a vulnerability database: PyPI's JSON API or OSV).
+# pip-audit lives in its own venv so its dependencies never mix with the app's.
+audit:
+	@[ -x .venv-audit/bin/pip-audit ] || { $(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit; }
+	.venv-audit/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off
 
 index: $(RUN_STAMP)
 	$(VENV)/bin/reportrag ingest
