@@ -38,7 +38,7 @@ bench: $(TEST_STAMP) index
 # pip-audit lives in its own venv so its dependencies never mix with the app's.
 audit:
 	@[ -x .venv-audit/bin/pip-audit ] || { $(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit; }
-	.venv-audit/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off
+	.venv-audit/bin/pip-audit --requirement requirements.lock --no-deps --disable-pip --progress-spinner off --strict
 
 index: $(RUN_STAMP)
 	$(VENV)/bin/reportrag ingest
