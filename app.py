@@ -336,7 +336,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=3):
                         chat = gr.Chatbot(label="Answers", height=520, elem_id="rr-chat", latex_delimiters=[],
-                                          feedback_options=None, sanitize_html=True, buttons=["copy"],
+                                          feedback_options=None, sanitize_html=True, buttons=[],  # copy: the Markdown box below
                                           placeholder="Ask about the reports. Every answer quotes them verbatim.")
                         question = gr.Textbox(label="Question", placeholder="e.g. " + EXAMPLES[0], max_length=MAX_QUERY_CHARS,
                                               elem_id="rr-question", submit_btn="Ask")
