@@ -11,7 +11,7 @@ reports give different figures.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(), k
     reason = evidence.assess(text, sentences, hits, searcher)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    chosen = choose(sentences)
+    chosen = extend_to_figures(searcher, text, choose(sentences))
     citations, statements = cite(searcher, chosen)
     return Answer(
         question=question,
@@ -100,6 +100,36 @@ def choose(sentences: list[Sentence]) -> list[Sentence]:
         seen.add(key)
         per_passage[s.passage.passage_id] = per_passage.get(s.passage.passage_id, 0) + 1
     return chosen
+
+
+def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
+    """A sentence on the topic that lacks the year or figure asked about, when the next sentence of its paragraph
+    carries it, is quoted together with that sentence: "… in 2019 it had reached 13.7. In 2020, there was a sharp
+    increase to 36.5 …" answers "the rate in 2020"; its first half alone would mislead."""
+    figures = [t for t in evidence.specific_terms(question) if t[0].isdigit()]
+    if not figures:
+        return chosen
+    out: list[Sentence] = []
+    for s in chosen:
+        document = searcher.documents[s.passage.doc_id]
+        spans = list(s.passage.sentences)
+        i = spans.index(s.span) if s.span in spans else -1
+        missing = [f for f in figures if not _mentions(s.text, f)]
+        if missing and 0 <= i < len(spans) - 1:
+            following = document.text[spans[i + 1].start : spans[i + 1].end]
+            same_paragraph = "\n" not in document.text[s.span.end : spans[i + 1].start]
+            if same_paragraph and any(_mentions(following, f) for f in missing):
+                span = Span(s.span.start, spans[i + 1].end)
+                s = replace(s, span=span, text=document.text[span.start : span.end])
+        out.append(s)
+    # a sentence now inside an extended quote is not quoted again
+    return [s for s in out if not any(o is not s and o.passage.doc_id == s.passage.doc_id
+                                      and o.span.start <= s.span.start and s.span.end <= o.span.end
+                                      and (o.span.start, o.span.end) != (s.span.start, s.span.end) for o in out)]
+
+
+def _mentions(text: str, figure: str) -> bool:
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d])", text) is not None
 
 
 def cite(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Citation, ...], tuple[Statement, ...]]:

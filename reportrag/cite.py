@@ -194,7 +194,7 @@ class _Report:
     normalized: str  # quotes.normalize of the whole text …
     offsets: list[int]  # … and the canonical offset of each of its characters
     words: list[frozenset[str]]  # per paragraph, for the cheap first pass of fuzzy matching
-    units: list[tuple[int, int, int, int]]  # what anchors hash: (start, end, ¶, 0 sentence / 1 paragraph / 2 passage)
+    units: list[tuple[int, int, int, int]]  # what anchors hash: (start, end, ¶, 0 sentence / 1 paragraph / 2 passage / 3 two sentences)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -211,6 +211,8 @@ def _reports(searcher: Searcher) -> dict[str, _Report]:
             passages = sorted(by_doc[doc_id], key=lambda p: p.start)
             text, offsets = normalize(document.text)
             units = [(s.start, s.end, 0) for p in passages for s in p.sentences]
+            # an answer quotes two sentences together when the second carries the figure asked about
+            units += [(a.start, b.end, 3) for p in passages for a, b in zip(p.sentences, p.sentences[1:])]
             units += [(p.start, p.end, 1) for p in document.paragraphs] + [(p.start, p.end, 2) for p in passages]
             units_with_paragraph = [(a, b, _paragraph_at(document, a).number, kind) for a, b, kind in units]
             words = [frozenset(_words(p.text)) for p in document.paragraphs]

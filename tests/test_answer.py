@@ -191,3 +191,15 @@ def test_cli_ask_batch_loads_once_and_answers_each_line(search_settings, tmp_pat
         assert {"n", "passage_id", "anchor", "doc_id", "section", "paragraph", "start", "end", "quote", "verified"} <= set(cit)
     assert b["abstained"] and b["answer"].startswith("The reports do not appear") and not b["citations"]
     assert "error" in c and "empty" in c["error"]
+
+
+def test_the_sentence_carrying_the_year_asked_about_is_quoted_with_its_lead(searcher):
+    from reportrag import cite
+
+    result = answering.answer(searcher, "What was the maternal mortality rate in 2020?")
+    first = result.citations[0]
+    assert "12.7 per 100,000" in first.quote and "In 2020, there was a sharp increase to 36.5" in first.quote
+    document = searcher.documents[first.place.doc_id]
+    assert first.verified and document.text[first.place.start : first.place.end] == first.quote
+    assert cite.lookup(searcher, first.anchor).text == first.quote  # a two-sentence quote's anchor resolves
+    assert sum("36.5" in c.quote for c in result.citations) == 1  # the second sentence is not quoted again
