@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from reportrag import corpus
 from reportrag.errors import BadQuery, ReportragError
 from reportrag.jsonl import read_rows
-from reportrag.search import MODES, Filters
+from reportrag.search import MODES, Filters, clean_query
 from reportrag.settings import PROJECT_ROOT, Settings
 
 
@@ -111,10 +111,17 @@ def _search(settings: Settings, args) -> int:
     searcher = corpus.open_searcher(settings)  # the model loads once, for the whole batch
     if args.batch:
         rows = _read_batch(args.batch)
-        results = searcher.batch([r["question"] for r in rows], k=args.k, mode=args.mode, filters=filters)
-        for row, hits in zip(rows, results):
-            line = {"id": row["id"], "question": row["question"], "results": [h.to_json() for h in hits]}
-            print(json.dumps(line, ensure_ascii=False))
+        errors = {}
+        for n, row in enumerate(rows):  # one bad line does not sink the batch (as in `ask --batch`)
+            try:
+                clean_query(row["question"])
+            except BadQuery as e:
+                errors[n] = str(e)
+        good = [r["question"] for n, r in enumerate(rows) if n not in errors]
+        results = iter(searcher.batch(good, k=args.k, mode=args.mode, filters=filters) if good else [])
+        for n, row in enumerate(rows):
+            outcome = {"error": errors[n]} if n in errors else {"results": [h.to_json() for h in next(results)]}
+            print(json.dumps({"id": row["id"], "question": row["question"], **outcome}, ensure_ascii=False))
         return 0
     hits = searcher.search(args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:

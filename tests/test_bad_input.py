@@ -150,10 +150,12 @@ def test_cli_search_and_ask_bad_and_odd_queries(small, tmp_path):
     assert all("answer" in line for line in lines[:4])  # odd but valid: answered or abstained
     assert lines[4]["error"].startswith("query: empty") and "over the 2,000 limit" in lines[5]["error"]
 
-    batch.with_name("odd4.jsonl").write_text("\n".join(batch.read_text(encoding="utf-8").splitlines()[:4]) + "\n", encoding="utf-8")
-    searched = run_cli("search", "--batch", str(batch.with_name("odd4.jsonl")), "--k", "2", index_dir=settings.index_dir, env=env)
-    assert searched.returncode == 0, searched.stderr
-    assert [len(json.loads(line)["results"]) for line in searched.stdout.splitlines()] == [2, 2, 2, 2]
+    searched = run_cli("search", "--batch", str(batch), "--k", "2", index_dir=settings.index_dir, env=env)
+    assert searched.returncode == 0, searched.stderr  # bad lines are reported per line, as in ask --batch
+    lines = [json.loads(line) for line in searched.stdout.splitlines()]
+    assert [line["id"] for line in lines] == list(range(6))
+    assert [len(line["results"]) for line in lines[:4]] == [2, 2, 2, 2]
+    assert lines[4]["error"].startswith("query: empty") and "over the 2,000 limit" in lines[5]["error"]
 
     for command, query, expected in [
         ("search", "x" * 100_000, "error: query: 100,000 characters, over the 2,000 limit; shorten it"),
