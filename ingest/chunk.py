@@ -89,8 +89,16 @@ def _fit(text: str, span: Span, tokens: Tokens, max_tokens: int) -> list[Span]:
     # piece 0 let a cut moved back to a word start hand its extra pieces to the next part, past the window.
     parts: list[Span] = []
     first = 0  # index of the current part's first piece
-    while len(pieces) - first > max_tokens:
-        j = _word_start(sentence, pieces, first + max_tokens, first)
+
+    def fits(a: int, b: int) -> bool:
+        # counted on its own text: a part cut inside a long word loses the "##" of its first piece and may then
+        # split into more pieces than it had inside the sentence (found by the property tests)
+        return tokens.count(sentence[pieces[a][0] : pieces[b][0] if b < len(pieces) else len(sentence)]) <= max_tokens
+
+    while not fits(first, len(pieces)):
+        j = _word_start(sentence, pieces, min(first + max_tokens, len(pieces) - 1), first)
+        while j > first + 1 and not fits(first, j):
+            j -= 1
         parts.append(Span(span.start + pieces[first][0] if parts else span.start, span.start + pieces[j][0]))
         first = j
     parts.append(Span(span.start + pieces[first][0] if parts else span.start, span.end))

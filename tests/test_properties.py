@@ -10,7 +10,7 @@ Only the model's tokenizer is loaded (no embedding model); the module runs in we
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from index.keyword import tokenize
@@ -90,6 +90,7 @@ def test_offsets_hold_for_any_plain_text(tokens, raw):
 
 @PROFILE
 @given(texts)
+@example("Қазақстан Республикасы000000000")  # a cut inside a long word re-tokenized to one piece more (CI found it)
 def test_offsets_hold_with_a_tiny_window(tokens, raw):
     # a window of 8 word pieces forces the long-sentence cutting path on almost every input
     check_offsets(SourceText(text=raw, source_format="txt", path="x.txt"), tokens, max_tokens=8)
