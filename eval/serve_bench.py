@@ -13,9 +13,7 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,40 +23,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reportrag.loadtest import rss_mib, run_load  # noqa: E402
+from reportrag.loadtest import rss_mib, run_load, start_app, stop_app  # noqa: E402
 
 START, END = "<!-- serve:start -->", "<!-- serve:end -->"
 TARGET_START_S = 10.0
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(env: dict | None = None) -> tuple[subprocess.Popen, str, float]:
-    """(process, base URL, seconds from spawn until /api/health answers)."""
-    port = _port()
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    while proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return proc, url, time.perf_counter() - started
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit(f"the app did not start:\n{proc.stdout.read()[-2000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _questions() -> list[str]:
@@ -83,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
     starts, firsts = [], []
     for i in range(args.starts):
-        proc, url, ready = start_app()
+        proc, url, ready = start_app({}, log=sys.stderr)  # the app's own lines beside ours
         starts.append(ready)
         firsts.append(_ask_ms(url, questions[i]))  # the first question of a fresh server
         if i < args.starts - 1:
-            stop(proc)
+            stop_app(proc)
         print(f"start-up {i + 1}: ready in {ready:.2f}s, first question {firsts[-1]:.0f} ms", file=sys.stderr)
 
     warm = [_ask_ms(url, q) for q in questions[:40]]
@@ -101,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_warm = rss_mib(proc.pid)
     measured = run_load(url, questions[::-1], clients=32, per_client=args.per_client)
     rss_end = rss_mib(proc.pid)
-    stop(proc)
+    stop_app(proc)
 
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -1,10 +1,15 @@
-"""Many users at once against a running server: N clients, each sending its share of requests to /api/ask and
-/api/search, every response checked. Used by the bounded load test (tests/test_load.py) and by
-``eval/serve_bench.py``, which writes the figures into BENCHMARKS.md."""
+"""The app as a server, for the tests and the benchmarks: start ``python app.py`` on 127.0.0.1 and wait until it
+answers; then many users at once: N clients, each sending its share of requests to /api/ask and /api/search, every
+response checked. Used by the tests (tests/conftest.py, tests/test_load.py) and by ``eval/serve_bench.py``, which
+writes the figures into BENCHMARKS.md."""
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +17,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from reportrag.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(env: dict[str, str], *args: str, log=subprocess.DEVNULL,
+              timeout_s: float = 300.0) -> tuple[subprocess.Popen, str, float]:
+    """``python app.py`` (with ``args``) on 127.0.0.1 and a free port, the environment overridden by ``env``:
+    (process, base URL, seconds from spawn until ``/api/health`` answers). Raises RuntimeError, the process
+    stopped, when it exits or does not answer in time; its output went to ``log``."""
+    port = free_port()
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=PROJECT_ROOT,
+                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    while proc.poll() is None and time.perf_counter() - started < timeout_s:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return proc, url, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    stop_app(proc)
+    raise RuntimeError(f"the app did not start (exit status {proc.returncode})")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @dataclass

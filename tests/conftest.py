@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -67,14 +68,6 @@ def searcher(search_settings):
     return corpus.open_searcher(search_settings)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_server(app_process) -> str:
     """The base URL of the running app."""
@@ -84,40 +77,27 @@ def app_server(app_process) -> str:
 @pytest.fixture(scope="session")
 def app_process(search_settings, searcher, tmp_path_factory):
     """``python app.py`` as a user starts it, on 127.0.0.1 and a free port, over the session's index.
-    Yields (base URL, process); the log is printed if it fails to come up."""
-    import time
-
-    import httpx
-
-    port = free_port()
+    Yields (base URL, process)."""
     work = tmp_path_factory.mktemp("work")
-    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(search_settings.index_dir),
-           "REPORTRAG_CACHE_DIR": str(search_settings.cache_dir), "REPORTRAG_WORK_DIR": str(work)}
-    env.pop("GRADIO_TEMP_DIR", None)
-    log = open(work / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
+    with start_server(work, {"REPORTRAG_INDEX_DIR": str(search_settings.index_dir),
+                             "REPORTRAG_CACHE_DIR": str(search_settings.cache_dir), "REPORTRAG_WORK_DIR": str(work)}) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_server(folder: Path, env: dict[str, str], *args: str):
+    """The app started for a test, stopped after it; its log (in ``folder``) is shown if it fails to come up.
+    Gradio's temporary files go where the app puts them by default, whatever the calling shell says."""
+    from reportrag.loadtest import start_app, stop_app
+
+    gradio_tmp = str(Path(env["REPORTRAG_WORK_DIR"]) / "tmp")
+    with open(folder / "server.log", "w+") as log:
         try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        proc.wait()
-    if proc.poll() is not None:
-        log.seek(0)
-        pytest.fail(f"the app did not start:\n{log.read()[-3000:]}")
-    yield url, proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            proc, url, _ = start_app({**env, "GRADIO_TEMP_DIR": gradio_tmp}, *args, log=log)
+        except RuntimeError as e:
+            log.seek(0)
+            pytest.fail(f"{e}:\n{log.read()[-3000:]}")
+        try:
+            yield url, proc
+        finally:
+            stop_app(proc)

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 import app as webapp
-from reportrag.settings import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 REPORT = """# Water report
 
@@ -47,28 +43,10 @@ def upload_server(search_settings, searcher, tmp_path_factory):
     root = tmp_path_factory.mktemp("uploads")
     shutil.copytree(search_settings.index_dir, root / "index")
     shutil.copytree(search_settings.cache_dir, root / "cache")
-    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(root / "index"), "REPORTRAG_CACHE_DIR": str(root / "cache"),
+    env = {"REPORTRAG_INDEX_DIR": str(root / "index"), "REPORTRAG_CACHE_DIR": str(root / "cache"),
            "REPORTRAG_WORK_DIR": str(root / "work")}
-    port = free_port()
-    log = open(root / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--allow-uploads"], cwd=PROJECT_ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    if proc.poll() is not None or time.monotonic() >= deadline:
-        proc.kill()
-        log.seek(0)
-        pytest.fail(f"the app did not start:\n{log.read()[-3000:]}")
-    yield url, root
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with start_server(root, env, "--allow-uploads") as (url, _):
+        yield url, root
 
 
 def test_an_uploaded_report_is_stored_safely_and_answerable(upload_server, tmp_path):
