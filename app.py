@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402
 
 from ingest.loaders import SUPPORTED  # noqa: E402
 from reportrag import export  # noqa: E402
-from reportrag.cite import Located, QuoteMatch, Reference  # noqa: E402
+from reportrag.cite import Located, QuoteMatch, Reference, snippet  # noqa: E402
 from reportrag.errors import ReportragError  # noqa: E402
 from reportrag.records import Answer, Document  # noqa: E402
 from reportrag.search import MAX_QUERY_CHARS, Filters  # noqa: E402
@@ -95,8 +95,8 @@ def answer_html(answer: Answer) -> str:
     if not answer.answered:
         rows = "".join(
             f'<li><a class="rr-cite" href="?cite={esc(h.passage.passage_id)}">[{i}]</a> '
-            f"<em>{esc(h.doc_title)}, {esc(h.passage.section_label)}, ¶{h.passage.paragraph}</em>: "
-            f"{esc(_snippet(h.passage.text, 240))}</li>"
+            f"<em>{esc(h.label)}</em>: "
+            f"{esc(snippet(h.passage.text, 240))}</li>"
             for i, h in enumerate(answer.closest[:5], 1)
         )
         return (f'<div class="rr-answer rr-abstained"><p><strong>Not in the reports.</strong> {esc(answer.reason)}</p>'
@@ -128,7 +128,7 @@ def citation_choices(answer: Answer) -> list[tuple[str, str]]:
     """(label, id to look up): the citations, or the closest passages when the answer abstains."""
     if answer.answered:
         return [(f"[{c.n}] {c.place.label}", c.anchor) for c in answer.citations]
-    return [(f"[{i}] {h.doc_title}, {h.passage.section_label}, ¶{h.passage.paragraph}", h.passage.passage_id)
+    return [(f"[{i}] {h.label}", h.passage.passage_id)
             for i, h in enumerate(answer.closest[:5], 1)]
 
 
@@ -143,7 +143,7 @@ def located_html(loc: Located, share_url: str = "") -> str:
             body = f"{esc(c.text[:a])}<mark>{esc(c.text[a:b])}</mark>{esc(c.text[b:])}"
             rows.append(f'<p class="rr-quoted"><span class="rr-pn">¶{c.number}</span>{body}</p>')
         else:
-            rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(_snippet(c.text, 600))}</p>')
+            rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(snippet(c.text, 600))}</p>')
     note = f"<p><em>{esc(loc.note)}</em></p>" if loc.note else ""
     also = (f"<p class='rr-crumb'>Also at: {esc('; '.join(p.label for p in loc.also_at))}</p>" if loc.also_at else "")
     s = loc.source
@@ -159,7 +159,7 @@ def located_html(loc: Located, share_url: str = "") -> str:
 
 def quote_html(match: QuoteMatch) -> str:
     if not match.found:
-        closest = "".join(f"<li>{c.similarity:.0f}/100 — <em>{esc(c.place.label)}</em>: {esc(_snippet(c.text, 240))}</li>"
+        closest = "".join(f"<li>{c.similarity:.0f}/100 — <em>{esc(c.place.label)}</em>: {esc(snippet(c.text, 240))}</li>"
                           for c in match.closest)
         return (f'<div class="rr-verify"><p class="rr-bad">Not found in the reports.</p><p>{esc(match.note)} '
                 f"(best {match.similarity:.0f}/100).</p><p>Closest texts:</p><ol>{closest}</ol></div>")
@@ -177,7 +177,7 @@ def quote_html(match: QuoteMatch) -> str:
 
 def reference_html(ref: Reference) -> str:
     rows = "".join(f"<li><code>{esc(p.passage_id)}</code> {esc(p.section_label)}, ¶{p.paragraph}: "
-                   f"{esc(_snippet(p.text, 200))}</li>" for p in ref.passages[:20])
+                   f"{esc(snippet(p.text, 200))}</li>" for p in ref.passages[:20])
     return (f'<div class="rr-verify"><p><strong>{esc(ref.doc_title)} {esc(ref.label)}</strong> {esc(ref.title)}</p>'
             f"<p>{len(ref.paragraphs)} paragraphs, {len(ref.passages)} passages</p><ul>{rows}</ul></div>")
 
@@ -200,11 +200,6 @@ def section_html(document: Document, index: int) -> str:
     return "".join(rows) + "</div>"
 
 
-def _snippet(text: str, n: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= n else flat[:n] + "…"
-
-
 def _error_html(e: Exception) -> str:
     return f'<p class="rr-bad">{esc(e)}</p>'
 
@@ -224,9 +219,17 @@ def safe_upload_name(name: str) -> str:
 # ---------------------------------------------------------------- the app
 
 
+def _report_choices(service: Service) -> list:
+    return [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in service.documents())]
+
+
+def _only_report(choice: str | None) -> str | None:
+    return None if choice in (None, ALL_REPORTS) else choice
+
+
 def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
     docs = service.documents()
-    report_choices = [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in docs)]
+    report_choices = _report_choices(service)
     exports = service.settings.work_dir / "exports"
 
     def share_url(request: gr.Request | None, ident: str) -> str:
@@ -242,7 +245,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
             return _error_html(e)
 
     def filters(doc: str, section: str) -> Filters:
-        return Filters(doc=None if doc in (None, ALL_REPORTS) else doc, section=(section or "").strip() or None)
+        return Filters(doc=_only_report(doc), section=(section or "").strip() or None)
 
     def write_exports(answer: Answer) -> tuple[str, str]:
         exports.mkdir(parents=True, exist_ok=True)
@@ -282,7 +285,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
         if not (quote or "").strip():
             return _error_html("Paste a quote to check.")
         try:
-            result = service.cite(quote=quote, doc=None if doc in (None, ALL_REPORTS) else doc)
+            result = service.cite(quote=quote, doc=_only_report(doc))
         except ReportragError as e:
             return _error_html(e)
         return quote_html(result)
@@ -300,7 +303,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
 
     def toc(doc_id: str):
         document = service.document(doc_id)
-        labels = [(("\u2003" * (s.level - 1)) + (f"{s.label} — {_snippet(s.title, 80)}" if s.label != s.title else _snippet(s.title, 80)), i)
+        labels = [(("\u2003" * (s.level - 1)) + (f"{s.label} — {snippet(s.title, 80)}" if s.label != s.title else snippet(s.title, 80)), i)
                   for i, s in enumerate(document.sections)]
         return gr.update(choices=labels, value=0 if labels else None)
 
@@ -322,7 +325,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
         lines = [f'<p class="rr-ok">Added: {esc(d)}</p>' for d in result.added]
         lines += [f"<p>Unchanged: {esc(d)}</p>" for d in result.unchanged]
         lines += [f'<p class="rr-bad">{esc(line)}</p>' for line in result.failed]
-        choices = [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in service.documents())]
+        choices = _report_choices(service)
         return ("".join(lines), gr.update(choices=choices), gr.update(choices=choices),
                 gr.update(choices=[c for c in choices if c != ALL_REPORTS]))
 

@@ -93,8 +93,8 @@ def build_info(index_dir: Path, doc_id: str) -> dict | None:
 
 
 def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
-    path = Path(index_dir) / "documents" / f"{doc_id}.json"
-    if not valid_doc_id(doc_id) or not path.is_file():
+    path = _path(index_dir, doc_id) if valid_doc_id(doc_id) else None  # an invalid id is simply not there
+    if path is None or not path.is_file():
         known = ", ".join(doc_ids(index_dir)) or "none"
         raise IndexNotFound(f"{doc_id}: no such report in the index (known: {known}); run 'reportrag ingest'")
     try:

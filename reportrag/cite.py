@@ -676,7 +676,7 @@ def _format_located(r: Located) -> str:
 def _format_quote(m: QuoteMatch) -> str:
     if not m.found:
         lines = [f"not found: {m.note} (best {m.similarity:.1f}/100); closest:"]
-        lines += [f"  {c.similarity:5.1f}  {c.place.label}\n         {_snippet(c.text, 200)}" for c in m.closest]
+        lines += [f"  {c.similarity:5.1f}  {c.place.label}\n         {snippet(c.text, 200)}" for c in m.closest]
         return "\n".join(lines)
     if m.exact:
         plural = "s" if len(m.places) != 1 else ""
@@ -697,10 +697,11 @@ def _format_reference(r: Reference) -> str:
     counts = f"¶{span[0]}–¶{span[1]}, " if span else ""
     lines.append(f"{counts}{len(r.paragraphs)} paragraphs, {len(r.passages)} passages"
                  + (f"; subsections: {', '.join(r.subsections)}" if r.subsections else ""))
-    lines += [f"  {p.passage_id}  {p.section_label}, ¶{p.paragraph}  {_snippet(p.text, 100)}" for p in r.passages]
+    lines += [f"  {p.passage_id}  {p.section_label}, ¶{p.paragraph}  {snippet(p.text, 100)}" for p in r.passages]
     return "\n".join(lines)
 
 
-def _snippet(text: str, n: int) -> str:
+def snippet(text: str, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= n else flat[:n] + "…"

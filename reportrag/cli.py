@@ -128,8 +128,7 @@ def _search(settings: Settings, args) -> int:
         _print_json([h.to_json() for h in hits])
     else:
         for h in hits:
-            where = f"{h.doc_title}, {h.passage.section_label}, ¶{h.passage.paragraph}"
-            print(f"{h.rank:>2}. [{h.score:.3f}] {where}\n    {h.passage.text[:200]}")
+            print(f"{h.rank:>2}. [{h.score:.3f}] {h.label}\n    {h.passage.text[:200]}")
     return 0
 
 

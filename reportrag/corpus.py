@@ -13,7 +13,7 @@ from ingest.pipeline import IngestResult, expand, info_for_file, ingest, read_ma
 from ingest.tokens import TokenCounter
 from reportrag.errors import ReportragError
 from reportrag.models import default_model_path, model_name
-from reportrag.records import Document, Passage
+from reportrag.records import Document, Passage, ReportInfo
 from reportrag.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
 from reportrag.search import Searcher
 from reportrag.settings import Settings
@@ -29,9 +29,10 @@ def ingest_reports(
     """Ingest the bundled reports (no paths) or the given files and folders."""
     if paths:
         taken = set(documents.doc_ids(settings.index_dir))
+        known = _known_files(settings)
         items = []
         for path in expand(paths):
-            info = _stored_info_for(settings, path) or info_for_file(path, taken)
+            info = known.get(Path(path).resolve()) or info_for_file(path, taken)
             taken.add(info.doc_id)
             items.append((info, path))
     else:
@@ -88,20 +89,22 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
     progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
 
 
-def _stored_info_for(settings: Settings, path: Path):
-    """Re-adding a file keeps the id it already has (bundled reports keep theirs), so an edited report replaces
-    its old version instead of standing beside it under a new id."""
-    for info, bundled in read_manifest(settings.reports_manifest):
-        if bundled.resolve() == Path(path).resolve():
-            return info
+def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
+    """The files already in the index, by resolved path, with their metadata: re-adding a file keeps the id it
+    already has (bundled reports keep theirs), so an edited report replaces its old version instead of standing
+    beside it under a new id. Read once per ingest, not once per file added."""
+    known: dict[Path, ReportInfo] = {}
     for doc_id in documents.doc_ids(settings.index_dir):
         try:
             info = documents.load(settings.index_dir, doc_id)[0].info
         except ReportragError:
             continue  # a damaged record is rebuilt under its own id by the ingest that follows
-        if info.file and Path(info.file).resolve() == Path(path).resolve():
-            return info
-    return None
+        if info.file:
+            known.setdefault(Path(info.file).resolve(), info)
+    bundled: dict[Path, ReportInfo] = {}
+    for info, path in read_manifest(settings.reports_manifest):
+        bundled.setdefault(path.resolve(), info)
+    return {**known, **bundled}  # a bundled report's manifest entry has the last word
 
 
 def ensure_ingested(settings: Settings) -> None:

@@ -53,7 +53,7 @@ def markdown(report: dict) -> str:
         cells = [f"{r['by_type'][t]['recall@5']:.2f}" if t in r["by_type"] else "–" for t in TYPES]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Counts per type: " + ", ".join(f"{t} {results[next(iter(results))]['by_type'].get(t, {}).get('n', 0)}" for t in TYPES) + ".")
+    lines.append("Counts per type: " + ", ".join(f"{t} {results[next(iter(results))]['by_type'].get(t, {}).get('n', 0)}" for t in TYPES) + ".")
     abstention = report.get("abstention")
     if abstention and abstention.get("at_5_percent"):
         best = abstention["at_5_percent"]

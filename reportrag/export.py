@@ -16,8 +16,7 @@ def to_markdown(answer: Answer) -> str:
     if not answer.answered:
         lines += [f"_{answer.reason}_", "", "Closest passages:", ""]
         for h in answer.closest[:5]:
-            p = h.passage
-            lines.append(f"- {h.doc_title}, {p.section_label}, ¶{p.paragraph}: “{p.text}”")
+            lines.append(f"- {h.label}: “{h.passage.text}”")
         return "\n".join(lines) + "\n"
     current = None
     for s in answer.statements:
@@ -48,7 +47,7 @@ def to_docx(answer: Answer, path: Path) -> None:
         doc.add_paragraph(answer.reason).runs[0].italic = True
         doc.add_paragraph("Closest passages:")
         for h in answer.closest[:5]:
-            doc.add_paragraph(f"{h.doc_title}, {h.passage.section_label}, ¶{h.passage.paragraph}: “{h.passage.text}”", style="List Bullet")
+            doc.add_paragraph(f"{h.label}: “{h.passage.text}”", style="List Bullet")
     else:
         for s in answer.statements:
             para = doc.add_paragraph(style="Quote")

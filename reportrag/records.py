@@ -129,6 +129,12 @@ class Document:
         return self.info.doc_id
 
 
+def place_label(doc_title: str, section_label: str, paragraph: int) -> str:
+    """Report, section (when there is one) and ¶: how a citation or a hit is named to a reader."""
+    section = f", {section_label}" if section_label else ""
+    return f"{doc_title}{section}, ¶{paragraph}"
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A retrieved passage, its score and rank; ``also_at`` lists the other places the same text stands."""
@@ -138,6 +144,10 @@ class Hit:
     rank: int
     doc_title: str
     also_at: tuple[Passage, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return place_label(self.doc_title, self.passage.section_label, self.passage.paragraph)
 
     def to_json(self) -> dict:
         p = self.passage
@@ -174,8 +184,7 @@ class Place:
     @property
     def label(self) -> str:
         """The human-readable citation: "CEDAW sixth periodic report, Article 10 (e), ¶296"."""
-        section = f", {self.section_label}" if self.section_label else ""
-        return f"{self.doc_title}{section}, ¶{self.paragraph}"
+        return place_label(self.doc_title, self.section_label, self.paragraph)
 
     def to_json(self) -> dict:
         return {

@@ -47,7 +47,10 @@ class Service:
         return self._documents
 
     def document(self, doc_id: str) -> Document:
-        return self.searcher.documents.get(doc_id) or corpus.get_document(self.settings, doc_id)
+        if doc_id not in self.searcher.documents:
+            known = ", ".join(self.searcher.documents)
+            raise citations.UnknownCitation(f"doc_id: no report {doc_id!r} in the index; known: {known}")
+        return self.searcher.documents[doc_id]
 
     def document_json(self, doc_id: str) -> dict:
         data = asdict(self.document(doc_id))

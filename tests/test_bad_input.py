@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import documents, store
+from index import documents
 from reportrag import corpus
 from reportrag.answer import answer
 from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
 from reportrag.search import MAX_QUERY_CHARS, Searcher
 from reportrag.settings import Settings
 from tests.conftest import run_cli
-from tests.fixtures_files import pdf_bytes, write_encrypted_pdf, write_junk_zip, write_truncated_pdf
+from tests.fixtures_files import write_encrypted_pdf, write_junk_zip, write_truncated_pdf
 
 SMALL_REPORT = """# Small review of rights
 

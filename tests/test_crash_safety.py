@@ -29,7 +29,7 @@ from index import documents, store
 from reportrag import corpus
 from reportrag.search import Searcher
 from reportrag.settings import PROJECT_ROOT, Settings
-from tests.test_bad_input import QUERIES, cli_env, make_small_corpus, results
+from tests.test_bad_input import cli_env, make_small_corpus, results
 
 EXTRA = """# Extra report
 
