@@ -103,7 +103,7 @@ def _peak_rss_mib() -> float:
 
 
 def _settings(work: Path):
-    from reportrag.settings import Settings
+    from reportrag.core.settings import Settings
 
     return Settings(index_dir=work / "index", cache_dir=work / "cache")
 
@@ -122,7 +122,7 @@ class EmbedMeter:
     """Counts what is embedded and how long model loads take, by wrapping ``Embedder`` in this process only."""
 
     def __init__(self) -> None:
-        from index.embed import Embedder
+        from reportrag.index.embed import Embedder
 
         self.loads, self.load_s, self.calls, self.texts, self.encode_s = 0, 0.0, 0, 0, 0.0
         init, encode, meter = Embedder.__init__, Embedder.encode, self
@@ -178,7 +178,7 @@ class _RecordingCache:
 def job_build(work: Path, opts: dict) -> dict:
     """``ingest_reports`` into an empty index folder and an empty embedding cache: the from-scratch build."""
     meter = EmbedMeter()
-    from reportrag.corpus import ingest_reports
+    from reportrag.service.ingesting import ingest_reports
 
     settings = _settings(work)
     with Clock() as c:
@@ -196,10 +196,11 @@ def job_build(work: Path, opts: dict) -> dict:
 
 def job_encode(work: Path, opts: dict) -> dict:
     """``Embedder.encode`` alone, over the very texts the build embeds (as ``index/build.py`` makes them)."""
-    from index import documents
-    from index.build import build
-    from index.embed import Embedder
-    from reportrag.corpus import model_dir
+    from reportrag.index import document_store as documents
+    from reportrag.index.build import build
+    from reportrag.index.embed import Embedder
+
+    from reportrag.service.ingesting import model_dir
 
     settings = _settings(work)
     corpus = [documents.load(settings.index_dir, d) for d in documents.doc_ids(settings.index_dir)]
@@ -233,8 +234,9 @@ def job_encode(work: Path, opts: dict) -> dict:
 def job_reingest(work: Path, opts: dict) -> dict:
     """One ``reportrag ingest``-like step in a fresh process: no-op, add a small report, or remove it."""
     meter = EmbedMeter()
-    from index import documents
-    from reportrag import corpus
+    from reportrag.index import document_store as documents
+
+    from reportrag.service import ingesting as corpus
 
     settings = _settings(work)
     step = opts["step"]
@@ -264,7 +266,7 @@ def job_reingest(work: Path, opts: dict) -> dict:
 def job_searcher(work: Path, opts: dict) -> dict:
     """Start-up of ``open_searcher`` (from process start: imports, model, index); then, if asked, warm latency."""
     meter = EmbedMeter()
-    from reportrag.corpus import open_searcher
+    from reportrag.service.ingesting import open_searcher
 
     imported = time.perf_counter() - _T0
     settings = _settings(work)
@@ -280,7 +282,7 @@ def _searcher_latency(searcher, work: Path) -> dict:
     """Each question alone, every mode back to back (so load drift hits all alike); bare embedding; parts."""
     import numpy as np
 
-    from reportrag.search import MODES, clean_query
+    from reportrag.retrieval.search import MODES, clean_query
 
     questions = _questions()
     texts = [clean_query(q["question"]) for q in questions]
@@ -356,7 +358,7 @@ class Timed:
 
 def _quality(ranked: list[tuple[dict, list[list]]], doc_texts: dict[str, str]) -> dict:
     """Recall@1/5/10 and MRR@10 on the answerable questions, by the project's passage-level matching rule."""
-    from reportrag.metrics import mrr_at_k, recall_at_k, relevant_ranks
+    from reportrag.eval.metrics import mrr_at_k, recall_at_k, relevant_ranks
 
     rows = []
     for q, places in ranked:
@@ -371,7 +373,7 @@ def _quality(ranked: list[tuple[dict, list[list]]], doc_texts: dict[str, str]) -
 
 def job_recipe(work: Path, opts: dict) -> dict:
     """The plain LangChain recipe: start-up (imports, model, split, embed everything, FAISS), then latency."""
-    from reportrag import langchain_recipe
+    from reportrag.eval import langchain_recipe
 
     settings = _settings(work)
     with Clock() as c:
@@ -511,11 +513,11 @@ def job_scale(work: Path, opts: dict) -> dict:
     """n synthetic vectors from the reports' real ones; the approximate index vectors.py builds, and candidates."""
     import faiss
     import numpy as np
+    from reportrag.index import search_index as store
+    from reportrag.index import vectors as vector_index
+    from reportrag.index.model_path import model_name
 
-    from index import store
-    from index import vectors as vector_index
-    from reportrag.corpus import model_dir
-    from reportrag.models import model_name
+    from reportrag.service.ingesting import model_dir
 
     n = opts["n"]
     settings = _settings(work)
@@ -564,7 +566,7 @@ def job_scale(work: Path, opts: dict) -> dict:
     prod = {"kind": kind, "knob": knob, "value": value, "build_s": c.wall, "build_cpu_s": c.cpu, "memory_mib": _index_mib(index), "rss_growth_mib": _rss_mib() - rss}
     prod.update(_single_queries(index, queries, truth, vector_index.search))
     try:  # what the searcher asks an approximate index for: its candidate pool, not 10
-        from reportrag.search import CANDIDATES
+        from reportrag.retrieval.search import CANDIDATES
 
         prod["candidates_k"] = CANDIDATES
         prod["candidates_query"] = _single_queries(index, queries, truth, vector_index.search, k=CANDIDATES)

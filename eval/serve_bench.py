@@ -23,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reportrag.loadtest import rss_mib, run_load, start_app, stop_app  # noqa: E402
+from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app  # noqa: E402
 
 START, END = "<!-- serve:start -->", "<!-- serve:end -->"
 TARGET_START_S = 10.0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from reportrag.index import search_index as store
+from reportrag.index import vectors as vector_index
+from reportrag.index.embed import Embedder, EmbeddingCache
+from reportrag.index.keyword import KeywordIndex
 
-from index import store
-from index import vectors as vector_index
-from index.embed import EmbeddingCache, Embedder
-from index.keyword import KeywordIndex
-from reportrag.records import Document, Passage
+from reportrag.core.records import Document, Passage
 
 
 def build(

@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from reportrag.index.model_path import model_name
 
-from index.documents import write_atomic
-from reportrag.models import model_name
+from reportrag.core.files import write_atomic
 
 
 class Embedder:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rapidfuzz import fuzz
+from reportrag.ingest.sentences import split_sentences, trim_span
 
-from ingest.sentences import split_sentences, trim_span
-from reportrag.records import Paragraph, Passage, Span
+from reportrag.core.records import Paragraph, Passage, Span
 
 # all-MiniLM-L6-v2 reads 256 word pieces: 2 special tokens, up to 54 for the section header embedded with the
 # passage, and 200 for the passage itself.

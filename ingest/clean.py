@@ -28,9 +28,10 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ingest.headings import Heading, HeadingContext, is_open, looks_like_minor_heading, match_heading
-from ingest.textmap import Segment, TextBuilder
-from reportrag.records import SourceText
+from reportrag.ingest.headings import Heading, HeadingContext, is_open, looks_like_minor_heading, match_heading
+from reportrag.ingest.textmap import Segment, TextBuilder
+
+from reportrag.core.records import SourceText
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _FOOTNOTE_REF = re.compile(r"\[footnoteRef:(\d+)\]")

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
-from reportrag.errors import EmptyDocument, UnreadableFile, UnsupportedFile
-from reportrag.records import SourceText
+from reportrag.core.errors import EmptyDocument, UnreadableFile, UnsupportedFile
+from reportrag.core.records import SourceText
 
 Headings = tuple[tuple[int, int, int], ...]
 

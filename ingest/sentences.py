@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from reportrag.records import Span
+from reportrag.core.records import Span
 
 # A boundary: closing punctuation, optional closing quotes/brackets, whitespace, then something that can
 # open a sentence (capital, digit, quote, bracket, list dash).

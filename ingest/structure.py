@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ingest.clean import CleanText
-from ingest.duplicates import find_duplicates
-from ingest.headings import ARTICLE_ITEM, Heading
-from reportrag.records import Footnote, Paragraph, Section
+from reportrag.ingest.clean import CleanText
+from reportrag.ingest.duplicates import find_duplicates
+from reportrag.ingest.headings import ARTICLE_ITEM, Heading
+
+from reportrag.core.records import Footnote, Paragraph, Section
 
 # "paragraph 36 (e) of the Committee's concluding observations", "paragraphs 42 (c), (d) and (e) of the …",
 # "paragraph 10 of the Committee’s concluding observations".

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 
-from reportrag.records import Segment
+from reportrag.core.records import Segment
 
 
 class TextBuilder:

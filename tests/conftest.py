@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from reportrag.index.model_path import default_model_path
+from reportrag.ingest.pipeline import build_document, build_passages, read_manifest
+from reportrag.ingest.tokens import TokenCounter
 
-from ingest.pipeline import build_document, build_passages, read_manifest
-from ingest.tokens import TokenCounter
-from reportrag.models import default_model_path
-from reportrag.settings import PROJECT_ROOT, Settings
+from reportrag.core.settings import PROJECT_ROOT, Settings
 
 MANIFEST = PROJECT_ROOT / "data" / "reports" / "manifest.json"
 
@@ -47,7 +47,7 @@ def run_cli(*args: str, index_dir: Path, check: bool = False, env: dict | None =
     """The installed command, as a user runs it, against a private index folder."""
     env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir), **(env or {})}
     proc = subprocess.run(
-        [sys.executable, "-m", "reportrag.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
+        [sys.executable, "-m", "reportrag.skins.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
     )
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -63,7 +63,7 @@ def search_settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def searcher(search_settings):
-    from reportrag import corpus
+    from reportrag.service import ingesting as corpus
 
     return corpus.open_searcher(search_settings)
 
@@ -88,7 +88,7 @@ def app_process(search_settings, searcher, tmp_path_factory):
 def start_server(folder: Path, env: dict[str, str], *args: str):
     """The app started for a test, stopped after it; its log (in ``folder``) is shown if it fails to come up.
     Gradio's temporary files go where the app puts them by default, whatever the calling shell says."""
-    from reportrag.loadtest import start_app, stop_app
+    from reportrag.eval.loadtest import start_app, stop_app
 
     gradio_tmp = str(Path(env["REPORTRAG_WORK_DIR"]) / "tmp")
     with open(folder / "server.log", "w+") as log:

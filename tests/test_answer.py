@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from reportrag import answer as answering
-from reportrag import export
-from reportrag.errors import BadQuery, ReportragError
-from reportrag.quotes import anchor, normalized, parse_anchor
-from reportrag.search import Filters
+from reportrag.answers import export
+from reportrag.answers import extractive as answering
+from reportrag.answers.quotes import anchor, normalized, parse_anchor
+from reportrag.core.errors import BadQuery, ReportragError
+from reportrag.retrieval.search import Filters
 from tests.conftest import run_cli
 
 SHELTERS = "What does Kazakhstan say about shelters for victims of domestic violence?"
@@ -64,7 +64,7 @@ def test_both_reports_are_quoted_and_differing_figures_noted(searcher):
 
 
 def test_differences_name_each_side(searcher):
-    from reportrag.records import Citation, Place
+    from reportrag.core.records import Citation, Place
 
     def cite(n, doc, quote):
         place = Place(doc, searcher.documents[doc].info.short_title, (), "", 1, 0, len(quote), "x")
@@ -138,8 +138,9 @@ def test_cli_ask_json_and_export(search_settings, searcher, tmp_path):
 
 
 def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_calibrated_rate(searcher):
-    from reportrag.evaluate import answer_abstention, load_questions
-    from reportrag.settings import PROJECT_ROOT
+    from reportrag.eval.runner import answer_abstention, load_questions
+
+    from reportrag.core.settings import PROJECT_ROOT
 
     figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
     assert figures["all_citations_verified"]
@@ -153,8 +154,9 @@ def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_c
 def test_held_out_questions_abstain_at_the_measured_rate(searcher):
     """Questions written after the rules were set (never tuned on): 13 of 18 unanswerable flagged, 0 of 18
     answerable."""
-    from reportrag.evaluate import answer_abstention, load_questions
-    from reportrag.settings import PROJECT_ROOT
+    from reportrag.eval.runner import answer_abstention, load_questions
+
+    from reportrag.core.settings import PROJECT_ROOT
 
     figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
     assert figures["all_citations_verified"]
@@ -163,7 +165,7 @@ def test_held_out_questions_abstain_at_the_measured_rate(searcher):
 
 
 def test_a_year_the_reports_do_not_give_for_the_topic_is_an_honest_no(searcher):
-    from reportrag import evidence
+    from reportrag.answers import evidence
 
     assert evidence._has("syrian", {"syria"}) and not evidence._has("iraq", {"syria"})
     no = answering.answer(searcher, "How many ethno-cultural associations were there in Kazakhstan in 2015?")
@@ -194,7 +196,7 @@ def test_cli_ask_batch_loads_once_and_answers_each_line(search_settings, tmp_pat
 
 
 def test_the_sentence_carrying_the_year_asked_about_is_quoted_with_its_lead(searcher):
-    from reportrag import cite
+    from reportrag.answers import citations as cite
 
     result = answering.answer(searcher, "What was the maternal mortality rate in 2020?")
     first = result.citations[0]

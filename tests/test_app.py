@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-import app as webapp
-from reportrag.records import Citation, Place, Statement, Answer
+from reportrag.core.records import Answer, Citation, Place, Statement
+from reportrag.skins import web as webapp
 
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned=2">'
 
@@ -19,7 +19,7 @@ def _answer(text: str) -> Answer:
 
 
 def test_report_text_is_escaped_in_every_rendering(searcher):
-    from reportrag import cite
+    from reportrag.answers import citations as cite
 
     html = webapp.answer_html(_answer(HOSTILE))
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html and "<b>" not in html
@@ -35,7 +35,8 @@ def test_report_text_is_escaped_in_every_rendering(searcher):
 
 
 def test_highlight_is_exactly_the_cited_span(searcher):
-    from reportrag import answer, cite
+    from reportrag.answers import citations as cite
+    from reportrag.answers import extractive as answer
 
     result = answer.answer(searcher, "What is the maximum prison term for torture?")
     citation = result.citations[0]

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reportrag.index import document_store as documents
 
-from index import documents
-from reportrag import corpus
-from reportrag.answer import answer
-from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
-from reportrag.search import MAX_QUERY_CHARS, Searcher
-from reportrag.settings import Settings
+from reportrag.answers.extractive import answer
+from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
+from reportrag.core.settings import Settings
+from reportrag.retrieval.search import MAX_QUERY_CHARS, Searcher
+from reportrag.service import ingesting as corpus
 from tests.conftest import run_cli
 from tests.fixtures_files import write_encrypted_pdf, write_junk_zip, write_truncated_pdf
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from reportrag.beir import (
+from reportrag.eval.beir import (
     Variant,
     build_beir_index,
     evaluate_beir,
@@ -20,8 +19,9 @@ from reportrag.beir import (
     run_beir,
     write_results,
 )
-from reportrag.errors import BadDataset, ReportragError
-from reportrag.settings import PROJECT_ROOT
+
+from reportrag.core.errors import BadDataset, ReportragError
+from reportrag.core.settings import PROJECT_ROOT
 
 # the shared benchmark sits beside the checkout (as the Makefile's SCIFACT default says); SCIFACT=DIR overrides it
 SCIFACT = Path(os.environ.get("SCIFACT", PROJECT_ROOT.parent / "shared" / "benchmarks" / "scifact"))
@@ -232,8 +232,8 @@ B. BM25 (Table 2, nDCG@10)
 
 @pytest.fixture(scope="module")
 def embedder():
-    from index.embed import Embedder
-    from reportrag.models import default_model_path
+    from reportrag.index.embed import Embedder
+    from reportrag.index.model_path import default_model_path
 
     return Embedder(default_model_path())
 
@@ -303,7 +303,7 @@ def test_run_beir_rerun_uses_cache_and_writes_results(small_run, embedder, tmp_p
 
 
 def test_run_beir_tuned_variant_is_reported_beside_the_default(small_run, embedder):
-    from reportrag.search import Weights
+    from reportrag.retrieval.search import Weights
 
     root, cache, first, _ = small_run
     assert first["title_sentence"] is True and first["modes"]["hybrid"]["title_sentence"] is True
@@ -329,7 +329,7 @@ def test_run_beir_tuned_variant_is_reported_beside_the_default(small_run, embedd
 
 
 def test_title_sentence_counts_in_best_sentence(small_run, embedder):
-    from reportrag.search import best_sentence
+    from reportrag.retrieval.search import best_sentence
 
     root, cache, _, _ = small_run
     corpus, _, _ = load_beir(root)

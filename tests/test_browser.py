@@ -9,7 +9,7 @@ import shutil
 import httpx
 import pytest
 
-from reportrag.settings import PROJECT_ROOT
+from reportrag.core.settings import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from reportrag import cite
-from reportrag.errors import BadQuery
-from reportrag.quotes import anchor, find_exact, normalized
+from reportrag.answers import citations as cite
+from reportrag.answers.quotes import anchor, find_exact, normalized
+from reportrag.core.errors import BadQuery
 from tests.conftest import run_cli
 
 FIGURE = re.compile(r"\b\d,\d{3}\b")  # "1,788"
@@ -307,8 +307,9 @@ def test_cli_unknown_id_is_one_line(search_settings):
 
 
 def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(searcher):
-    from ingest.sentences import split_sentences
-    from reportrag.cite import find_quote
+    from reportrag.ingest.sentences import split_sentences
+
+    from reportrag.answers.citations import find_quote
 
     checked = 0
     for document in searcher.documents.values():

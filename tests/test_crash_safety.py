@@ -24,11 +24,12 @@ import time
 from pathlib import Path
 
 import pytest
+from reportrag.index import document_store as documents
+from reportrag.index import search_index as store
 
-from index import documents, store
-from reportrag import corpus
-from reportrag.search import Searcher
-from reportrag.settings import PROJECT_ROOT, Settings
+from reportrag.core.settings import PROJECT_ROOT, Settings
+from reportrag.retrieval.search import Searcher
+from reportrag.service import ingesting as corpus
 from tests.test_bad_input import cli_env, make_small_corpus, results
 
 EXTRA = """# Extra report
@@ -60,7 +61,7 @@ os.replace = hooked("replace", os.replace)
 os.rename = hooked("rename", os.rename)
 os.unlink = hooked("unlink", os.unlink)
 shutil.rmtree = hooked("rmtree", shutil.rmtree)
-from reportrag.cli import main
+from reportrag.skins.cli import main
 sys.exit(main(["ingest", sys.argv[1]]))
 """
 
@@ -182,7 +183,7 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120) -> bool:
 def test_user_sigkill_of_the_real_command(world, tmp_path, when):
     settings = copy_of(world["base"], tmp_path / "index-copy")
     search = settings.index_dir / "search"
-    proc = subprocess.Popen([sys.executable, "-m", "reportrag.cli", "ingest", str(world["extra"])],
+    proc = subprocess.Popen([sys.executable, "-m", "reportrag.skins.cli", "ingest", str(world["extra"])],
                             env=env_for(settings), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         if when == "temporary build folder appears":
@@ -198,7 +199,7 @@ def test_user_sigkill_of_the_real_command(world, tmp_path, when):
         pytest.skip(f"the ingest finished before '{when}' could be caught: {proc.stderr.read()[-300:]!r}")
     assert proc.returncode == -signal.SIGKILL
     assert check_after_kill(settings, world) in ("old", "new")
-    run = subprocess.run([sys.executable, "-m", "reportrag.cli", "ingest", str(world["extra"])],
+    run = subprocess.run([sys.executable, "-m", "reportrag.skins.cli", "ingest", str(world["extra"])],
                          env=env_for(settings), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(json.dumps(results(Searcher(settings.index_dir, world["embedder"]))))[0][0][0] == world["after"][0][0][0]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from reportrag import eval_results
-from reportrag.evaluate import abstention_tradeoff, evaluate, load_questions, score_hits
-from reportrag.settings import PROJECT_ROOT
+from reportrag.eval import results as eval_results
+from reportrag.eval.runner import abstention_tradeoff, evaluate, load_questions, score_hits
+
+from reportrag.core.settings import PROJECT_ROOT
 from tests.conftest import run_cli
 
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"

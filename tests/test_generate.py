@@ -11,11 +11,18 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from reportrag import quotes
-from reportrag.errors import ReportragError
-from reportrag.records import Answer
-from reportrag.generate import (NO_ANSWER, build_messages, chat_model_from_env, check_answer, generate_answer,
-                                split_sentences, stream_answer)
+from reportrag.answers import quotes
+from reportrag.answers.generate import (
+    NO_ANSWER,
+    build_messages,
+    chat_model_from_env,
+    check_answer,
+    generate_answer,
+    split_sentences,
+    stream_answer,
+)
+from reportrag.core.errors import ReportragError
+from reportrag.core.records import Answer
 
 DEATH = "When was the death penalty abolished?"
 SHELTERS = "What does Kazakhstan do about shelters for victims of domestic violence?"

@@ -14,12 +14,12 @@ from langchain_tests.integration_tests import (
     VectorStoreIntegrationTests,
 )
 from langchain_tests.unit_tests import EmbeddingsUnitTests
+from reportrag.index.embed import Embedder
+from reportrag.index.model_path import default_model_path
 
-from index.embed import Embedder
-from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound
-from reportrag.langchain_interop import ReportragEmbeddings, ReportragRetriever, ReportragVectorStore
-from reportrag.models import default_model_path
-from reportrag.search import Filters
+from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound
+from reportrag.retrieval.search import Filters
+from reportrag.skins.langchain_adapters import ReportragEmbeddings, ReportragRetriever, ReportragVectorStore
 
 QUERY = "shelters for victims of domestic violence"
 

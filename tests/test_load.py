@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from reportrag.loadtest import rss_mib, run_load
-from reportrag.settings import PROJECT_ROOT
+from reportrag.eval.loadtest import rss_mib, run_load
+
+from reportrag.core.settings import PROJECT_ROOT
 
 
 def _questions() -> list[str]:

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from reportrag.ingest.loaders import load
 
+from reportrag.core.errors import EmptyDocument, ReportragError, UnreadableFile, UnsupportedFile
+from reportrag.core.records import SourceText
 from tests import fixtures_files as F
-from ingest.loaders import load
-from reportrag.errors import EmptyDocument, ReportragError, UnreadableFile, UnsupportedFile
-from reportrag.records import SourceText
 
 REPO = Path(__file__).resolve().parents[1]
 CEDAW = REPO / "data" / "reports" / "cedaw-sixth-periodic-report.txt"

@@ -6,8 +6,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
-
-from reportrag.metrics import (
+from reportrag.eval.metrics import (
     mrr_at_k,
     ndcg_at_k,
     ndcg_at_k_graded,

@@ -12,15 +12,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from reportrag.index.keyword import tokenize
+from reportrag.ingest.chunk import chunk
+from reportrag.ingest.clean import clean
+from reportrag.ingest.loaders import _READERS
+from reportrag.ingest.structure import structure
 
-from index.keyword import tokenize
-from ingest.chunk import chunk
-from ingest.clean import clean
-from ingest.loaders import _READERS
-from ingest.structure import structure
-from reportrag.errors import BadQuery, ReportragError
-from reportrag.records import SourceText
-from reportrag.search import MAX_QUERY_CHARS, clean_query
+from reportrag.core.errors import BadQuery, ReportragError
+from reportrag.core.records import SourceText
+from reportrag.retrieval.search import MAX_QUERY_CHARS, clean_query
 
 # Pieces the cleaner has rules for, so random text exercises them: headings, footnote markup, endnote marks,
 # tables of contents, broken paragraphs, lists, Cyrillic, odd whitespace.
@@ -43,8 +43,8 @@ PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[Healt
 
 @pytest.fixture(scope="module")
 def tokens():
-    from ingest.tokens import TokenCounter
-    from reportrag.models import default_model_path
+    from reportrag.index.model_path import default_model_path
+    from reportrag.ingest.tokens import TokenCounter
 
     return TokenCounter(default_model_path())  # the tokenizer only, not the embedding model
 

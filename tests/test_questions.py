@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from reportrag.settings import PROJECT_ROOT
+from reportrag.core.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 MINIMUM = {"fact": 35, "paraphrase": 35, "section": 15, "cross-report": 15, "concluding-observations": 15,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunk import MAX_TOKENS
-from ingest.textmap import to_source
-from reportrag.settings import Settings
+from reportrag.ingest.chunk import MAX_TOKENS
+from reportrag.ingest.textmap import to_source
+
+from reportrag.core.settings import Settings
 
 MARKUP = re.compile(r"\[bookmark|\[footnoteRef|\[\d+:\s|\^\{|\*|\ufffd")
 
@@ -36,7 +37,7 @@ def test_every_paragraph_is_a_slice_and_maps_back_to_the_untouched_source(report
 
 
 def test_source_file_is_the_bundled_copy_byte_for_byte(reports):
-    from ingest.pipeline import read_manifest
+    from reportrag.ingest.pipeline import read_manifest
 
     from tests.conftest import MANIFEST
 
@@ -170,7 +171,7 @@ def test_no_passage_exceeds_the_model_window(reports, tokens):
 
 
 def test_ingest_twice_gives_identical_passages_and_ids(reports, tokens):
-    from ingest.pipeline import build_document, build_passages, read_manifest
+    from reportrag.ingest.pipeline import build_document, build_passages, read_manifest
 
     from tests.conftest import MANIFEST
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reportrag.index.model_path import default_model_path
 
-from reportrag import corpus
-from reportrag.errors import ReportragError
-from reportrag.models import default_model_path
-from reportrag.rerank import CrossEncoderReranker, ReferenceReranker, named_titles, query_references
-from reportrag.search import Searcher
-from reportrag.settings import Settings
+from reportrag.core.errors import ReportragError
+from reportrag.core.settings import Settings
+from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, named_titles, query_references
+from reportrag.retrieval.search import Searcher
+from reportrag.service import ingesting as corpus
 
 
 @pytest.mark.parametrize(

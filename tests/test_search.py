@@ -6,14 +6,14 @@ import json
 import shutil
 
 import pytest
+from reportrag.eval.runner import evaluate, load_questions
+from reportrag.index import search_index as store
+from reportrag.index.keyword import tokenize
 
-from index import store
-from index.keyword import tokenize
-from reportrag import corpus
-from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound
-from reportrag.evaluate import evaluate, load_questions
-from reportrag.search import Filters, Searcher
-from reportrag.settings import PROJECT_ROOT, Settings
+from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound
+from reportrag.core.settings import PROJECT_ROOT, Settings
+from reportrag.retrieval.search import Filters, Searcher
+from reportrag.service import ingesting as corpus
 from tests.conftest import run_cli
 
 # Committed baselines (eval/questions.jsonl, answerable questions) minus a small margin.

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import ast
 
-from reportrag.models import default_model_path
-from reportrag.settings import PROJECT_ROOT
+from reportrag.index.model_path import default_model_path
+
+from reportrag.core.settings import PROJECT_ROOT
 
 SOURCES = sorted(p for folder in ("reportrag", "ingest", "index") for p in (PROJECT_ROOT / folder).rglob("*.py"))
 SOURCES.append(PROJECT_ROOT / "app.py")

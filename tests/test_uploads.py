@@ -9,7 +9,7 @@ import shutil
 import httpx
 import pytest
 
-import app as webapp
+from reportrag.skins import web as webapp
 from tests.conftest import start_server
 
 REPORT = """# Water report

@@ -21,8 +21,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from reportrag import corpus
-from reportrag.settings import Settings
+from reportrag.core.settings import Settings
+from reportrag.service import ingesting as corpus
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200

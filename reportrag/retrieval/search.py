@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
-from index import documents, store
-from index import vectors as vector_index
-from index.embed import Embedder
-from reportrag.errors import BadQuery, IndexMismatch
-from reportrag.records import Document, Hit, Passage
-from reportrag.rerank import ReferenceReranker, Reranker, SectionMap
+from reportrag.core.errors import BadQuery, IndexMismatch
+from reportrag.core.records import Document, Hit, Passage
+from reportrag.index import document_store as documents
+from reportrag.index import search_index as store
+from reportrag.index import vectors as vector_index
+from reportrag.index.embed import Embedder
+from reportrag.retrieval.rerank import ReferenceReranker, Reranker, SectionMap
 
 MAX_QUERY_CHARS = 2000
 _IDENTIFIER = re.compile(r"\d|\([a-z]\)")

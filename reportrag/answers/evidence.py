@@ -35,11 +35,11 @@ import weakref
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from index.keyword import tokenize
+from reportrag.index.keyword import tokenize
 
 if TYPE_CHECKING:
-    from reportrag.records import Hit
-    from reportrag.search import Searcher
+    from reportrag.core.records import Hit
+    from reportrag.retrieval.search import Searcher
 
 MIN_COSINE = 0.30
 YEAR_TOPIC_SHARE = 0.7

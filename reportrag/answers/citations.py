@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass
 
 from rapidfuzz import fuzz, process
 
-from ingest.textmap import to_source
-from reportrag.errors import BadQuery, ReportragError
-from reportrag.quotes import anchor as make_anchor
-from reportrag.quotes import normalize, normalized, parse_anchor
-from reportrag.records import Document, Passage, Place
-from reportrag.rerank import query_references
-from reportrag.search import Searcher
+from reportrag.answers.quotes import anchor as make_anchor
+from reportrag.answers.quotes import normalize, normalized, parse_anchor
+from reportrag.core.errors import BadQuery, ReportragError
+from reportrag.core.records import Document, Passage, Place
+from reportrag.ingest.textmap import to_source
+from reportrag.retrieval.rerank import query_references
+from reportrag.retrieval.search import Searcher
 
 MAX_QUOTE_CHARS = 5000
 FLOOR = 60.0  # fuzzy similarity (0–100) below which a quote counts as not found

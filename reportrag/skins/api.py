@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reportrag.cite import UnknownCitation
-from reportrag.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
-from reportrag.search import MODES, Filters
+from reportrag.answers.citations import UnknownCitation
+from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
+from reportrag.retrieval.search import MODES, Filters
 from reportrag.service import Service
 
 log = logging.getLogger("reportrag.api")

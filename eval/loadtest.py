@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from reportrag.settings import PROJECT_ROOT
+from reportrag.core.settings import PROJECT_ROOT
 
 
 def free_port() -> int:

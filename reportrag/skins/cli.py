@@ -11,11 +11,11 @@ from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
-from reportrag import corpus
-from reportrag.errors import BadQuery, ReportragError
-from reportrag.jsonl import read_rows
-from reportrag.search import MODES, Filters, clean_query
-from reportrag.settings import PROJECT_ROOT, Settings
+from reportrag.core.errors import BadQuery, ReportragError
+from reportrag.core.jsonl import read_rows
+from reportrag.core.settings import PROJECT_ROOT, Settings
+from reportrag.retrieval.search import MODES, Filters, clean_query
+from reportrag.service import ingesting as corpus
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +155,7 @@ def _ingest(settings: Settings, args) -> int:
 
 
 def _ask(settings: Settings, args) -> int:
-    from reportrag import export
+    from reportrag.answers import export
     from reportrag.service import Service
 
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
@@ -186,11 +186,12 @@ def _ask(settings: Settings, args) -> int:
 
 
 def _eval(settings: Settings, args) -> int:
-    from reportrag import eval_results, evaluate  # matplotlib and friends: only for this command
+    from reportrag.eval import results as eval_results
+    from reportrag.eval import runner as evaluate  # matplotlib and friends: only for this command
 
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if args.beir:
-        from reportrag import beir
+        from reportrag.eval import beir
 
         unknown = [m for m in modes if m not in beir.BEIR_MODES]
         modes = tuple(m for m in modes if m in beir.BEIR_MODES)
@@ -236,7 +237,7 @@ def _eval(settings: Settings, args) -> int:
 def _langchain_baseline(settings: Settings) -> dict:
     """The plain LangChain recipe, when its optional packages are installed (pip install -e '.[baseline]')."""
     try:
-        from reportrag import langchain_recipe
+        from reportrag.eval import langchain_recipe
     except ImportError:
         return {}
     try:
@@ -286,7 +287,7 @@ def _passages(settings: Settings, args) -> int:
 
 
 def _cite(settings: Settings, args) -> int:
-    from reportrag import cite
+    from reportrag.answers import citations as cite
 
     if bool(args.ident) == (args.quote is not None):
         raise BadQuery('cite: give a passage id, anchor or reference, or --quote "…" (one of them)')

@@ -25,11 +25,11 @@ from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from pydantic import ConfigDict
 
-from index.embed import Embedder
-from reportrag.errors import IndexMismatch, IndexNotFound
-from reportrag.models import default_model_path
-from reportrag.records import Passage
-from reportrag.search import Filters, Searcher
+from reportrag.core.errors import IndexMismatch, IndexNotFound
+from reportrag.core.records import Passage
+from reportrag.index.embed import Embedder
+from reportrag.index.model_path import default_model_path
+from reportrag.retrieval.search import Filters, Searcher
 
 STORE_FORMAT = 1
 

@@ -10,13 +10,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 
-from reportrag import answer as extractive
-from reportrag import cite as citations
-from reportrag import corpus
-from ingest.pipeline import IngestResult
-from reportrag.records import Answer, Document, Hit
-from reportrag.search import MODES, Filters, Searcher
-from reportrag.settings import Settings
+from reportrag.answers import citations, extractive
+from reportrag.core.records import Answer, Document, Hit
+from reportrag.core.settings import Settings
+from reportrag.retrieval.search import MODES, Filters, Searcher
+from reportrag.service import ingesting as corpus
+from reportrag.service.ingesting import IngestResult
 
 
 class Service:
@@ -72,7 +71,7 @@ class Service:
             with self._lock:
                 yield extractive.answer(self.searcher, question, filters=filters)
             return
-        from reportrag import generate
+        from reportrag.answers import generate
 
         with self._lock:
             hits = self.searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
@@ -94,6 +93,8 @@ class Service:
 
 
 def _chat_model(setting: str):
-    from reportrag import generate  # LangChain's chat-model layer: imported only when a chat model is configured
+    from reportrag.answers import (
+        generate,  # LangChain's chat-model layer: imported only when a chat model is configured
+    )
 
     return generate.chat_model_from_env(setting)

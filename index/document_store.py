@@ -10,14 +10,13 @@ JSON only: nothing on disk is ever unpickled or executed.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from reportrag.errors import IndexMismatch, IndexNotFound, ReportragError
-from reportrag.records import Document, Footnote, Paragraph, Passage, ReportInfo, Section, Segment, Span
+from reportrag.core.errors import IndexMismatch, IndexNotFound, ReportragError
+from reportrag.core.files import write_atomic
+from reportrag.core.records import Document, Footnote, Paragraph, Passage, ReportInfo, Section, Segment, Span
 
 FORMAT_VERSION = 1
 # A report id is one plain file name: no separators, no leading dot, so "../x" can never read or write outside
@@ -53,19 +52,6 @@ def save(index_dir: Path, document: Document, passages: list[Passage], build: di
     }
     write_atomic(path, json.dumps(payload, ensure_ascii=False))
     return path
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def remove(index_dir: Path, doc_id: str) -> bool:

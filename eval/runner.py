@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from reportrag.eval.metrics import mrr_at_k, ndcg_at_k, normalize_ws, recall_at_k, relevant_ranks, summarize
 
-from reportrag.errors import BadDataset
-from reportrag.jsonl import read_rows
-from reportrag.metrics import mrr_at_k, ndcg_at_k, normalize_ws, recall_at_k, relevant_ranks, summarize
-from reportrag.search import MODES, Searcher
+from reportrag.core.errors import BadDataset
+from reportrag.core.jsonl import read_rows
+from reportrag.retrieval.search import MODES, Searcher
 
 CURVE_K = tuple(range(1, 11))
 ABSTAIN_MODE = "hybrid+rerank"
@@ -75,7 +75,7 @@ def evaluate(
 def answer_abstention(searcher: Searcher, questions: list[dict]) -> dict:
     """The answer layer's own rule (``reportrag.evidence``): how many unanswerable questions it flags, and how
     many answerable ones it wrongly flags; plus how often an answered question quotes a gold sentence."""
-    from reportrag.answer import answer
+    from reportrag.answers.extractive import answer
 
     started = time.perf_counter()
     answers = [(q, answer(searcher, q["question"])) for q in questions]

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from reportrag.eval.metrics import ndcg_at_k_graded, recall_at_k_ids
 
-from reportrag.errors import BadDataset
-from reportrag.metrics import ndcg_at_k_graded, recall_at_k_ids
+from reportrag.core.errors import BadDataset
 
 Corpus = dict[str, dict[str, str]]
 Qrels = dict[str, dict[str, int]]
@@ -138,13 +138,13 @@ _EMBED_CHUNK = 2048  # texts embedded between cache saves, so an interrupted fir
 
 
 def default_cache_dir(dataset: str) -> Path:
-    from reportrag.settings import PROJECT_ROOT
+    from reportrag.core.settings import PROJECT_ROOT
 
     return PROJECT_ROOT / "data" / "cache" / "beir" / dataset
 
 
 def default_results_dir() -> Path:
-    from reportrag.settings import PROJECT_ROOT
+    from reportrag.core.settings import PROJECT_ROOT
 
     return PROJECT_ROOT / "eval" / "results" / "beir"
 
@@ -160,7 +160,7 @@ def doc_text(record: Mapping[str, str]) -> str:
 
 def doc_sentences(record: Mapping[str, str]) -> list[str]:
     """The sentences of a document's text, split as the reports' passages are."""
-    from ingest.sentences import split_sentences
+    from reportrag.ingest.sentences import split_sentences
 
     text = record.get("text", "")
     return [text[span.start : span.end] for span in split_sentences(text)]
@@ -226,8 +226,8 @@ def build_beir_index(
     corpus: Corpus, embedder: Any, cache_dir: str | Path, *, progress: Callable[[str], Any] = print
 ) -> BeirIndex:
     """Embed (through the cache) and BM25-index ``corpus``."""
-    from index.embed import EmbeddingCache
-    from index.keyword import KeywordIndex
+    from reportrag.index.embed import EmbeddingCache
+    from reportrag.index.keyword import KeywordIndex
 
     started = time.perf_counter()
     doc_ids = list(corpus)
@@ -284,7 +284,7 @@ def beir_scores(
     title_sentence: bool = True,
 ) -> np.ndarray:
     """A score for every document, as ``Searcher.scores`` computes it for passages."""
-    from reportrag.search import Weights, best_sentence, fuse, has_identifiers
+    from reportrag.retrieval.search import Weights, best_sentence, fuse, has_identifiers
 
     if mode == "keyword":
         return np.asarray(index.keyword.scores(text), dtype=np.float32)
@@ -379,7 +379,7 @@ def run_beir(
     of, the default. ``cache_dir`` defaults to ``data/cache/beir/<dataset>/``. Returns the figures per mode under
     ``"modes"`` (per-query figures included; ``write_results`` leaves those out).
     """
-    from reportrag.search import Weights
+    from reportrag.retrieval.search import Weights
 
     unknown = [m for m in modes if m not in BEIR_MODES]
     if unknown:
@@ -501,7 +501,7 @@ def format_markdown(result: Mapping[str, Any]) -> str:
         "| system | nDCG@10 | Recall@100 | Recall@10 | MRR@10 | ms/query |",
         "|---|---|---|---|---|---|",
     ]
-    from reportrag.search import Weights
+    from reportrag.retrieval.search import Weights
 
     for label, m in result["modes"].items():
         what = {"keyword": "BM25: bm25s, our tokenizer", "dense": "exact cosine"}.get(label, "")
@@ -533,7 +533,7 @@ def format_markdown(result: Mapping[str, Any]) -> str:
 
 def write_results(result: Mapping[str, Any], out_dir: str | Path | None = None) -> tuple[Path, Path]:
     """``<out_dir>/<dataset>.json`` (figures without the per-query ones) and ``<dataset>.md`` (a table)."""
-    from index.documents import write_atomic
+    from reportrag.core.files import write_atomic
 
     folder = Path(out_dir) if out_dir is not None else default_results_dir()
     folder.mkdir(parents=True, exist_ok=True)

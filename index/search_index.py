@@ -23,12 +23,12 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from reportrag.index import vectors as vector_index
+from reportrag.index.keyword import KeywordIndex
 
-from index import vectors as vector_index
-from index.documents import write_atomic
-from index.keyword import KeywordIndex
-from reportrag.errors import IndexMismatch, IndexNotFound
-from reportrag.records import Passage
+from reportrag.core.errors import IndexMismatch, IndexNotFound
+from reportrag.core.files import write_atomic
+from reportrag.core.records import Passage
 
 FORMAT_VERSION = 1
 _BUILD_NAME = re.compile(r"build-[0-9a-f]{12}")  # what save() writes into CURRENT; anything else is damage

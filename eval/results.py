@@ -9,9 +9,10 @@ import re
 import subprocess
 from pathlib import Path
 
-from index.documents import write_atomic
-from reportrag.evaluate import CURVE_K
-from reportrag.settings import PROJECT_ROOT
+from reportrag.eval.runner import CURVE_K
+
+from reportrag.core.files import write_atomic
+from reportrag.core.settings import PROJECT_ROOT
 
 README_START, README_END = "<!-- eval:start -->", "<!-- eval:end -->"
 TYPES = ("fact", "paraphrase", "section", "cross-report", "concluding-observations", "identifier")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag import evidence
-from reportrag.quotes import anchor, find_exact, normalized
-from reportrag.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
-from reportrag.search import Filters, Searcher, clean_query
+from reportrag.answers import evidence
+from reportrag.answers.quotes import anchor, find_exact, normalized
+from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
+from reportrag.retrieval.search import Filters, Searcher, clean_query
 
 SEARCH_DEPTH = 8  # passages whose sentences may be quoted
 MAX_QUOTES = 5

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from reportrag.errors import ReportragError
+from reportrag.core.errors import ReportragError
 
 
 def read_rows(path: Path, row: Callable[[dict, int], dict], expected: str, error: type[ReportragError]) -> list[dict]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.documents import write_atomic
-from reportrag.errors import ReportragError
-from reportrag.records import Answer
+from reportrag.core.errors import ReportragError
+from reportrag.core.files import write_atomic
+from reportrag.core.records import Answer
 
 FORMATS = (".md", ".docx")
 

@@ -22,10 +22,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from reportrag import quotes
-from reportrag.errors import ReportragError
-from reportrag.answer import place_of
-from reportrag.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
+from reportrag.answers import quotes
+from reportrag.answers.extractive import place_of
+from reportrag.core.errors import ReportragError
+from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
 
 NO_ANSWER = "The reports do not appear to address this."
 

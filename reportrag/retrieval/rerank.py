@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 from rapidfuzz import fuzz
 
-from reportrag.records import Passage
+from reportrag.core.records import Passage
 
 _ARTICLE = re.compile(r"\barticle\s+(\d{1,2})(?:\s*,?\s*paragraph\s+(\d))?(?:\s*\(([a-z])\))?", re.I)
 _PART = re.compile(r"\b(?i:part|section)\s+([IVX]+(?:\.[A-N])?)\b")

@@ -1,0 +1,1 @@
+"""Answers and citations: extractive answers, evidence checks, generation, citation lookup, quotes, export."""

@@ -1,0 +1,1 @@
+"""The skins: CLI, HTTP API, Gradio web app and LangChain adapters, thin over the service."""
