@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from reportrag.eval.metrics import ndcg_at_k_graded, recall_at_k_ids
+from reportrag.eval.metrics import mrr_at_k, ndcg_at_k_graded, recall_at_k_ids
 
 from reportrag.core.errors import BadDataset
+from reportrag.retrieval.query import tidy
 
 Corpus = dict[str, dict[str, str]]
 Qrels = dict[str, dict[str, int]]
@@ -283,20 +284,15 @@ def beir_scores(
     weights: Any = None,
     title_sentence: bool = True,
 ) -> np.ndarray:
-    """A score for every document, as ``Searcher.scores`` computes it for passages."""
-    from reportrag.retrieval.search import Weights, best_sentence, fuse, has_identifiers
+    """A score for every document: the very scorer the reports' search runs (``retrieval.scoring.scores``)."""
+    from reportrag.retrieval.query import has_identifiers
+    from reportrag.retrieval.scoring import IndexArrays, Weights, scores
 
-    if mode == "keyword":
-        return np.asarray(index.keyword.scores(text), dtype=np.float32)
-    passage_cos = index.passage_vectors @ vector
-    if mode == "dense":
-        return passage_cos.astype(np.float32)
-    if mode != "hybrid":
+    if mode not in BEIR_MODES:
         raise ValueError(f"mode {mode!r} is not one of {', '.join(BEIR_MODES)}")
-    keyword = index.keyword.scores(text)
-    vectors, owner = index.sentences(title_sentence)
-    sentence_cos = best_sentence(vectors @ vector, owner, len(index.doc_ids))
-    return fuse(passage_cos, sentence_cos, keyword, weights or Weights(), identifiers=has_identifiers(text))
+    keyword = index.keyword.scores(text) if mode != "dense" else None
+    arrays = IndexArrays(index.passage_vectors, *index.sentences(title_sentence))
+    return scores(arrays, mode, vector, keyword, weights or Weights(), identifiers=has_identifiers(text))
 
 
 def _top_ids(index: BeirIndex, scores: np.ndarray, mode: str, depth: int) -> list[str]:
@@ -310,14 +306,10 @@ def _top_ids(index: BeirIndex, scores: np.ndarray, mode: str, depth: int) -> lis
     return [index.doc_ids[row] for row in top]
 
 
-def _query_text(text: str) -> str:
-    """Whitespace and control characters tidied as ``search.clean_query`` does, without its length cap."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
-
-
 def _mrr_at_k(ranked: Sequence[str], judged: Mapping[str, int], qid: str, k: int) -> float:
-    ranked = [doc for doc in dict.fromkeys(ranked) if doc != qid][:k]
-    return next((1.0 / rank for rank, doc in enumerate(ranked, start=1) if judged.get(doc, 0) > 0), 0.0)
+    """MRR@k as BEIR's tools count it: the query's own id, if retrieved, is not a hit."""
+    ranked = [doc for doc in dict.fromkeys(ranked) if doc != qid]
+    return mrr_at_k([rank for rank, doc in enumerate(ranked, start=1) if judged.get(doc, 0) > 0], k)
 
 
 def score_mode(
@@ -338,7 +330,7 @@ def score_mode(
     def search(texts: list[str]) -> list[list[str]]:
         nonlocal elapsed
         started = time.perf_counter()
-        cleaned = [_query_text(t) for t in texts]
+        cleaned = [tidy(t) for t in texts]
         vectors = embedder.encode(cleaned) if mode != "keyword" else None
         out = []
         for i, text in enumerate(cleaned):
@@ -379,7 +371,7 @@ def run_beir(
     of, the default. ``cache_dir`` defaults to ``data/cache/beir/<dataset>/``. Returns the figures per mode under
     ``"modes"`` (per-query figures included; ``write_results`` leaves those out).
     """
-    from reportrag.retrieval.search import Weights
+    from reportrag.retrieval.scoring import Weights
 
     unknown = [m for m in modes if m not in BEIR_MODES]
     if unknown:
@@ -477,7 +469,7 @@ def _published_lines(text: str, name: str) -> list[str]:
     return out
 
 
-def _drop_per_query(result: Mapping[str, Any]) -> dict[str, Any]:
+def without_per_query(result: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(result)
     out["modes"] = {k: {f: v for f, v in m.items() if f != "per_query"} for k, m in result["modes"].items()}
     return out
@@ -501,7 +493,7 @@ def format_markdown(result: Mapping[str, Any]) -> str:
         "| system | nDCG@10 | Recall@100 | Recall@10 | MRR@10 | ms/query |",
         "|---|---|---|---|---|---|",
     ]
-    from reportrag.retrieval.search import Weights
+    from reportrag.retrieval.scoring import Weights
 
     for label, m in result["modes"].items():
         what = {"keyword": "BM25: bm25s, our tokenizer", "dense": "exact cosine"}.get(label, "")
@@ -538,6 +530,6 @@ def write_results(result: Mapping[str, Any], out_dir: str | Path | None = None) 
     folder = Path(out_dir) if out_dir is not None else default_results_dir()
     folder.mkdir(parents=True, exist_ok=True)
     json_path, md_path = folder / f"{result['dataset']}.json", folder / f"{result['dataset']}.md"
-    write_atomic(json_path, json.dumps(_drop_per_query(result), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(json_path, json.dumps(without_per_query(result), indent=2, ensure_ascii=False) + "\n")
     write_atomic(md_path, format_markdown(result))
     return json_path, md_path

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 from reportrag.core.settings import Settings
-from reportrag.service import ingesting as corpus
+from reportrag.service import Service
+from reportrag.service import ingesting
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -44,7 +45,7 @@ def load_embeddings(settings: Settings):
     gradio and our transformers have left behind; both wrap the same sentence-transformers call."""
     from langchain_community.embeddings import HuggingFaceEmbeddings
 
-    return HuggingFaceEmbeddings(model_name=str(corpus.model_dir(settings)))
+    return HuggingFaceEmbeddings(model_name=str(ingesting.model_dir(settings)))
 
 
 def split_reports(settings: Settings) -> tuple[list, dict[str, str]]:
@@ -53,7 +54,8 @@ def split_reports(settings: Settings) -> tuple[list, dict[str, str]]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True)
-    texts = {doc["doc_id"]: corpus.get_document(settings, doc["doc_id"]).text for doc in corpus.list_documents(settings)}
+    service = Service(settings)
+    texts = {doc["doc_id"]: service.document(doc["doc_id"]).text for doc in service.documents()}
     docs = [LCDocument(page_content=text, metadata={"doc_id": doc_id}) for doc_id, text in texts.items()]
     return splitter.split_documents(docs), texts
 
@@ -86,3 +88,17 @@ def search_recipe(recipe: Recipe, queries: list[str], k: int = 10) -> list[list[
             hits.append({"doc_id": doc_id, "start": start, "end": end, "text": text, "rank": rank})
         out.append(hits)
     return out
+
+
+def baseline(settings: Settings, warn=lambda line: None) -> dict:
+    """``{"langchain-recipe": search}`` for ``runner.evaluate``'s baselines, when the optional packages are
+    installed (pip install -e '.[baseline]'); else ``{}`` (``warn`` says why)."""
+    from types import SimpleNamespace
+
+    try:
+        recipe = build_recipe(settings)
+    except ImportError as e:
+        warn(f"note: LangChain baseline skipped ({e.name} not installed: pip install -e '.[baseline]')")
+        return {}
+    return {"langchain-recipe": lambda texts, k: [[SimpleNamespace(**h) for h in hits]
+                                                  for hits in search_recipe(recipe, texts, k)]}

@@ -127,3 +127,21 @@ def abstention_tradeoff(searcher: Searcher, questions: list[dict], mode: str = A
         "curve": curve,
         "at_5_percent": max(within, key=lambda c: (c["unanswerable_flagged"], -c["threshold"])) if within else None,
     }
+
+
+def question_set_report(searcher: Searcher, questions: list[dict], modes: Sequence[str], *,
+                        baselines: dict | None = None, beir_tables: Sequence[str] = ()) -> dict:
+    """Everything ``reportrag eval`` reports on a question set: retrieval per mode, abstention, answers."""
+    from reportrag.eval import results
+
+    return {
+        "provenance": results.provenance(),
+        "model": searcher.embedder.name,
+        "questions": len(questions),
+        "answerable": sum(1 for q in questions if q["gold"]),
+        "unanswerable": sum(1 for q in questions if not q["gold"]),
+        "results": evaluate(searcher, questions, modes, baselines=baselines or {}),
+        "abstention": abstention_tradeoff(searcher, questions),
+        "answers": answer_abstention(searcher, questions),
+        "beir": list(beir_tables),
+    }

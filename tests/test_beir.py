@@ -303,7 +303,7 @@ def test_run_beir_rerun_uses_cache_and_writes_results(small_run, embedder, tmp_p
 
 
 def test_run_beir_tuned_variant_is_reported_beside_the_default(small_run, embedder):
-    from reportrag.retrieval.search import Weights
+    from reportrag.retrieval.scoring import Weights
 
     root, cache, first, _ = small_run
     assert first["title_sentence"] is True and first["modes"]["hybrid"]["title_sentence"] is True
@@ -329,7 +329,7 @@ def test_run_beir_tuned_variant_is_reported_beside_the_default(small_run, embedd
 
 
 def test_title_sentence_counts_in_best_sentence(small_run, embedder):
-    from reportrag.retrieval.search import best_sentence
+    from reportrag.retrieval.scoring import best_sentence
 
     root, cache, _, _ = small_run
     corpus, _, _ = load_beir(root)

@@ -29,10 +29,7 @@ package we can install.
 
 from __future__ import annotations
 
-import math
 import re
-import weakref
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from reportrag.index.keyword import tokenize
@@ -40,6 +37,7 @@ from reportrag.index.keyword import tokenize
 if TYPE_CHECKING:
     from reportrag.core.records import Hit
     from reportrag.retrieval.search import Searcher
+    from reportrag.retrieval.term_stats import TermStats
 
 MIN_COSINE = 0.30
 YEAR_TOPIC_SHARE = 0.7
@@ -72,40 +70,8 @@ def specific_terms(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-class TermStats:
-    """Sentence-level document frequencies over the searcher's passages: how rare each word is in these reports."""
-
-    def __init__(self, searcher: Searcher) -> None:
-        self.df: Counter[str] = Counter()
-        self.n = 0
-        for p in searcher.passages:
-            text = searcher.documents[p.doc_id].text
-            for s in p.sentences:
-                self.df.update(set(tokenize(text[s.start : s.end])))
-                self.n += 1
-
-    def idf(self, term: str) -> float:
-        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
-
-    def coverage(self, terms: list[str], text: str) -> float:
-        """Share of the question's vocabulary (weighted by rarity) that ``text`` carries."""
-        return self.coverage_of(terms, set(tokenize(text)))
-
-    def coverage_of(self, terms: list[str], present: set[str]) -> float:
-        if not terms:
-            return 0.0
-        total = sum(self.idf(t) for t in terms)
-        return sum(self.idf(t) for t in terms if t in present) / total if total > 0 else 0.0
-
-
-_stats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def term_stats(searcher: Searcher) -> TermStats:
-    """Built once per searcher (about 50 ms for the two reports)."""
-    if searcher not in _stats:
-        _stats[searcher] = TermStats(searcher)
-    return _stats[searcher]
+    return searcher.corpus.term_stats
 
 
 def shared_terms(a: str, b: str) -> int:

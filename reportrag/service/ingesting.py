@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from reportrag.core.errors import ReportragError
-from reportrag.core.records import Document, Passage, ReportInfo
+from reportrag.core.errors import IndexMismatch, IndexNotFound, ReportragError
+from reportrag.core.records import ReportInfo
 from reportrag.core.settings import Settings
 from reportrag.index import document_store as documents
 from reportrag.index import search_index as store
@@ -117,19 +117,26 @@ def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
     return {**known, **bundled}  # a bundled report's manifest entry has the last word
 
 
-def ensure_ingested(settings: Settings) -> None:
-    """A fresh checkout has no index yet: ingest the bundled reports."""
-    if not documents.doc_ids(settings.index_dir):
-        ingest_reports(settings)
-
-
 def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
-    """The searcher over the index, building what is missing or stale first."""
-    ensure_ingested(settings)
-    embedder = embedder or make_embedder(settings)
+    """The searcher over the index. Reading never ingests: a missing or stale index is an error that names the
+    way out (``reportrag ingest`` builds it, from the embedding cache where it can)."""
+    require_index(settings)
     if not _search_index_current(settings):
-        refresh_search_index(settings, embedder)
-    return Searcher(settings.index_dir, embedder, reranker=make_reranker(settings))
+        raise IndexMismatch(
+            f"the search index in {settings.index_dir} does not match the stored reports or the settings that shape "
+            "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"
+        )
+    return Searcher(settings.index_dir, embedder or make_embedder(settings), reranker=make_reranker(settings))
+
+
+def require_index(settings: Settings) -> list[str]:
+    """The ids of the stored reports; none is an error pointing at ``reportrag ingest``."""
+    stored = documents.doc_ids(settings.index_dir)
+    if not stored:
+        raise IndexNotFound(
+            f"no reports in the index at {settings.index_dir}; run 'reportrag ingest' (or 'make run') first"
+        )
+    return stored
 
 
 def make_reranker(settings: Settings) -> Reranker:
@@ -142,35 +149,6 @@ def make_reranker(settings: Settings) -> Reranker:
             "point REPORTRAG_RERANKER_PATH at a sentence-transformers CrossEncoder folder, or unset it"
         )
     return CrossEncoderReranker(settings.reranker_path)
-
-
-def list_documents(settings: Settings) -> list[dict]:
-    ensure_ingested(settings)
-    out = []
-    for doc_id in documents.doc_ids(settings.index_dir):
-        document, passages = documents.load(settings.index_dir, doc_id)
-        out.append(
-            {
-                **asdict(document.info),
-                "sha256": document.sha256,
-                "characters": len(document.text),
-                "sections": len(document.sections),
-                "paragraphs": len(document.paragraphs),
-                "passages": len(passages),
-                "footnotes": len(document.footnotes),
-            }
-        )
-    return out
-
-
-def get_document(settings: Settings, doc_id: str) -> Document:
-    ensure_ingested(settings)
-    return documents.load(settings.index_dir, doc_id)[0]
-
-
-def get_passages(settings: Settings, doc_id: str) -> list[Passage]:
-    ensure_ingested(settings)
-    return documents.load(settings.index_dir, doc_id)[1]
 
 
 def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:

@@ -1,26 +1,32 @@
-"""The calls the CLI, the HTTP API and the web app share, over one searcher loaded once.
+"""The front door: every skin (CLI, HTTP API, web app, LangChain adapters) calls these methods and nothing below.
 
-Each skin turns these results into its own form (``to_json`` for the CLI's ``--json`` and the API, HTML for the
-app), so the three can never disagree about an answer.
+Each skin turns the results into its own form (``to_json`` for the CLI's ``--json`` and the API, HTML for the
+app), so they can never disagree about an answer. Reads of the stored reports (``documents``, ``document``,
+``passages``) never load the model; nothing here ingests unless asked to (``ingest``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 
-from reportrag.answers import citations, extractive
-from reportrag.core.records import Answer, Document, Hit
+from reportrag.answers import citations
+from reportrag.answers import extractive
+from reportrag.core.records import Answer, Document, Hit, Passage
 from reportrag.core.settings import Settings
+from reportrag.index import document_store
 from reportrag.retrieval.search import MODES, Filters, Searcher
-from reportrag.service import ingesting as corpus
+from reportrag.service import ingesting
 from reportrag.service.ingesting import IngestResult
+
+Progress = Callable[[str], None]
 
 
 class Service:
-    """One searcher (the model loads once) and the optional chat model. Searches run one at a time: on a few
-    cores, parallel encodes only fight over them, and the searcher's lazily filled caches need no locks then."""
+    """The stored reports, one searcher (loaded on first use: the model loads once) and the optional chat model.
+    Searches run one at a time: on a few cores, parallel encodes only fight over them."""
 
     def __init__(self, settings: Settings, searcher: Searcher | None = None, *, chat_model=None,
                  unverified: str | None = None) -> None:
@@ -28,36 +34,62 @@ class Service:
         chat = chat_model if chat_model is not None else settings.chat_model
         # a misconfigured chat model fails before the seconds spent loading the searcher
         self.chat_model = _chat_model(chat) if isinstance(chat, str) else chat
-        self.searcher = searcher or corpus.open_searcher(settings)
         self.unverified = unverified or settings.unverified
-        self._lock = threading.Lock()
+        self._searcher = searcher
+        self._lock = threading.RLock()
         self._documents: list[dict] | None = None
 
+    @property
+    def searcher(self) -> Searcher:
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = ingesting.open_searcher(self.settings)
+            return self._searcher
+
+    def embedder(self):
+        """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
+        return self._searcher.embedder if self._searcher is not None else ingesting.make_embedder(self.settings)
+
     def warm_up(self) -> None:
-        """Pay every first-call cost now (torch's first encode, term statistics, the quote finder's folded texts),
-        so the first user's question does not."""
+        """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder's
+        folded texts), so the first user's question does not."""
         first = self.searcher.passages[0]
         self.ask(first.text[:200])
         self.cite(quote=first.text[:80])
 
+    # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
         if self._documents is None:
-            self._documents = corpus.list_documents(self.settings)
+            self._documents = [_summary(*document_store.load(self.settings.index_dir, d))
+                               for d in ingesting.require_index(self.settings)]
         return self._documents
 
     def document(self, doc_id: str) -> Document:
-        if doc_id not in self.searcher.documents:
-            known = ", ".join(self.searcher.documents)
-            raise citations.UnknownCitation(f"doc_id: no report {doc_id!r} in the index; known: {known}")
-        return self.searcher.documents[doc_id]
+        if self._searcher is not None and doc_id in self._searcher.documents:
+            return self._searcher.documents[doc_id]  # already in memory
+        return self._stored(doc_id)[0]
 
     def document_json(self, doc_id: str) -> dict:
         data = asdict(self.document(doc_id))
         return {**data.pop("info"), **data}
 
+    def passages(self, doc_id: str) -> list[Passage]:
+        return self._stored(doc_id)[1]
+
+    def _stored(self, doc_id: str) -> tuple[Document, list[Passage]]:
+        known = ingesting.require_index(self.settings)
+        if doc_id not in known:
+            raise citations.UnknownCitation(f"doc_id: no report {doc_id!r} in the index; known: {', '.join(known)}")
+        return document_store.load(self.settings.index_dir, doc_id)
+
+    # searching and answering
     def search(self, query: str, *, k: int = 10, mode: str = MODES[0], filters: Filters = Filters()) -> list[Hit]:
+        return self.search_batch([query], k=k, mode=mode, filters=filters)[0]
+
+    def search_batch(self, queries: list[str], *, k: int = 10, mode: str = MODES[0],
+                     filters: Filters = Filters()) -> list[list[Hit]]:
         with self._lock:
-            return self.searcher.search(query, k=k, mode=mode, filters=filters)
+            return self.searcher.batch(queries, k=k, mode=mode, filters=filters)
 
     def ask(self, question: str, *, filters: Filters = Filters()) -> Answer:
         for item in self.stream(question, filters=filters):
@@ -78,23 +110,54 @@ class Service:
         yield from generate.stream_answer(question, hits, self.searcher.documents, self.chat_model,
                                           unverified=self.unverified)
 
-    def add_reports(self, paths: list) -> IngestResult:
-        """Ingest files into the index and serve the new index from then on; bad files are reported, not raised."""
-        with self._lock:
-            result = corpus.ingest_reports(self.settings, paths)
-            if result.added:
-                self.searcher = corpus.open_searcher(self.settings, self.searcher.embedder)
-                self._documents = None
-            return result
-
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
+        """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""
         with self._lock:
             return citations.cite(self.searcher, ident=ident, quote=quote, doc=doc)
 
+    # changing the index
+    def ingest(self, paths: list[Path] | None = None, progress: Progress = lambda _: None) -> IngestResult:
+        """Ingest the bundled reports (no paths) or files; bad files are reported, not raised. The new index is
+        served from then on."""
+        with self._lock:
+            result = ingesting.ingest_reports(self.settings, paths or None, progress=progress)
+            if result.added:
+                self._reopen()
+            return result
+
+    def add_reports(self, paths: list) -> IngestResult:
+        """Files a user added (the web app's upload): ``ingest`` of exactly those."""
+        return self.ingest(list(paths))
+
+    def remove(self, doc_id: str, progress: Progress = lambda _: None) -> None:
+        with self._lock:
+            ingesting.remove_report(self.settings, doc_id, progress=progress)
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """Serve the index just written; the model already loaded is kept."""
+        self._documents = None
+        if self._searcher is not None:
+            embedder = self._searcher.embedder
+            self._searcher = None
+            if document_store.doc_ids(self.settings.index_dir):
+                self._searcher = ingesting.open_searcher(self.settings, embedder)
+
+
+def _summary(document: Document, passages: list[Passage]) -> dict:
+    """One line of ``documents()``: the report's metadata and its counts."""
+    return {
+        **asdict(document.info),
+        "sha256": document.sha256,
+        "characters": len(document.text),
+        "sections": len(document.sections),
+        "paragraphs": len(document.paragraphs),
+        "passages": len(passages),
+        "footnotes": len(document.footnotes),
+    }
+
 
 def _chat_model(setting: str):
-    from reportrag.answers import (
-        generate,  # LangChain's chat-model layer: imported only when a chat model is configured
-    )
+    from reportrag.answers import generate  # LangChain's chat-model layer: imported only when a chat model is configured
 
     return generate.chat_model_from_env(setting)

@@ -1,4 +1,4 @@
-"""The ``reportrag`` command: a thin skin over ``reportrag.corpus``; library errors become one-line messages here."""
+"""The ``reportrag`` command: a thin skin over ``Service``; library errors become one-line messages here."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from types import SimpleNamespace
 
 from reportrag.core.errors import BadQuery, ReportragError
 from reportrag.core.jsonl import read_rows
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.retrieval.search import MODES, Filters, clean_query
-from reportrag.service import ingesting as corpus
+from reportrag.service import Service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +107,7 @@ def _search(settings: Settings, args) -> int:
     if bool(args.query) == bool(args.batch):
         raise BadQuery("give either a QUERY or --batch QUESTIONS.jsonl")
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
-    searcher = corpus.open_searcher(settings)  # the model loads once, for the whole batch
+    service = Service(settings)  # the model loads once, for the whole batch
     if args.batch:
         rows = _read_batch(args.batch)
         errors = {}
@@ -118,12 +117,12 @@ def _search(settings: Settings, args) -> int:
             except BadQuery as e:
                 errors[n] = str(e)
         good = [r["question"] for n, r in enumerate(rows) if n not in errors]
-        results = iter(searcher.batch(good, k=args.k, mode=args.mode, filters=filters) if good else [])
+        results = iter(service.search_batch(good, k=args.k, mode=args.mode, filters=filters) if good else [])
         for n, row in enumerate(rows):
             outcome = {"error": errors[n]} if n in errors else {"results": [h.to_json() for h in next(results)]}
             print(json.dumps({"id": row["id"], "question": row["question"], **outcome}, ensure_ascii=False))
         return 0
-    hits = searcher.search(args.query, k=args.k, mode=args.mode, filters=filters)
+    hits = service.search(args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         _print_json([h.to_json() for h in hits])
     else:
@@ -143,7 +142,7 @@ def _read_batch(path: Path) -> list[dict]:
 
 def _ingest(settings: Settings, args) -> int:
     started = time.perf_counter()
-    result = corpus.ingest_reports(settings, args.paths or None, progress=lambda line: print(line, file=sys.stderr))
+    result = Service(settings).ingest(args.paths or None, progress=_to_stderr)
     for line in result.failed:
         print(f"error: {line}", file=sys.stderr)
     seconds = time.perf_counter() - started
@@ -156,7 +155,6 @@ def _ingest(settings: Settings, args) -> int:
 
 def _ask(settings: Settings, args) -> int:
     from reportrag.answers import export
-    from reportrag.service import Service
 
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
     if args.export and args.export.suffix.lower() not in export.FORMATS:  # fail before the work, not after
@@ -186,76 +184,55 @@ def _ask(settings: Settings, args) -> int:
 
 
 def _eval(settings: Settings, args) -> int:
-    from reportrag.eval import results as eval_results
-    from reportrag.eval import runner as evaluate  # matplotlib and friends: only for this command
-
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     if args.beir:
-        from reportrag.eval import beir
+        return _eval_beir(settings, args, modes)
+    # matplotlib and friends: only for this command
+    from reportrag.eval import langchain_recipe, results, runner
 
-        unknown = [m for m in modes if m not in beir.BEIR_MODES]
-        modes = tuple(m for m in modes if m in beir.BEIR_MODES)
-        if unknown:
-            print(f"note: {', '.join(unknown)} not run on BEIR data (no references to re-score)", file=sys.stderr)
-        result = beir.run_beir(args.beir, corpus.make_embedder(settings), modes=modes, split=args.split,
-                               cache_dir=settings.cache_dir / "beir" / beir.dataset_name(args.beir),
-                               progress=lambda line: print(line, file=sys.stderr))
-        paths = beir.write_results(result, args.out / "beir")
-        if args.json:
-            _print_json(beir._drop_per_query(result))
-        else:
-            print(beir.format_markdown(result))
-        print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
-        return 0
     bad = [m for m in modes if m not in MODES]
     if bad:
         raise BadQuery(f"--modes: {bad[0]!r} is not one of {', '.join(MODES)}")
-    questions = evaluate.load_questions(args.questions)
-    searcher = corpus.open_searcher(settings)
-    baselines = {} if args.no_baseline else _langchain_baseline(settings)
-    results = evaluate.evaluate(searcher, questions, modes, baselines=baselines)
-    report = {
-        "provenance": eval_results.provenance(),
-        "model": searcher.embedder.name,
-        "questions": len(questions),
-        "answerable": sum(1 for q in questions if q["gold"]),
-        "unanswerable": sum(1 for q in questions if not q["gold"]),
-        "results": results,
-        "abstention": evaluate.abstention_tradeoff(searcher, questions),
-        "answers": evaluate.answer_abstention(searcher, questions),
-        "beir": [p.read_text(encoding="utf-8") for p in sorted((args.out / "beir").glob("*.md"))],
-    }
-    paths = eval_results.write(report, args.out, PROJECT_ROOT / "README.md" if args.readme else None)
+    questions = runner.load_questions(args.questions)
+    searcher = Service(settings).searcher
+    baselines = {} if args.no_baseline else langchain_recipe.baseline(settings, warn=_to_stderr)
+    beir_tables = [p.read_text(encoding="utf-8") for p in sorted((args.out / "beir").glob("*.md"))]
+    report = runner.question_set_report(searcher, questions, modes, baselines=baselines, beir_tables=beir_tables)
+    paths = results.write(report, args.out, PROJECT_ROOT / "README.md" if args.readme else None)
     if args.json:
         _print_json(report)
     else:
-        print(eval_results.markdown(report))
+        print(results.markdown(report))
     print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
 
 
-def _langchain_baseline(settings: Settings) -> dict:
-    """The plain LangChain recipe, when its optional packages are installed (pip install -e '.[baseline]')."""
-    try:
-        from reportrag.eval import langchain_recipe
-    except ImportError:
-        return {}
-    try:
-        recipe = langchain_recipe.build_recipe(settings)
-    except ImportError as e:
-        print(f"note: LangChain baseline skipped ({e.name} not installed: pip install -e '.[baseline]')", file=sys.stderr)
-        return {}
-    return {"langchain-recipe": lambda texts, k: [[SimpleNamespace(**h) for h in hits] for hits in langchain_recipe.search_recipe(recipe, texts, k)]}
+def _eval_beir(settings: Settings, args, modes: tuple[str, ...]) -> int:
+    from reportrag.eval import beir
+
+    unknown = [m for m in modes if m not in beir.BEIR_MODES]
+    modes = tuple(m for m in modes if m in beir.BEIR_MODES)
+    if unknown:
+        print(f"note: {', '.join(unknown)} not run on BEIR data (no references to re-score)", file=sys.stderr)
+    result = beir.run_beir(args.beir, Service(settings).embedder(), modes=modes, split=args.split,
+                           cache_dir=settings.cache_dir / "beir" / beir.dataset_name(args.beir), progress=_to_stderr)
+    paths = beir.write_results(result, args.out / "beir")
+    if args.json:
+        _print_json(beir.without_per_query(result))
+    else:
+        print(beir.format_markdown(result))
+    print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
 
 
 def _remove(settings: Settings, args) -> int:
-    corpus.remove_report(settings, args.doc_id, progress=lambda line: print(line, file=sys.stderr))
+    Service(settings).remove(args.doc_id, progress=_to_stderr)
     print(f"removed {args.doc_id}; index: {settings.index_dir}")
     return 0
 
 
 def _docs(settings: Settings, args) -> int:
-    docs = corpus.list_documents(settings)
+    docs = Service(settings).documents()
     if args.json:
         _print_json(docs)
     else:
@@ -265,11 +242,11 @@ def _docs(settings: Settings, args) -> int:
 
 
 def _doc(settings: Settings, args) -> int:
-    document = corpus.get_document(settings, args.doc_id)
+    service = Service(settings)
     if args.json:
-        data = asdict(document)
-        _print_json({**data.pop("info"), **data})
+        _print_json(service.document_json(args.doc_id))
     else:
+        document = service.document(args.doc_id)
         print(f"{document.info.title} ({document.doc_id})")
         for s in document.sections:
             print(f"{'  ' * (s.level - 1)}{s.label}: {s.title[:90]}")
@@ -277,7 +254,7 @@ def _doc(settings: Settings, args) -> int:
 
 
 def _passages(settings: Settings, args) -> int:
-    passages = corpus.get_passages(settings, args.doc_id)
+    passages = Service(settings).passages(args.doc_id)
     if args.json:
         _print_json([{**asdict(p), "paragraph": p.paragraph} for p in passages])
     else:
@@ -287,16 +264,20 @@ def _passages(settings: Settings, args) -> int:
 
 
 def _cite(settings: Settings, args) -> int:
-    from reportrag.answers import citations as cite
+    from reportrag.answers import citations
 
     if bool(args.ident) == (args.quote is not None):
         raise BadQuery('cite: give a passage id, anchor or reference, or --quote "…" (one of them)')
-    result = cite.cite(corpus.open_searcher(settings), ident=args.ident, quote=args.quote, doc=args.doc)
+    result = Service(settings).cite(ident=args.ident, quote=args.quote, doc=args.doc)
     if args.json:
         _print_json(result.to_json())
     else:
-        print(cite.format_text(result))
+        print(citations.format_text(result))
     return 0
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _print_json(data) -> None:

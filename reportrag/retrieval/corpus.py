@@ -1,0 +1,52 @@
+"""The reports held in memory: what citation lookup, evidence and answers read (the ranker lives in search.py)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from reportrag.core.errors import IndexMismatch
+from reportrag.core.records import Document, Passage
+from reportrag.index import document_store
+from reportrag.retrieval.rerank import SectionMap
+from reportrag.retrieval.term_stats import TermStats
+
+
+class Corpus:
+    """Documents and passages in index row order, the sidebar copies of each passage, section lookups, and term
+    statistics (built on first use, about 50 ms for the two reports)."""
+
+    def __init__(self, documents: dict[str, Document], passages: list[Passage]) -> None:
+        self.documents = documents
+        self.passages = passages
+        self.row_of = {p.passage_id: i for i, p in enumerate(passages)}
+        self.sections = SectionMap(passages)
+        self.copies: dict[str, list[Passage]] = {}
+        for p in passages:
+            if p.duplicate_of:
+                self.copies.setdefault(p.duplicate_of, []).append(p)
+
+    @classmethod
+    def load(cls, index_dir: Path, doc_ids: list[str], passage_ids: list[str]) -> Corpus:
+        """The stored reports, their passages ordered as the search index's rows."""
+        documents: dict[str, Document] = {}
+        by_id: dict[str, Passage] = {}
+        for doc_id in doc_ids:
+            document, passages = document_store.load(index_dir, doc_id)
+            documents[doc_id] = document
+            by_id.update((p.passage_id, p) for p in passages)
+        missing = [pid for pid in passage_ids if pid not in by_id]
+        if missing:
+            raise IndexMismatch(f"search index and reports disagree ({len(missing)} passages); run 'reportrag ingest'")
+        return cls(documents, [by_id[pid] for pid in passage_ids])
+
+    def original(self, passage: Passage) -> Passage:
+        """The passage a sidebar copy repeats (itself when it is no copy, or its original is not indexed)."""
+        row = self.row_of.get(passage.duplicate_of or passage.passage_id)
+        return passage if row is None else self.passages[row]
+
+    @cached_property
+    def term_stats(self) -> TermStats:
+        return TermStats(
+            self.documents[p.doc_id].text[s.start : s.end] for p in self.passages for s in p.sentences
+        )
