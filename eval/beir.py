@@ -1,4 +1,5 @@
-"""Load a BEIR-layout data set and score a search function on it the way BEIR / pytrec_eval do.
+"""Score our retrieval on a BEIR-layout data set the way BEIR / pytrec_eval do (reading: beir_data.py; reporting:
+beir_report.py).
 
 Layout: ``corpus.jsonl`` (``{"_id", "title", "text"}``), ``queries.jsonl`` (``{"_id", "text"}``) and
 ``qrels/<split>.tsv`` (a ``query-id<TAB>corpus-id<TAB>score`` header, then one judgement a line).
@@ -6,11 +7,8 @@ Layout: ``corpus.jsonl`` (``{"_id", "title", "text"}``), ``queries.jsonl`` (``{"
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
-from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,75 +17,24 @@ from typing import Any
 import numpy as np
 from reportrag.eval.metrics import mrr_at_k, ndcg_at_k_graded, recall_at_k_ids
 
-from reportrag.core.errors import BadDataset
 from reportrag.retrieval.query import tidy
 
-Corpus = dict[str, dict[str, str]]
-Qrels = dict[str, dict[str, int]]
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, stripped line) for each non-blank line; a missing or undecodable file is a BadDataset."""
-    if not path.is_file():
-        raise BadDataset(f"{path}: file not found (expected a BEIR data set: corpus.jsonl, queries.jsonl, qrels/)")
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield number, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise BadDataset(f"{path}: not UTF-8 text ({exc.reason})") from exc
-
-
-def _records(path: Path, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, str]]]:
-    for number, line in _lines(path):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadDataset(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("_id"), (str, int)):
-            raise BadDataset(f'{path}:{number}: expected a JSON object with an "_id"')
-        values = {field: record.get(field) or "" for field in fields}
-        if not all(isinstance(value, str) for value in values.values()):
-            raise BadDataset(f"{path}:{number}: {', '.join(fields)} must be strings")
-        yield str(record["_id"]), values
-
-
-def _qrels(path: Path, known_docs: Container[str] | None = None) -> Qrels:
-    qrels: Qrels = {}
-    for index, (number, line) in enumerate(_lines(path)):
-        cols = line.split("\t")
-        if index == 0 and cols[0].strip() == "query-id":
-            continue
-        if len(cols) != 3:
-            raise BadDataset(f"{path}:{number}: expected 3 tab-separated columns (query-id, corpus-id, score)")
-        try:
-            score = int(cols[2])
-        except ValueError:
-            raise BadDataset(f"{path}:{number}: score {cols[2]!r} is not an integer") from None
-        doc = cols[1].strip()
-        if known_docs is not None and doc not in known_docs:
-            raise BadDataset(f"{path}:{number}: corpus-id {doc!r} is not in corpus.jsonl")
-        qrels.setdefault(cols[0].strip(), {})[doc] = score
-    if not qrels:
-        raise BadDataset(f"{path}: no relevance judgements")
-    return qrels
-
-
-def load_beir(directory: str | Path, split: str = "test") -> tuple[Corpus, dict[str, str], Qrels]:
-    """Read ``(corpus, queries, qrels)``; queries are only those judged in ``qrels/<split>.tsv``.
-
-    Every corpus-id in the qrels must be in ``corpus.jsonl`` (else BadDataset naming the qrels line).
-    """
-    root = Path(directory)
-    corpus = dict(_records(root / "corpus.jsonl", ("title", "text")))
-    qrels = _qrels(root / "qrels" / f"{split}.tsv", known_docs=corpus)
-    all_queries = {qid: record["text"] for qid, record in _records(root / "queries.jsonl", ("text",))}
-    missing = sorted(set(qrels) - set(all_queries))
-    if missing:
-        raise BadDataset(f"{root}/qrels/{split}.tsv: query ids not in queries.jsonl: {', '.join(missing[:5])}")
-    queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
-    return corpus, queries, qrels
+from reportrag.eval.beir_data import (  # noqa: F401  (load_beir, dataset_name: this module's public face)
+    Corpus,
+    Qrels,
+    _sha256,
+    dataset_name,
+    default_cache_dir,
+    doc_sentences,
+    doc_text,
+    load_beir,
+)
+from reportrag.eval.beir_report import (  # noqa: F401
+    format_markdown,
+    published_references,
+    without_per_query,
+    write_results,
+)
 
 
 def evaluate_beir(
@@ -136,43 +83,6 @@ def evaluate_beir(
 BEIR_MODES = ("keyword", "dense", "hybrid")
 DEPTH = 100  # ranked ids kept per query: enough for Recall@100
 _EMBED_CHUNK = 2048  # texts embedded between cache saves, so an interrupted first run keeps what it embedded
-
-
-def default_cache_dir(dataset: str) -> Path:
-    from reportrag.core.settings import PROJECT_ROOT
-
-    return PROJECT_ROOT / "data" / "cache" / "beir" / dataset
-
-
-def default_results_dir() -> Path:
-    from reportrag.core.settings import PROJECT_ROOT
-
-    return PROJECT_ROOT / "eval" / "results" / "beir"
-
-
-def dataset_name(directory: str | Path) -> str:
-    return Path(directory).resolve().name
-
-
-def doc_text(record: Mapping[str, str]) -> str:
-    """What a document's passage vector and BM25 entry are built from: ``title + " " + text`` (MTEB)."""
-    return f"{record.get('title', '')} {record.get('text', '')}".strip()
-
-
-def doc_sentences(record: Mapping[str, str]) -> list[str]:
-    """The sentences of a document's text, split as the reports' passages are."""
-    from reportrag.ingest.sentences import split_sentences
-
-    text = record.get("text", "")
-    return [text[span.start : span.end] for span in split_sentences(text)]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -351,6 +261,23 @@ def score_mode(
     return summary
 
 
+def _runs(modes: Sequence[str], weights: Any, title_sentence: bool,
+          variants: Mapping[str, Variant]) -> list[tuple[str, str, Any, bool]]:
+    """(label, mode, weights, title sentence) of each result to score: the modes, then the variants."""
+    from reportrag.retrieval.scoring import Weights
+
+    unknown = [m for m in modes if m not in BEIR_MODES]
+    if unknown:
+        raise ValueError(f"mode {unknown[0]!r} is not one of {', '.join(BEIR_MODES)}")
+    weights = weights or Weights()
+    runs: list[tuple[str, str, Any, bool]] = [(m, m, weights, title_sentence) for m in modes]
+    for label, variant in variants.items():
+        if label in {run[0] for run in runs}:
+            raise ValueError(f"variant name {label!r} is taken by a mode")
+        runs.append((label, "hybrid", variant.weights or Weights(), variant.title_sentence))
+    return runs
+
+
 def run_beir(
     dataset_dir: str | Path,
     embedder: Any,
@@ -371,17 +298,7 @@ def run_beir(
     of, the default. ``cache_dir`` defaults to ``data/cache/beir/<dataset>/``. Returns the figures per mode under
     ``"modes"`` (per-query figures included; ``write_results`` leaves those out).
     """
-    from reportrag.retrieval.scoring import Weights
-
-    unknown = [m for m in modes if m not in BEIR_MODES]
-    if unknown:
-        raise ValueError(f"mode {unknown[0]!r} is not one of {', '.join(BEIR_MODES)}")
-    weights = weights or Weights()
-    runs: list[tuple[str, str, Any, bool]] = [(m, m, weights, title_sentence) for m in modes]
-    for label, variant in (variants or {}).items():
-        if label in {run[0] for run in runs}:
-            raise ValueError(f"variant name {label!r} is taken by a mode")
-        runs.append((label, "hybrid", variant.weights or Weights(), variant.title_sentence))
+    runs = _runs(modes, weights, title_sentence, variants or {})
     root = Path(dataset_dir)
     name = dataset_name(root)
     progress(f"{name}: reading {root}")
@@ -423,113 +340,3 @@ def run_beir(
     }
 
 
-def published_references(dataset_dir: str | Path) -> dict[str, Any]:
-    """Reference figures shipped with a data set: the rows of README.md's Markdown table, and PUBLISHED.txt lines
-    that name the data set."""
-    root = Path(dataset_dir)
-    out: dict[str, Any] = {"table": [], "lines": []}
-    readme = root / "README.md"
-    if readme.is_file():
-        rows = [line.strip() for line in readme.read_text(encoding="utf-8", errors="replace").splitlines()]
-        rows = [line for line in rows if line.startswith("|") and line.endswith("|")]
-        if len(rows) > 2 and set(rows[1].replace("|", "").strip()) <= set("-: "):
-            header = [cell.strip() for cell in rows[0].strip("|").split("|")]
-            for row in rows[2:]:
-                cells = [cell.strip() for cell in row.strip("|").split("|")]
-                out["table"].append(dict(zip(header, cells)))
-        out["source"] = "README.md"
-    published = root / "PUBLISHED.txt"
-    if published.is_file():
-        out["lines"] = _published_lines(published.read_text(encoding="utf-8", errors="replace"), dataset_name(root))
-        out["source"] = "README.md, PUBLISHED.txt" if readme.is_file() else "PUBLISHED.txt"
-    return out
-
-
-def _published_lines(text: str, name: str) -> list[str]:
-    """Rows of a PUBLISHED.txt that give figures for ``name`` (the name at a line's start or after "|", then a
-    number), each with its section heading ("A. …") and column header (the last line above it naming nDCG)."""
-    row = re.compile(rf"(?:^|\|)\s*({re.escape(name)}\s+\d*\.\d+[^|]*)", re.IGNORECASE)
-    lines = text.splitlines()
-    out: list[str] = []
-    heading, header = "", ""
-    for i, line in enumerate(lines):
-        if re.match(r"[A-Z]\.\s", line):
-            heading, header = line.strip(), ""
-            continue
-        if "ndcg" in line.lower() and not row.search(line):
-            above = lines[i - 1] if i else ""
-            lead = " ".join(above.split()) + " / " if above.strip() and above.startswith(" ") else ""
-            header = lead + " ".join(line.split())
-            continue
-        match = row.search(line)
-        if match and name:
-            context = " — ".join(part for part in (heading, header) if part)
-            figures = " ".join(match.group(1).split())
-            out.append(f"{context}: {figures}" if context else figures)
-    return out
-
-
-def without_per_query(result: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(result)
-    out["modes"] = {k: {f: v for f, v in m.items() if f != "per_query"} for k, m in result["modes"].items()}
-    return out
-
-
-def format_markdown(result: Mapping[str, Any]) -> str:
-    def cell(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-    idx = result["index"]
-    lines = [
-        f"# BEIR {result['dataset']} ({result['split']} split)",
-        "",
-        f"{result['corpus_size']:,} documents, {result['n_queries']:,} queries; model {result['model']} "
-        f"(max {result['max_seq_length']} tokens); document text {result['doc_text']}; "
-        f"{result['n_sentences']:,} sentences (hybrid rows say whether each title is one more sentence). "
-        f"Index built in {idx['build_seconds']:.1f} s ({idx['embedded_new']:,} texts embedded anew, "
-        f"embedding {idx['embed_seconds']:.1f} s, BM25 {idx['keyword_seconds']:.1f} s). "
-        f"corpus.jsonl sha256 `{result['corpus_sha256'][:16]}…`; run {result['created']}.",
-        "",
-        "| system | nDCG@10 | Recall@100 | Recall@10 | MRR@10 | ms/query |",
-        "|---|---|---|---|---|---|",
-    ]
-    from reportrag.retrieval.scoring import Weights
-
-    for label, m in result["modes"].items():
-        what = {"keyword": "BM25: bm25s, our tokenizer", "dense": "exact cosine"}.get(label, "")
-        if "weights" in m:
-            weights = ", ".join(f"{k}={v}" for k, v in m["weights"].items())
-            kind = "default" if m["weights"] == asdict(Weights()) else "tuned"
-            what = f"{'' if label == 'hybrid' else 'variant: '}search.fuse, {kind} Weights({weights})"
-            what += ", title as a sentence" if m.get("title_sentence") else ", no title sentence"
-        lines.append(
-            f"| reportrag {label} ({what}) | {cell(m['ndcg@10'])} | {cell(m['recall@100'])} | {cell(m['recall@10'])} "
-            f"| {cell(m['mrr@10'])} | {m['ms_per_query']:.1f} |"
-        )
-    published = result.get("published") or {}
-    for row in published.get("table", []):
-        values = list(row.values())
-        ndcg = next((v for k, v in row.items() if k.lower().startswith("ndcg")), "")
-        recall = next((v for k, v in row.items() if k.lower().startswith("recall")), "")
-        lines.append(f"| published: {values[0]} | {ndcg} | {recall} | | | |")
-    if published.get("lines"):
-        lines += ["", "Published figures for this data set in PUBLISHED.txt (section — columns: row):", ""]
-        lines += [f"- {line}" for line in published["lines"]]
-    elif published.get("source"):
-        lines += ["", f"Published figures from the data set's {published['source']}."]
-    notes = result.get("notes")
-    if notes:
-        lines += ["", "Notes:", ""] + [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"
-
-
-def write_results(result: Mapping[str, Any], out_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """``<out_dir>/<dataset>.json`` (figures without the per-query ones) and ``<dataset>.md`` (a table)."""
-    from reportrag.core.files import write_atomic
-
-    folder = Path(out_dir) if out_dir is not None else default_results_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / f"{result['dataset']}.json", folder / f"{result['dataset']}.md"
-    write_atomic(json_path, json.dumps(without_per_query(result), indent=2, ensure_ascii=False) + "\n")
-    write_atomic(md_path, format_markdown(result))
-    return json_path, md_path

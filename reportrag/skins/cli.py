@@ -39,10 +39,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--index-dir", type=Path, help="index folder (default: data/index, or $REPORTRAG_INDEX_DIR)")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
+    _add_index_commands(sub)
+    _add_answer_commands(sub)
+    _add_read_commands(sub)
+    return parser
+
+
+def _add_index_commands(sub) -> None:
     p = sub.add_parser("ingest", help="ingest the bundled reports, or the given files and folders")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.set_defaults(run=_ingest)
 
+    p = sub.add_parser("remove", help="take a report out of the index (its file is left alone)")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.set_defaults(run=_remove)
+
+
+def _add_answer_commands(sub) -> None:
     p = sub.add_parser("ask", help="an answer quoting the reports verbatim, every quote cited")
     p.add_argument("question", nargs="?", metavar="QUESTION")
     p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl", help='lines {"id": …, "question": …}; one JSON line out per question')
@@ -66,10 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("remove", help="take a report out of the index (its file is left alone)")
-    p.add_argument("doc_id", metavar="DOC_ID")
-    p.set_defaults(run=_remove)
 
+def _add_read_commands(sub) -> None:
     p = sub.add_parser("docs", help="list the reports in the index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
@@ -83,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id", metavar="DOC_ID")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_passages)
+
     p = sub.add_parser("search", help="hybrid search over the reports")
     p.add_argument("query", nargs="?", metavar="QUERY")
     p.add_argument("--batch", type=Path, metavar="QUESTIONS.jsonl", help='lines {"id": …, "question": …}')
@@ -100,7 +112,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", help="only this report (doc id)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_cite)
-    return parser
 
 
 def _search(settings: Settings, args) -> int:
