@@ -17,8 +17,10 @@ def build(
     cache: EmbeddingCache,
     *,
     exact_up_to: int = vector_index.EXACT_UP_TO,
+    shaped_by: dict | None = None,
 ) -> tuple[store.SearchIndex, int]:
-    """The search index over every passage of ``corpus``, and how many texts had to be embedded afresh."""
+    """The search index over every passage of ``corpus``, and how many texts had to be embedded afresh.
+    ``shaped_by``: the settings that decide what is indexed, recorded (and hashed) in the manifest."""
     passages = [(doc, p) for doc, ps in corpus for p in ps]
     passage_texts = [store.embedding_text(p, doc.info.short_title) for doc, p in passages]
     sentence_texts, owner = [], []
@@ -35,7 +37,7 @@ def build(
         {doc.doc_id: doc.sha256 for doc, _ in corpus},
         len(passages),
         len(sentence_texts),
-        {"exact_up_to": exact_up_to},
+        {**(shaped_by or {}), "exact_up_to": exact_up_to},
     )
     index = store.SearchIndex(
         manifest=manifest,

@@ -35,6 +35,9 @@ _BUILD_NAME = re.compile(r"build-[0-9a-f]{12}")  # what save() writes into CURRE
 _MANIFEST_KEYS = ("format", "model", "corpus", "passages", "sentences", "settings")
 
 
+EMBEDDING_TEXT_VERSION = 1  # bump when embedding_text changes: indexes built with the old text are rebuilt
+
+
 def embedding_text(passage: Passage, doc_title: str) -> str:
     """What is embedded and keyword-indexed: a short contextual header (report, section), then the passage."""
     section = " › ".join(passage.section[-2:])
@@ -160,6 +163,11 @@ def _counts_ok(index: SearchIndex, manifest: dict) -> bool:
     )
 
 
+def settings_hash(settings: dict) -> str:
+    """The fingerprint of what shaped an index: a change to any of these settings means a rebuild."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
 def manifest_for(model: str, dimension: int, corpus: dict[str, str], n_passages: int, n_sentences: int, settings: dict) -> dict:
     return {
         "format": FORMAT_VERSION,
@@ -169,5 +177,6 @@ def manifest_for(model: str, dimension: int, corpus: dict[str, str], n_passages:
         "passages": n_passages,
         "sentences": n_sentences,
         "settings": settings,
+        "settings_sha256": settings_hash(settings),
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -65,6 +65,7 @@ def search_settings(tmp_path_factory) -> Settings:
 def searcher(search_settings):
     from reportrag.service import ingesting as corpus
 
+    corpus.ingest_reports(search_settings)  # reading never builds: ingest first, as `make run` does
     return corpus.open_searcher(search_settings)
 
 

@@ -146,6 +146,9 @@ def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(sea
     # force the approximate path on our 723 passages: the same cache, so nothing is re-embedded
     settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.cache_dir, exact_search_up_to=100)
     shutil.copytree(search_settings.index_dir / "documents", settings.index_dir / "documents")
+    with pytest.raises(IndexNotFound, match="reportrag ingest"):  # reading never builds
+        corpus.open_searcher(settings, searcher.embedder)
+    assert corpus.ingest_reports(settings).added == []  # the reports are stored: only the search index is built
     approximate = corpus.open_searcher(settings, searcher.embedder)
     assert not approximate.exact and searcher.exact
     assert store.load(settings.index_dir, model=searcher.embedder.name).manifest["settings"]["exact_up_to"] == 100
@@ -155,6 +158,10 @@ def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(sea
         approx_top = [[h.passage.passage_id for h in hits] for hits in approximate.batch(questions, k=5, mode=mode)]
         overlap = sum(len(set(a) & set(b)) for a, b in zip(exact_top, approx_top)) / (5 * len(questions))
         assert overlap >= 0.95, (mode, overlap)
-    # the threshold is part of the index: changing it back rebuilds (from the cache) instead of mixing
+    # the threshold is part of the index: with it changed back, the index is stale and never served; ingest
+    # rebuilds it from the cache instead of mixing
     back = Settings(index_dir=settings.index_dir, cache_dir=search_settings.cache_dir)
+    with pytest.raises(IndexMismatch, match="reportrag ingest"):
+        corpus.open_searcher(back, searcher.embedder)
+    corpus.ingest_reports(back)
     assert corpus.open_searcher(back, searcher.embedder).exact

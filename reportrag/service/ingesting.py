@@ -85,7 +85,14 @@ def _search_index_current(settings: Settings) -> bool:
     except ReportragError:
         return False
     stored = {d: (documents.build_info(settings.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index_dir)}
-    return manifest["corpus"] == stored and manifest["settings"].get("exact_up_to") == settings.exact_search_up_to
+    return manifest["corpus"] == stored and manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings))
+
+
+def index_shaping(settings: Settings) -> dict:
+    """The settings that change what the search index holds (hashed into its manifest). Passage size shapes the
+    stored reports instead, and is recorded in each report's build info."""
+    return {"model": model_name(model_dir(settings)), "exact_up_to": settings.exact_search_up_to,
+            "embedding_text": store.EMBEDDING_TEXT_VERSION}
 
 
 def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
@@ -94,7 +101,8 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
     embedder = embedder or make_embedder(settings)
     cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.name, embedder.dimension)
     progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
-    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.exact_search_up_to)
+    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.exact_search_up_to,
+                                   shaped_by=index_shaping(settings))
     store.save(settings.index_dir, index)
     progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
 
@@ -122,6 +130,7 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     way out (``reportrag ingest`` builds it, from the embedding cache where it can)."""
     require_index(settings)
     if not _search_index_current(settings):
+        store.load(settings.index_dir, model=model_name(model_dir(settings)))  # missing or damaged: its own message
         raise IndexMismatch(
             f"the search index in {settings.index_dir} does not match the stored reports or the settings that shape "
             "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"
