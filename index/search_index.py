@@ -27,7 +27,7 @@ from reportrag.index import vectors as vector_index
 from reportrag.index.keyword import KeywordIndex
 
 from reportrag.core.errors import IndexMismatch, IndexNotFound
-from reportrag.core.files import write_atomic
+from reportrag.core.files import fsync_folder, fsync_tree, write_atomic
 from reportrag.core.records import Passage
 
 FORMAT_VERSION = 1
@@ -73,7 +73,9 @@ def save(root: Path, index: SearchIndex) -> Path:
     # the manifest goes last and carries every part's hash: a part damaged or swapped later (same size, valid
     # header, wrong numbers) is caught on load instead of silently giving wrong scores
     write_atomic(tmp / "manifest.json", json.dumps({**index.manifest, "files": _file_hashes(tmp)}, indent=1))
+    fsync_tree(tmp)  # every part on disk before the switch: a power cut never leaves CURRENT naming half a build
     tmp.rename(build)
+    fsync_folder(base)
     write_atomic(base / "CURRENT", build.name)
     for old in base.iterdir():  # earlier builds and leftovers of interrupted ones (folders, and CURRENT's temp files)
         if old.is_dir() and old.name != build.name:

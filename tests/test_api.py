@@ -97,7 +97,7 @@ def test_abstains_on_a_question_the_reports_do_not_answer(api):
         ("GET", "/api/cite", {}, 400, "?id="),
         ("GET", "/api/cite", {"params": {"id": "cedaw-p296-0000000000"}}, 404, "anchor"),
         ("GET", "/api/cite", {"params": {"id": "x", "quote": "y"}}, 400, "one of them"),
-        ("GET", "/api/docs/nosuch", {}, 404, "no report"),
+        ("GET", "/api/docs/nosuch", {}, 404, "nosuch: no such report"),
         ("GET", "/api/nosuch", {}, 404, "no endpoint"),
         ("POST", "/api/search", {"json": {}}, 405, "method not allowed"),
     ],

@@ -1,4 +1,4 @@
-"""Writing files so that a reader sees the old file or the new one, never half of one."""
+"""Writing files so that a reader sees the old file or the new one, never half of one, even after a power cut."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write beside ``path``, fsync, then rename into place."""
+    """Write beside ``path``, fsync, rename into place, then fsync the folder so the rename itself is durable."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -19,3 +19,27 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the folder's entries (a rename, a new file) durable; a no-op where folders can't be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """fsync every file under ``folder`` and the folders themselves: before a build folder is switched to."""
+    for path in sorted(Path(folder).rglob("*"), reverse=True):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        elif path.is_dir():
+            fsync_folder(path)
+    fsync_folder(Path(folder))

@@ -79,7 +79,7 @@ class Service:
     def _stored(self, doc_id: str) -> tuple[Document, list[Passage]]:
         known = ingesting.require_index(self.settings)
         if doc_id not in known:
-            raise citations.UnknownCitation(f"doc_id: no report {doc_id!r} in the index; known: {', '.join(known)}")
+            raise citations.UnknownCitation(f"{doc_id}: no such report in the index; known: {', '.join(known)}")
         return document_store.load(self.settings.index_dir, doc_id)
 
     # searching and answering

@@ -1,0 +1,80 @@
+"""Micro-batching: the query embeddings of requests that arrive together go through the model as one batch.
+
+One forward pass over 16 short questions costs little more than over one on a CPU (and far less on a GPU), so
+under load a request waits at most ``max_wait`` for company instead of queueing behind every other request's
+own pass. The wrapper has the embedder's interface (``encode``, ``name``, ``dimension``), so the searcher and the
+answer code use it unchanged; everything after the embedding (scoring, answers) runs outside the model lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+
+import numpy as np
+
+
+class BatchingEmbedder:
+    def __init__(self, embedder, *, max_batch: int = 64, max_wait: float = 0.004) -> None:
+        self.embedder = embedder
+        self.max_batch = max_batch
+        self.max_wait = max_wait  # seconds a request waits for others before its batch goes
+        self._pending: list[tuple[list[str], Future]] = []
+        self._cond = threading.Condition()
+        self._worker = threading.Thread(target=self._run, name="reportrag-embed", daemon=True)
+        self._worker.start()
+        self.batches = 0  # forward passes run, for the benchmark and tests
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def __getattr__(self, attribute):  # model_dir, max_seq_length …: whatever else callers read of the embedder
+        return getattr(self.embedder, attribute)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.embedder.encode(texts)
+        future: Future = Future()
+        with self._cond:
+            self._pending.append((list(texts), future))
+            self._cond.notify()
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            texts = [t for request, _ in batch for t in request]
+            try:
+                vectors = self.embedder.encode(texts)
+            except BaseException as e:  # every waiting request gets the error, none hangs
+                for _, future in batch:
+                    future.set_exception(e)
+                continue
+            self.batches += 1
+            start = 0
+            for request, future in batch:
+                future.set_result(vectors[start : start + len(request)])
+                start += len(request)
+
+    def _next_batch(self) -> list[tuple[list[str], Future]]:
+        """Wait for a first request, then up to ``max_wait`` for more, up to ``max_batch`` texts."""
+        with self._cond:
+            while not self._pending:
+                self._cond.wait()
+            deadline = time.monotonic() + self.max_wait
+            while sum(len(r) for r, _ in self._pending) < self.max_batch:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cond.wait(left):
+                    break
+            batch, size = [], 0
+            while self._pending and (not batch or size + len(self._pending[0][0]) <= self.max_batch):
+                request = self._pending.pop(0)
+                batch.append(request)
+                size += len(request[0])
+            return batch
