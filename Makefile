@@ -31,8 +31,8 @@ eval: $(TEST_STAMP) index
 
 # Speed and memory: writes BENCHMARKS.md and eval/results/bench.json (BENCH_ARGS=--quick skips the 1M-vector scale).
 bench: $(TEST_STAMP) index
-	$(PY) eval/bench.py $(BENCH_ARGS)
-	$(PY) eval/serve_bench.py
+	$(PY) -m reportrag.eval.bench $(BENCH_ARGS)
+	$(PY) -m reportrag.eval.serve_bench
 
 # Known vulnerabilities in the locked dependencies (needs a vulnerability database: PyPI's JSON API or OSV).
 # pip-audit lives in its own venv so its dependencies never mix with the app's.

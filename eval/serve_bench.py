@@ -1,7 +1,7 @@
 """The web app and API as users meet them: start-up to ready, the first question against warm ones, and many users
 at once (32 clients; a 800-request warm-up round, then about 2,000 requests) with memory before and after.
 
-    python eval/serve_bench.py [--starts 3] [--per-client 63]
+    .venv/bin/python -m reportrag.eval.serve_bench [--starts 3] [--per-client 63]
 
 Runs ``python app.py`` on 127.0.0.1 over the built index (``make index``), writes eval/results/serve.json and the
 "Web app and API" section of BENCHMARKS.md (between its markers).
@@ -20,10 +20,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app
 
-from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 START, END = "<!-- serve:start -->", "<!-- serve:end -->"
 TARGET_START_S = 10.0
@@ -42,7 +41,7 @@ def _ask_ms(url: str, question: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m reportrag.eval.serve_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3, help="start-ups to time (median reported)")
     parser.add_argument("--per-client", type=int, default=63, help="requests per client in the measured round")
     args = parser.parse_args(argv)
