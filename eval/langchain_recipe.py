@@ -1,4 +1,4 @@
-"""The plain LangChain recipe, as a baseline for `reportrag eval` and eval/bench.py: split, embed, FAISS, ``similarity_search``.
+"""The plain LangChain recipe, as a baseline for `reportrag eval` and the benchmark (eval/bench/): split, embed, FAISS, ``similarity_search``.
 
 What the tutorials do, with their defaults, over each report's canonical text (``Document.text``):
 

@@ -1,6 +1,6 @@
 """Vector index with faiss: exact inner product up to a size, IVF (inverted lists, flat vectors) above it.
 
-Why IVF and not HNSW above the threshold (eval/bench.py, BENCHMARKS.md §6: 2 CPU cores; 384-d vectors made from our
+Why IVF and not HNSW above the threshold (eval/bench/, BENCHMARKS.md §6: 2 CPU cores; 384-d vectors made from our
 reports' real embeddings plus noise; the eval questions as queries, one at a time; recall@10 against exact search):
 
 - 1M vectors: IVF-Flat, 1,024 lists, nprobe 16: built in 41 s, recall 0.962 at p50 3.2 ms. HNSW M=32

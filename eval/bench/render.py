@@ -34,9 +34,9 @@ def _about_the_run(res: dict) -> list[str]:
     return [
         "# Benchmarks",
         "",
-        f"Written by `eval/bench.py` ({res['mode']} run, {fmt(res['total_s'] / 60, 1)} min) on {res['date'][:10]}, "
+        f"Written by `python -m reportrag.eval.bench` ({res['mode']} run, {fmt(res['total_s'] / 60, 1)} min) on {res['date'][:10]}, "
         f"commit `{g['commit']}`" + (f" with uncommitted changes in {len(g['dirty_files'])} files ({', '.join(g['dirty_files'][:8])}{'…' if len(g['dirty_files']) > 8 else ''})." if g["dirty_files"] else "."),
-        f"Command: `{res.get('command', 'eval/bench.py').strip()}`. Re-run with `make bench` or `.venv/bin/python eval/bench.py [--quick]`; "
+        f"Command: `{res.get('command', 'eval/bench.py').strip()}`. Re-run with `make bench` or `.venv/bin/python -m reportrag.eval.bench [--quick]`; "
         "the raw figures are in `eval/results/bench.json`.",
         "Every measurement is a fresh process of the script in a temporary folder (so start-up is real and each",
         "peak memory is that job's own `ru_maxrss`); the project's `data/index` and `data/cache` are not used.",
