@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from reportrag.answers import citations
 from reportrag.answers import extractive
 from reportrag.core.records import Answer, Document, Hit, Passage
@@ -19,6 +21,7 @@ from reportrag.core.settings import Settings
 from reportrag.index import document_store
 from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting
+from reportrag.service.batching import BatchingEmbedder
 from reportrag.service.ingesting import IngestResult
 
 Progress = Callable[[str], None]
@@ -26,7 +29,11 @@ Progress = Callable[[str], None]
 
 class Service:
     """The stored reports, one searcher (loaded on first use: the model loads once) and the optional chat model.
-    Searches run one at a time: on a few cores, parallel encodes only fight over them."""
+
+    Requests run concurrently: their query embeddings meet in one forward pass (``BatchingEmbedder``) and the
+    scoring after it runs in each request's own thread, with numpy's BLAS held to one thread (its idle threads
+    spinning after each product slowed the next embedding by 1.6×). Changing the index (``ingest``, ``remove``)
+    takes the lock and swaps in a new searcher; a request under way finishes on the one it started with."""
 
     def __init__(self, settings: Settings, searcher: Searcher | None = None, *, chat_model=None,
                  unverified: str | None = None) -> None:
@@ -38,13 +45,18 @@ class Service:
         self._searcher = searcher
         self._lock = threading.RLock()
         self._documents: list[dict] | None = None
+        self._blas = threadpool_limits(limits=1, user_api="blas")  # kept: the limit lasts as long as the service
 
     @property
     def searcher(self) -> Searcher:
-        with self._lock:
-            if self._searcher is None:
-                self._searcher = ingesting.open_searcher(self.settings)
-            return self._searcher
+        searcher = self._searcher
+        if searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    embedder = BatchingEmbedder(ingesting.make_embedder(self.settings))
+                    self._searcher = ingesting.open_searcher(self.settings, embedder)
+                searcher = self._searcher
+        return searcher
 
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
@@ -88,8 +100,7 @@ class Service:
 
     def search_batch(self, queries: list[str], *, k: int = 10, mode: str = MODES[0],
                      filters: Filters = Filters()) -> list[list[Hit]]:
-        with self._lock:
-            return self.searcher.batch(queries, k=k, mode=mode, filters=filters)
+        return self.searcher.batch(queries, k=k, mode=mode, filters=filters)
 
     def ask(self, question: str, *, filters: Filters = Filters()) -> Answer:
         for item in self.stream(question, filters=filters):
@@ -99,15 +110,14 @@ class Service:
 
     def stream(self, question: str, *, filters: Filters = Filters()) -> Iterator[str | Answer]:
         """A generated answer's text as it arrives, then the checked ``Answer``; extractive: the ``Answer`` only."""
+        searcher = self.searcher  # the same index for the whole answer, whatever an ingest does meanwhile
         if self.chat_model is None:
-            with self._lock:
-                yield extractive.answer(self.searcher, question, filters=filters)
+            yield extractive.answer(searcher, question, filters=filters)
             return
         from reportrag.answers import generate
 
-        with self._lock:
-            hits = self.searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
-        yield from generate.stream_answer(question, hits, self.searcher.documents, self.chat_model,
+        hits = searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
+        yield from generate.stream_answer(question, hits, searcher.documents, self.chat_model,
                                           unverified=self.unverified)
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):

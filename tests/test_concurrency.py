@@ -1,0 +1,78 @@
+"""Many users at once: concurrent requests get what the same requests get one at a time, their embeddings batched."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from reportrag.eval.runner import load_questions
+from reportrag.core.settings import PROJECT_ROOT
+from reportrag.service import Service
+from reportrag.service.batching import BatchingEmbedder
+
+QUESTIONS = [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")][:48]
+
+
+class CountingEmbedder:
+    """A real embedder behind the protocol, counting forward passes."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.calls = embedder, 0
+        self.name, self.dimension = embedder.name, embedder.dimension
+
+    def encode(self, texts):
+        self.calls += 1
+        return self.embedder.encode(texts)
+
+
+def test_batching_returns_each_request_its_own_vectors(searcher):
+    counting = CountingEmbedder(searcher.embedder)
+    batching = BatchingEmbedder(counting, max_wait=0.05)
+    alone = [searcher.embedder.encode([q])[0] for q in QUESTIONS[:16]]
+    barrier = threading.Barrier(16)
+
+    def encode(q):
+        barrier.wait()
+        return batching.encode([q])[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(encode, QUESTIONS[:16]))
+    assert counting.calls < 16  # requests that arrived together shared forward passes
+    for a, b in zip(alone, together):
+        assert np.allclose(a, b, atol=1e-5)  # padding in a shared batch moves the last float bits only
+
+
+def test_an_error_reaches_every_waiting_request():
+    class Broken:
+        name, dimension = "broken", 3
+
+        def encode(self, texts):
+            raise RuntimeError("model gone")
+
+    batching = BatchingEmbedder(Broken())
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(batching.encode, ["x"]) for _ in range(4)]
+    for f in futures:
+        with pytest.raises(RuntimeError, match="model gone"):
+            f.result(timeout=10)
+
+
+def test_concurrent_requests_equal_sequential_ones(search_settings, searcher):
+    service = Service(search_settings)
+    sequential = [service.search(q, k=10) for q in QUESTIONS]
+    answers_sequential = [service.ask(q).to_json() for q in QUESTIONS[:12]]
+    passes_before = service.searcher.embedder.batches
+    with ThreadPoolExecutor(16) as pool:
+        concurrent = list(pool.map(lambda q: service.search(q, k=10), QUESTIONS))
+        passes = service.searcher.embedder.batches - passes_before
+        answers_concurrent = list(pool.map(lambda q: service.ask(q).to_json(), QUESTIONS[:12]))
+    for one, many in zip(sequential, concurrent):
+        assert [h.passage.passage_id for h in one] == [h.passage.passage_id for h in many]
+        assert np.allclose([h.score for h in one], [h.score for h in many], atol=1e-5)
+    for one, many in zip(answers_sequential, answers_concurrent):
+        assert [c["anchor"] for c in one["citations"]] == [c["anchor"] for c in many["citations"]]
+        assert one["abstained"] == many["abstained"]
+    assert passes < len(QUESTIONS)  # requests that arrived together shared forward passes
