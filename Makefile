@@ -9,13 +9,17 @@ RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test eval bench audit index chromium clean-venv
+.PHONY: run test screenshots eval bench audit index chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
 
 test: $(TEST_STAMP) chromium
 	$(PY) -m pytest
+
+# The README's screenshots (docs/*.png), refreshed by the browser test; a plain test run saves them in a temporary folder.
+screenshots: $(TEST_STAMP) chromium
+	REPORTRAG_SCREENSHOTS_DIR=docs $(PY) -m pytest tests/test_browser.py
 
 # The browser test drives Debian's Chromium (Playwright never downloads a browser here).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

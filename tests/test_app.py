@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from reportrag.core.records import Answer, Citation, Place, Statement
+from reportrag.core.settings import PROJECT_ROOT
 from reportrag.skins import web as webapp
 
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned=2">'
@@ -62,3 +67,28 @@ def test_gradio_client_gets_the_cli_json(app_server):
     assert "36(e)" in looked or "36 (e)" in looked
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", api_name="/ask")
+
+
+# Records the environment at the moment gradio is first imported, then imports one tab module of the web package.
+GRADIO_ENV_PROBE = """
+import json, os, sys
+seen = {}
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "gradio" and not seen:
+            seen.update(temp=os.environ.get("GRADIO_TEMP_DIR"), analytics=os.environ.get("GRADIO_ANALYTICS_ENABLED"))
+sys.meta_path.insert(0, Spy())
+import reportrag.skins.web.ask_tab
+print(json.dumps(seen))
+"""
+
+
+def test_gradio_environment_is_set_before_gradio_is_imported(tmp_path):
+    """Gradio reads its temporary folder and analytics switch when it is imported: whichever part of the web package
+    is imported first, the package sets them before (reportrag/skins/web/startup.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADIO_")}
+    env["REPORTRAG_WORK_DIR"] = str(tmp_path / "work")
+    proc = subprocess.run([sys.executable, "-c", GRADIO_ENV_PROBE], capture_output=True, text=True, env=env,
+                          cwd=PROJECT_ROOT, check=True)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"temp": str(tmp_path / "work" / "tmp"), "analytics": "False"}

@@ -1,21 +1,33 @@
 """A real browser (Debian's Chromium, driven by Playwright) uses the app as a reader does: asks, clicks a citation,
 checks the highlighted text is the cited quote, follows a shared link, verifies a pasted quote, downloads the
-answer. Screenshots of the chat and the evidence panel are saved under docs/."""
+answer. Screenshots of the chat, the evidence panel and the quote check go to a temporary folder, or to
+``REPORTRAG_SCREENSHOTS_DIR`` when set: ``make screenshots`` sets docs/ to refresh the README's pictures (a test
+run must never change tracked files)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
-
-from reportrag.core.settings import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 QUESTION = "What does Kazakhstan say about shelters for victims of domestic violence?"
-DOCS = PROJECT_ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """The folder the screenshots are saved in."""
+    chosen = os.environ.get("REPORTRAG_SCREENSHOTS_DIR")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +44,7 @@ def page(app_server):
         browser.close()
 
 
-def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, tmp_path):
+def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, screenshots, tmp_path):
     expected = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=120).json()
     assert len(expected["citations"]) >= 2
     page.goto(app_server)
@@ -43,14 +55,14 @@ def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, tm
     assert links.count() == len(expected["citations"])
     page.wait_for_selector("#rr-evidence mark")
     assert page.inner_text("#rr-evidence mark") == expected["citations"][0]["quote"]
-    page.screenshot(path=str(DOCS / "screenshot-chat.png"))
+    page.screenshot(path=str(screenshots / "screenshot-chat.png"))
 
     last = expected["citations"][-1]
     links.nth(len(expected["citations"]) - 1).click()
     page.wait_for_function("q => document.querySelector('#rr-evidence mark')?.textContent === q", arg=last["quote"])
     assert page.url.rstrip("/") == app_server  # the click showed the evidence in place, it did not navigate
     assert last["section_path"][-1] in page.inner_text("#rr-evidence .rr-crumb")
-    page.locator("#rr-evidence").screenshot(path=str(DOCS / "screenshot-evidence.png"))
+    page.locator("#rr-evidence").screenshot(path=str(screenshots / "screenshot-evidence.png"))
 
     share = page.get_attribute("#rr-evidence a.rr-share", "href")
     assert share.endswith(f"?cite={last['anchor']}")
@@ -66,7 +78,7 @@ def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, tm
     assert page.inner_text("#rr-evidence mark") == last["quote"]
 
 
-def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server):
+def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server, screenshots):
     quote = httpx.post(f"{app_server}/api/ask", json={"question": "What is the maximum prison term for torture?"},
                        timeout=120).json()["citations"][0]["quote"]
     page.goto(app_server)
@@ -76,7 +88,7 @@ def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server):
     page.wait_for_selector("#rr-verdict .rr-ok")
     assert "Found verbatim" in page.inner_text("#rr-verdict")
     assert page.inner_text("#rr-verdict mark") == quote
-    page.screenshot(path=str(DOCS / "screenshot-verify.png"))
+    page.screenshot(path=str(screenshots / "screenshot-verify.png"))
 
     page.fill("#rr-quote textarea", quote.replace("years", "yaers"))
     page.click("#rr-verify-button")

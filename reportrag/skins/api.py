@@ -36,37 +36,62 @@ class AskRequest(BaseModel):
 def create_api(service: Service) -> FastAPI:
     api = FastAPI(title="reportrag", version="1", openapi_url="/api/openapi.json", docs_url="/api/swagger",
                   redoc_url=None, description="Search and cite long human-rights reports; every quote verbatim.")
+    api.middleware("http")(cap_body)
+    add_error_handlers(api)
+    add_routes(api, service)
+    add_unknown_path_answers(api)  # last: it matches every /api/ path the routes above did not
+    return api
 
-    @api.middleware("http")
-    async def cap_body(request: Request, call_next):
-        size = request.headers.get("content-length")
-        if size and size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return _error(413, f"request body: {int(size):,} bytes, over the {MAX_BODY_BYTES:,} limit; send a shorter question")
-        return await call_next(request)
 
-    @api.exception_handler(ReportragError)
-    async def library_error(request: Request, e: ReportragError):
-        status = 404 if isinstance(e, UnknownCitation) else 503 if isinstance(e, IndexNotFound | IndexMismatch) else 400
-        return _error(status, str(e))
+# ---------------------------------------------------------------- errors: always JSON, {"error": …, "status": …}
 
-    @api.exception_handler(RequestValidationError)
-    async def invalid(request: Request, e: RequestValidationError):
-        first = e.errors()[0] if e.errors() else {}
-        if first.get("type") == "json_invalid":
-            return _error(422, f"request body: not valid JSON ({first.get('ctx', {}).get('error', 'malformed')}); "
-                               'send {"question": "…"}')
-        field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request body"
-        return _error(422, f"{field}: {first.get('msg', 'invalid')}")
 
-    @api.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, e: StarletteHTTPException):
-        return _error(e.status_code, str(e.detail))
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
 
-    @api.exception_handler(Exception)
-    async def unexpected(request: Request, e: Exception):
-        log.exception("unexpected error on %s", request.url.path)  # the trace goes to the server log, not the client
-        return _error(500, "internal error; the server log has the details")
 
+async def cap_body(request: Request, call_next):
+    size = request.headers.get("content-length")
+    if size and size.isdigit() and int(size) > MAX_BODY_BYTES:
+        return _error(413, f"request body: {int(size):,} bytes, over the {MAX_BODY_BYTES:,} limit; send a shorter question")
+    return await call_next(request)
+
+
+async def library_error(request: Request, e: ReportragError):
+    status = 404 if isinstance(e, UnknownCitation) else 503 if isinstance(e, IndexNotFound | IndexMismatch) else 400
+    return _error(status, str(e))
+
+
+async def invalid_request(request: Request, e: RequestValidationError):
+    first = e.errors()[0] if e.errors() else {}
+    if first.get("type") == "json_invalid":
+        return _error(422, f"request body: not valid JSON ({first.get('ctx', {}).get('error', 'malformed')}); "
+                           'send {"question": "…"}')
+    field = ".".join(str(x) for x in first.get("loc", ()) if x != "body") or "request body"
+    return _error(422, f"{field}: {first.get('msg', 'invalid')}")
+
+
+async def http_error(request: Request, e: StarletteHTTPException):
+    return _error(e.status_code, str(e.detail))
+
+
+async def unexpected_error(request: Request, e: Exception):
+    log.exception("unexpected error on %s", request.url.path)  # the trace goes to the server log, not the client
+    return _error(500, "internal error; the server log has the details")
+
+
+def add_error_handlers(api: FastAPI) -> None:
+    api.add_exception_handler(ReportragError, library_error)
+    api.add_exception_handler(RequestValidationError, invalid_request)
+    api.add_exception_handler(StarletteHTTPException, http_error)
+    api.add_exception_handler(Exception, unexpected_error)
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def add_routes(api: FastAPI, service: Service) -> None:
+    # The endpoints' names and docstrings are the OpenAPI schema's operation ids and descriptions.
     @api.get("/api/health")
     def health() -> dict:
         return {"status": "ok", "reports": len(service.documents()), "passages": len(service.searcher.passages),
@@ -106,16 +131,13 @@ def create_api(service: Service) -> FastAPI:
             raise BadQuery("cite: give ?id= (a passage id, anchor or reference) or ?quote= (one of them)")
         return service.cite(ident=id, quote=quote, doc=doc).to_json()
 
-    # Without this, an unknown /api/ path would fall through to the web app mounted at "/" and get its HTML 404.
+
+def add_unknown_path_answers(api: FastAPI) -> None:
+    """Without this, an unknown /api/ path would fall through to the web app mounted at "/" and get its HTML 404."""
+
     @api.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, rest: str):
         methods = sorted({m for r in api.routes if getattr(r, "path", "") == f"/api/{rest}" for m in getattr(r, "methods", ())})
         if methods:
             return _error(405, f"method not allowed: /api/{rest} takes {' or '.join(methods)}, not {request.method}")
         return _error(404, f"no endpoint /api/{rest}; the schema at /api/openapi.json lists them")
-
-    return api
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)

@@ -1,0 +1,146 @@
+"""The app's HTML: pure functions, data in, markup out. Report text, questions and errors always go through
+``esc``: they are shown as text, never as markup."""
+
+from __future__ import annotations
+
+from html import escape
+
+from reportrag.answers.citations import Located, QuoteMatch, Reference, snippet
+from reportrag.core.records import Answer, Document
+from reportrag.service.ingesting import IngestResult
+
+CLOSEST_SHOWN = 5  # passages listed when an answer abstains; citation_choices numbers the same ones
+
+
+def esc(text: str) -> str:
+    """Report text, questions and errors are shown as text: never as markup."""
+    return escape(str(text), quote=True)
+
+
+def error_html(e: Exception | str) -> str:
+    return f'<p class="rr-bad">{esc(e)}</p>'
+
+
+def answer_html(answer: Answer) -> str:
+    """An answer as numbered, cited quotes grouped by report; when it abstains, the closest passages instead."""
+    if not answer.answered:
+        return _abstained_html(answer)
+    by_n = {c.n: c for c in answer.citations}
+    several = len({c.place.doc_id for c in answer.citations}) > 1
+    parts, current = ['<div class="rr-answer">'], None
+    for s in answer.statements:
+        if several and s.doc_id != current:
+            current = s.doc_id
+            title = next(c.place.doc_title for c in answer.citations if c.place.doc_id == s.doc_id)
+            parts.append(f'<p class="rr-report">{esc(title)}</p>')
+        marks = " ".join(
+            f'<a class="rr-cite" href="?cite={esc(by_n[n].anchor)}" title="{esc(by_n[n].place.label)}">[{n}]</a>'
+            for n in s.citations if n in by_n
+        )
+        flag = "" if s.verified else f' <span class="rr-unverified">(unverified: {esc(s.note or "not in the cited passage")})</span>'
+        parts.append(f"<blockquote>“{esc(s.text)}” {marks}{flag}</blockquote>")
+    for note in answer.differences:
+        parts.append(f"<p><em>{esc(note)}</em></p>")
+    sources = "".join(
+        f"<li>[{c.n}] {esc(c.place.label)} — {'verified ✓' if c.verified else 'NOT verified'}</li>" for c in answer.citations
+    )
+    parts.append(f'<ol class="rr-sources" style="list-style:none;padding-left:0">{sources}</ol></div>')
+    return "".join(parts)
+
+
+def _abstained_html(answer: Answer) -> str:
+    rows = "".join(
+        f'<li><a class="rr-cite" href="?cite={esc(h.passage.passage_id)}">[{i}]</a> '
+        f"<em>{esc(h.label)}</em>: "
+        f"{esc(snippet(h.passage.text, 240))}</li>"
+        for i, h in enumerate(answer.closest[:CLOSEST_SHOWN], 1)
+    )
+    return (f'<div class="rr-answer rr-abstained"><p><strong>Not in the reports.</strong> {esc(answer.reason)}</p>'
+            f"<p>The closest passages:</p><ol>{rows}</ol></div>")
+
+
+def citation_choices(answer: Answer) -> list[tuple[str, str]]:
+    """(label, id to look up): the citations, or the closest passages when the answer abstains, numbered as
+    ``answer_html`` numbers them."""
+    if answer.answered:
+        return [(f"[{c.n}] {c.place.label}", c.anchor) for c in answer.citations]
+    return [(f"[{i}] {h.label}", h.passage.passage_id)
+            for i, h in enumerate(answer.closest[:CLOSEST_SHOWN], 1)]
+
+
+def located_html(loc: Located, share_url: str = "") -> str:
+    """A cited text in its report: breadcrumb, the paragraphs around it, the cited part highlighted."""
+    check = ('<span class="rr-ok">verified: the text stands verbatim at these offsets</span>' if loc.verified
+             else '<span class="rr-bad">NOT verified: the report text differs</span>')
+    rows = []
+    for c in loc.context:
+        if c.quoted:
+            a, b = max(loc.place.start, c.start) - c.start, min(loc.place.end, c.end) - c.start
+            body = f"{esc(c.text[:a])}<mark>{esc(c.text[a:b])}</mark>{esc(c.text[b:])}"
+            rows.append(f'<p class="rr-quoted"><span class="rr-pn">¶{c.number}</span>{body}</p>')
+        else:
+            rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(snippet(c.text, 600))}</p>')
+    note = f"<p><em>{esc(loc.note)}</em></p>" if loc.note else ""
+    also = (f"<p class='rr-crumb'>Also at: {esc('; '.join(p.label for p in loc.also_at))}</p>" if loc.also_at else "")
+    s = loc.source
+    line = f", line {s.line}" if s.line else ""
+    share = (f'<p class="rr-crumb">Link to this place: <a class="rr-share" href="{esc(share_url)}">{esc(share_url)}</a></p>'
+             if share_url else "")
+    return (f'<div class="rr-evidence" data-start="{loc.place.start}" data-end="{loc.place.end}">'
+            f'<p class="rr-crumb">{esc(" › ".join(loc.breadcrumb))}</p>'
+            f"<p><strong>{esc(loc.place.label)}</strong> · {check}</p>{note}{''.join(rows)}{also}"
+            f'<p class="rr-crumb">Anchor <code>{esc(loc.anchor)}</code> · characters {loc.place.start}–{loc.place.end}'
+            f" · original file {esc(s.file)}{line}</p>{share}</div>")
+
+
+def quote_html(match: QuoteMatch) -> str:
+    """Where a pasted quote stands: verbatim, nearly (with what differs), or nowhere (with the closest texts)."""
+    if not match.found:
+        closest = "".join(f"<li>{c.similarity:.0f}/100 — <em>{esc(c.place.label)}</em>: {esc(snippet(c.text, 240))}</li>"
+                          for c in match.closest)
+        return (f'<div class="rr-verify"><p class="rr-bad">Not found in the reports.</p><p>{esc(match.note)} '
+                f"(best {match.similarity:.0f}/100).</p><p>Closest texts:</p><ol>{closest}</ol></div>")
+    if match.exact:
+        head = f'<p class="rr-ok">Found verbatim in {len(match.places)} place{"s" if len(match.places) != 1 else ""}.</p>'
+    else:
+        diff = "".join(esc(d.quote) + " " if d.op == "equal" else
+                       (f"<del>{esc(d.quote)}</del> " if d.quote else "") + (f"<ins>{esc(d.report)}</ins> " if d.report else "")
+                       for d in match.diff)
+        head = (f'<p class="rr-bad">Not verbatim: the closest text is {match.similarity:.0f}/100 similar.</p>'
+                f'<p class="rr-diff">What differs (<del>your quote</del> <ins>the report</ins>): '
+                f'<span class="rr-diff-ops">{diff}</span></p>')
+    return f'<div class="rr-verify">{head}{"".join(located_html(p) for p in match.places)}</div>'
+
+
+def reference_html(ref: Reference) -> str:
+    """A reference such as "CEDAW Article 11": its paragraphs and passages."""
+    rows = "".join(f"<li><code>{esc(p.passage_id)}</code> {esc(p.section_label)}, ¶{p.paragraph}: "
+                   f"{esc(snippet(p.text, 200))}</li>" for p in ref.passages[:20])
+    return (f'<div class="rr-verify"><p><strong>{esc(ref.doc_title)} {esc(ref.label)}</strong> {esc(ref.title)}</p>'
+            f"<p>{len(ref.paragraphs)} paragraphs, {len(ref.passages)} passages</p><ul>{rows}</ul></div>")
+
+
+def section_html(document: Document, index: int) -> str:
+    """One section of a report with its ¶ numbers and its footnotes."""
+    section = document.sections[index]
+    end = section.end
+    for s in document.sections[index + 1:]:  # its subsections are read with it
+        if s.level <= section.level:
+            break
+        end = max(end, s.end)
+    rows = [f'<div class="rr-read"><p class="rr-crumb">{esc(" › ".join((document.info.short_title, *section.path)))}</p>',
+            f"<h3>{esc(section.title)}</h3>"]
+    rows += [f'<p><span class="rr-pn">¶{p.number}</span>{esc(p.text)}</p>'
+             for p in document.paragraphs if section.start <= p.start < end]
+    notes = [f'<p class="rr-fn">[{esc(f.label)}] {esc(f.text)}</p>' for f in document.footnotes if section.start <= f.offset < end]
+    if notes:
+        rows += ["<hr><p><strong>Footnotes</strong></p>", *notes]
+    return "".join(rows) + "</div>"
+
+
+def ingest_result_html(result: IngestResult) -> str:
+    """What became of uploaded files: added, unchanged, or failed (with why)."""
+    lines = [f'<p class="rr-ok">Added: {esc(d)}</p>' for d in result.added]
+    lines += [f"<p>Unchanged: {esc(d)}</p>" for d in result.unchanged]
+    lines += [f'<p class="rr-bad">{esc(line)}</p>' for line in result.failed]
+    return "".join(lines)

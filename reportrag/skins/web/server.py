@@ -1,0 +1,55 @@
+"""The web app and the JSON API in one process: ``python app.py [--port N] [--host H] [--allow-uploads]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import gradio as gr
+
+from reportrag.core.errors import ReportragError
+from reportrag.service import Service
+from reportrag.skins.api import create_api
+from reportrag.skins.web.blocks import build_app
+from reportrag.skins.web.page import CSS, HEAD
+from reportrag.skins.web.startup import SETTINGS, STARTED
+
+
+def create_server(service: Service, *, allow_uploads: bool = False):
+    """The FastAPI app: the JSON API at /api, the Gradio app at /."""
+    exports = service.settings.work_dir / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    return gr.mount_gradio_app(create_api(service), build_app(service, allow_uploads=allow_uploads), path="/",
+                               css=CSS, head=HEAD, allowed_paths=[str(exports)], show_error=True, footer_links=["api"],
+                               max_file_size=service.settings.max_file_bytes if allow_uploads else 1)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the reportrag web app and HTTP API.")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="interface to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--allow-uploads", action="store_true", default=os.environ.get("REPORTRAG_ALLOW_UPLOADS") == "1",
+                        help="let users add reports from the browser (off by default; or REPORTRAG_ALLOW_UPLOADS=1)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, *, started: float | None = None) -> int:
+    """Serve until stopped; ``started``: when the process started (default: when this package was imported)."""
+    args = parse_args(argv)
+    import uvicorn
+
+    try:
+        service = Service(SETTINGS)
+        service.warm_up()  # the first question must not pay for anything left to load
+    except ReportragError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    server = create_server(service, allow_uploads=args.allow_uploads)
+    web = uvicorn.Server(uvicorn.Config(server, host=args.host, port=args.port, log_level="warning"))
+    print(f"reportrag: ready in {time.perf_counter() - (started or STARTED):.1f}s; open http://{args.host}:{args.port}",
+          flush=True)
+    web.run()
+    return 0

@@ -1,0 +1,61 @@
+"""The "Add a report" tab, present only when the server was started with ``--allow-uploads``: an uploaded file is
+stored under a plain name inside the uploads folder, ingested, and searchable at once.
+
+Handlers carry no docstrings: Gradio would publish them as the API's endpoint descriptions.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import gradio as gr
+
+from reportrag.ingest.loaders import SUPPORTED
+from reportrag.service import Service
+from reportrag.skins.web.html import error_html, ingest_result_html
+from reportrag.skins.web.shared import report_choices, single_reports
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name for an uploaded report that cannot leave the uploads folder: the last path part only (either
+    slash), letters, digits, '-', '_' and one extension; never empty, never hidden."""
+    base = re.split(r"[\\/]", str(name))[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:80] or "report"
+    ext = re.sub(r"[^a-z0-9]", "", ext.lower())[:8]
+    return f"{stem}.{ext}" if ext else stem
+
+
+def build_upload_tab(service: Service, ask_filter: gr.Dropdown, verify_filter: gr.Dropdown,
+                     browse_choice: gr.Dropdown) -> None:
+    """The tab and its button; the other tabs' report dropdowns gain each report added."""
+    with gr.Tab("Add a report", id="add"):
+        gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.max_file_bytes // 2**20} MiB). "
+                    "It is split into citable passages and searchable at once.")
+        upload = gr.File(label="Report file", file_types=list(SUPPORTED), type="filepath", elem_id="rr-upload")
+        add = gr.Button("Add to the index", variant="primary")
+        added = gr.HTML(elem_id="rr-added")
+    add.click(_UploadHandlers(service).add_report, upload, [added, ask_filter, verify_filter, browse_choice],
+              api_name="add_report")
+
+
+class _UploadHandlers:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.uploads = service.settings.work_dir / "uploads"
+
+    def add_report(self, file_path: str | None):
+        if not file_path:
+            return error_html("Choose a report file first."), gr.skip(), gr.skip(), gr.skip()
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        # Gradio keeps the browser's file name; it is reduced to a plain name inside the uploads folder
+        target = self.uploads / safe_upload_name(Path(file_path).name)
+        shutil.copyfile(file_path, target)
+        result = self.service.add_reports([target])
+        choices = report_choices(self.service)  # for the ask filter, the verify filter and the browse choice
+        return (ingest_result_html(result), gr.update(choices=choices), gr.update(choices=choices),
+                gr.update(choices=single_reports(choices)))
