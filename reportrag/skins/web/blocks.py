@@ -13,6 +13,9 @@ from reportrag.skins.web.upload_tab import build_upload_tab
 from reportrag.skins.web.verify_tab import build_verify_tab
 
 
+CONCURRENT_EVENTS = 16
+
+
 def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
     # The order in which the tabs are built and their events wired numbers the components and endpoints that
     # the page and gradio_client see: keep it.
@@ -27,6 +30,8 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
             if allow_uploads:  # off unless the server was started with --allow-uploads
                 build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc)
         add_ask_json(service)
+    # Gradio runs one event at a time by default; the service serves many (their embeddings batched)
+    app.queue(default_concurrency_limit=CONCURRENT_EVENTS)
     return app
 
 
