@@ -32,6 +32,7 @@ class Service:
         self.unverified = unverified or settings.unverified
         self._lock = threading.Lock()
         self._documents: list[dict] | None = None
+        self._citations: citations.Citations | None = None  # built on the first cite, again after the searcher changes
 
     def warm_up(self) -> None:
         """Pay every first-call cost now (torch's first encode, term statistics, the quote finder's folded texts),
@@ -85,11 +86,14 @@ class Service:
             if result.added:
                 self.searcher = corpus.open_searcher(self.settings, self.searcher.embedder)
                 self._documents = None
+                self._citations = None  # it folded the old corpus's reports
             return result
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         with self._lock:
-            return citations.cite(self.searcher, ident=ident, quote=quote, doc=doc)
+            if self._citations is None:
+                self._citations = citations.Citations(self.searcher)
+            return self._citations.resolve(ident=ident, quote=quote, doc=doc)
 
 
 def _chat_model(setting: str):

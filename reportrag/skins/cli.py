@@ -287,15 +287,15 @@ def _passages(settings: Settings, args) -> int:
 
 
 def _cite(settings: Settings, args) -> int:
-    from reportrag.answers import citations as cite
+    from reportrag.answers.citations import Citations, format_text
 
     if bool(args.ident) == (args.quote is not None):
         raise BadQuery('cite: give a passage id, anchor or reference, or --quote "…" (one of them)')
-    result = cite.cite(corpus.open_searcher(settings), ident=args.ident, quote=args.quote, doc=args.doc)
+    result = Citations(corpus.open_searcher(settings)).resolve(ident=args.ident, quote=args.quote, doc=args.doc)
     if args.json:
         _print_json(result.to_json())
     else:
-        print(cite.format_text(result))
+        print(format_text(result))
     return 0
 
 
