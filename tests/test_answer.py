@@ -203,5 +203,5 @@ def test_the_sentence_carrying_the_year_asked_about_is_quoted_with_its_lead(sear
     assert "12.7 per 100,000" in first.quote and "In 2020, there was a sharp increase to 36.5" in first.quote
     document = searcher.documents[first.place.doc_id]
     assert first.verified and document.text[first.place.start : first.place.end] == first.quote
-    assert cite.lookup(searcher, first.anchor).text == first.quote  # a two-sentence quote's anchor resolves
+    assert cite.Citations(searcher.corpus).lookup(first.anchor).text == first.quote  # a two-sentence quote's anchor resolves
     assert sum("36.5" in c.quote for c in result.citations) == 1  # the second sentence is not quoted again

@@ -28,7 +28,7 @@ def test_report_text_is_escaped_in_every_rendering(searcher):
 
     html = webapp.answer_html(_answer(HOSTILE))
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html and "<b>" not in html
-    located = cite.lookup(searcher, searcher.passages[0].passage_id)
+    located = cite.Citations(searcher.corpus).lookup(searcher.passages[0].passage_id)
     evil_context = tuple(dataclasses.replace(c, text=HOSTILE + c.text) for c in located.context)
     evil = dataclasses.replace(located, context=evil_context, note=HOSTILE)
     rendered = webapp.located_html(evil, "http://h/?cite=<x>")
@@ -45,7 +45,7 @@ def test_highlight_is_exactly_the_cited_span(searcher):
 
     result = answer.answer(searcher, "What is the maximum prison term for torture?")
     citation = result.citations[0]
-    html = webapp.located_html(cite.lookup(searcher, citation.anchor))
+    html = webapp.located_html(cite.Citations(searcher.corpus).lookup(citation.anchor))
     marked = html.split("<mark>")[1].split("</mark>")[0]
     assert marked == webapp.esc(citation.quote)
 

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from reportrag.answers import citations as cite
+from reportrag.answers.citations.places import source_place
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.errors import BadQuery
 from tests.conftest import run_cli
@@ -30,15 +31,20 @@ def _passage_holding(searcher, doc_id, number):
     return next(p for p in searcher.passages if p.doc_id == doc_id and number in p.paragraphs)
 
 
+@pytest.fixture(scope="module")
+def citations(searcher):
+    return cite.Citations(searcher.corpus)
+
+
 # ---------------------------------------------------------------- anchors and passage ids
 
 
 @pytest.mark.parametrize("doc_id", ["review", "cedaw"])
-def test_anchors_of_sampled_sentences_resolve_to_their_span(searcher, doc_id):
+def test_anchors_of_sampled_sentences_resolve_to_their_span(searcher, doc_id, citations):
     document = searcher.documents[doc_id]
     for _, span, text in random.Random(20240601).sample(_sentences(searcher, doc_id), 100):
         paragraph = _paragraph_of(document, span.start)
-        found = cite.lookup(searcher, anchor(doc_id, paragraph, text))
+        found = citations.lookup(anchor(doc_id, paragraph, text))
         assert found.kind == "anchor" and found.verified and found.text == text
         assert found.anchor == anchor(doc_id, paragraph, text)
         assert (found.place.doc_id, found.place.paragraph) == (doc_id, paragraph)
@@ -47,58 +53,58 @@ def test_anchors_of_sampled_sentences_resolve_to_their_span(searcher, doc_id):
         assert not found.note
 
 
-def test_anchor_survives_renumbering_by_content(searcher):
+def test_anchor_survives_renumbering_by_content(searcher, citations):
     document = searcher.documents["cedaw"]
     whole = normalized(document.text)  # once: normalizing the report per sentence would take minutes
     unique = [(s, t) for _, s, t in _sentences(searcher, "cedaw") if whole.count(normalized(t)) == 1]
     for span, text in random.Random(7).sample(unique, 25):
         paragraph = _paragraph_of(document, span.start)
         for wrong in (paragraph + 3, max(1, paragraph - 4), 9999):
-            found = cite.lookup(searcher, anchor("cedaw", wrong, text))
+            found = citations.lookup(anchor("cedaw", wrong, text))
             assert (found.place.start, found.place.end, found.place.paragraph) == (span.start, span.end, paragraph)
             assert f"¶{wrong}" in found.note and f"¶{paragraph}" in found.note
 
 
 @pytest.mark.parametrize("doc_id", ["review", "cedaw"])
-def test_cached_normalization_agrees_with_quotes_module(searcher, doc_id):
+def test_cached_normalization_agrees_with_quotes_module(searcher, doc_id, citations):
     """Anchors hash slices of the report's cached normalization: they must equal ``normalized`` of the slice, and
     exact finding must equal ``quotes.find_exact``."""
     document = searcher.documents[doc_id]
-    report = cite._reports(searcher)[doc_id]
+    report = citations.reports[doc_id]
     for start, end, _, _ in report.units:
-        assert cite._norm_slice(report, start, end) == normalized(document.text[start:end])
+        assert report.normalized_slice(start, end) == normalized(document.text[start:end])
     for _, span, text in random.Random(3).sample(_sentences(searcher, doc_id), 3):
-        assert cite._find(report, normalized(text)) == find_exact(text, document.text)
+        assert report.find(normalized(text)) == find_exact(text, document.text)
 
 
-def test_unknown_anchor_and_report_are_clear_errors(searcher):
+def test_unknown_anchor_and_report_are_clear_errors(citations):
     with pytest.raises(cite.UnknownCitation, match="matches no sentence"):
-        cite.lookup(searcher, "cedaw-p296-0000000000")
+        citations.lookup("cedaw-p296-0000000000")
     with pytest.raises(cite.UnknownCitation, match="'nope'.*not in the index"):
-        cite.lookup(searcher, "nope-p3-0123456789")
+        citations.lookup("nope-p3-0123456789")
 
 
-def test_every_passage_id_resolves_to_its_passage(searcher):
+def test_every_passage_id_resolves_to_its_passage(searcher, citations):
     for passage in searcher.passages:
-        found = cite.lookup(searcher, passage.passage_id)
+        found = citations.lookup(passage.passage_id)
         assert found.kind == "passage" and found.verified and found.text == passage.text
         place = found.place
         assert (place.passage_id, place.start, place.end) == (passage.passage_id, passage.start, passage.end)
         assert found.place.paragraph == passage.paragraph and found.place.section_label == passage.section_label
 
 
-def test_rechunked_passage_id_falls_back_to_the_passage_holding_its_paragraph(searcher):
+def test_rechunked_passage_id_falls_back_to_the_passage_holding_its_paragraph(searcher, citations):
     holder = _passage_holding(searcher, "cedaw", 296)
-    found = cite.lookup(searcher, "cedaw-0296-0123456789")  # same ¶, a hash no chunking made
+    found = citations.lookup("cedaw-0296-0123456789")  # same ¶, a hash no chunking made
     assert found.place.passage_id == holder.passage_id and found.text == holder.text
     assert "no longer exists" in found.note and holder.passage_id in found.note
     with pytest.raises(cite.UnknownCitation, match="reportrag search"):
-        cite.lookup(searcher, "cedaw-9999-0123456789")
+        citations.lookup("cedaw-9999-0123456789")
 
 
-def test_lookup_gives_label_breadcrumb_and_neighbouring_paragraphs(searcher):
+def test_lookup_gives_label_breadcrumb_and_neighbouring_paragraphs(searcher, citations):
     passage = _passage_holding(searcher, "cedaw", 296)
-    found = cite.lookup(searcher, passage.passage_id)
+    found = citations.lookup(passage.passage_id)
     assert found.place.label == f"CEDAW 6th periodic report, {passage.section_label}, ¶{passage.paragraph}"
     assert found.breadcrumb == ("CEDAW 6th periodic report", *passage.section)
     numbers = [c.number for c in found.context]
@@ -106,20 +112,20 @@ def test_lookup_gives_label_breadcrumb_and_neighbouring_paragraphs(searcher):
     assert [c.quoted for c in found.context] == [False] + [True] * len(passage.paragraphs) + [False]
     document = searcher.documents["cedaw"]
     assert all(document.text[c.start : c.end] == c.text for c in found.context)
-    first = cite.lookup(searcher, _passage_holding(searcher, "cedaw", 1).passage_id)
+    first = citations.lookup(_passage_holding(searcher, "cedaw", 1).passage_id)
     assert first.context[0].number == 1 and first.context[0].quoted  # nothing before ¶1
     data = json.loads(json.dumps(found.to_json(), ensure_ascii=False))
     assert data["label"] == found.place.label and data["context"][0]["number"] == numbers[0]
 
 
 @pytest.mark.parametrize("doc_id", ["review", "cedaw"])
-def test_source_place_maps_back_to_the_original_file(searcher, doc_id):
+def test_source_place_maps_back_to_the_original_file(searcher, doc_id, citations):
     """Cleaning only drops characters (marks, markup) and inserts whitespace separators, so the source spans of a
     passage, joined, are its text up to whitespace; most sentences are one contiguous slice of the file."""
     document = searcher.documents[doc_id]
     lines = document.source_text.split("\n")
     for passage in (p for p in searcher.passages if p.doc_id == doc_id):
-        source = cite.lookup(searcher, passage.passage_id).source
+        source = citations.lookup(passage.passage_id).source
         assert source.file == document.info.original_file
         joined = "".join(document.source_text[a:b] for a, b in source.spans)
         assert re.sub(r"\s+", "", joined) == re.sub(r"\s+", "", passage.text)
@@ -127,24 +133,24 @@ def test_source_place_maps_back_to_the_original_file(searcher, doc_id):
         assert source.line <= source.end_line
     contiguous = [document.source_text[src.start : src.end] == text
                   for _, s, text in _sentences(searcher, doc_id)
-                  for src in [cite._source(document, s.start, s.end)]]
+                  for src in [source_place(document, s.start, s.end)]]
     assert sum(contiguous) / len(contiguous) > 0.9
 
 
 # ---------------------------------------------------------------- find_quote
 
 
-def test_verbatim_sentence_is_exact_with_its_place(searcher):
+def test_verbatim_sentence_is_exact_with_its_place(searcher, citations):
     passage = _passage_holding(searcher, "cedaw", 296)
     span = passage.sentences[0]
     text = searcher.documents["cedaw"].text[span.start : span.end]
-    match = cite.find_quote(searcher, text)
+    match = citations.find_quote(text)
     assert match.found and match.exact and match.similarity == 100.0 and not match.diff
     assert [(p.place.start, p.place.end) for p in match.places] == [(span.start, span.end)]
     assert match.text == text and match.places[0].verified and match.places[0].place.passage_id == passage.passage_id
 
 
-def test_sidebar_sentence_lists_every_place(searcher):
+def test_sidebar_sentence_lists_every_place(searcher, citations):
     document = searcher.documents["review"]
     copies = [p for p in document.paragraphs if p.duplicate_of]
     repeated = next(
@@ -154,40 +160,40 @@ def test_sidebar_sentence_lists_every_place(searcher):
         if len(sentence) > 60 and find_exact(sentence, document.paragraphs[copy.duplicate_of - 1].text)
     )
     copy, sentence = repeated
-    match = cite.find_quote(searcher, sentence)
+    match = citations.find_quote(sentence)
     assert match.exact
     assert {copy.number, copy.duplicate_of} <= {p.place.paragraph for p in match.places}
     assert all(document.text[p.place.start : p.place.end] == p.text for p in match.places)
     # a lookup of either place names the other
-    found = cite.lookup(searcher, match.places[0].anchor)
+    found = citations.lookup(match.places[0].anchor)
     assert {p.paragraph for p in found.also_at} & {copy.number, copy.duplicate_of}
 
 
-def test_typed_quotes_dashes_and_spaces_still_match_exactly(searcher):
+def test_typed_quotes_dashes_and_spaces_still_match_exactly(searcher, citations):
     document = searcher.documents["cedaw"]
     span, text = next((s, t) for _, s, t in _sentences(searcher, "cedaw") if "’" in t and len(t) < 400)
     typed = text.replace("’", "'").replace("–", "-").replace("“", '"').replace("”", '"')
     typed = "  " + typed.replace(" ", "  \n ", 3) + "\n"
     assert typed != text
-    match = cite.find_quote(searcher, typed)
+    match = citations.find_quote(typed)
     assert match.exact and (match.places[0].place.start, match.places[0].place.end) == (span.start, span.end)
     assert match.text == text == document.text[span.start : span.end]
 
 
-def test_quote_pasted_inside_quotation_marks_matches_exactly(searcher):
+def test_quote_pasted_inside_quotation_marks_matches_exactly(searcher, citations):
     span, text = next((s, t) for _, s, t in _sentences(searcher, "review") if not t.startswith(('"', "“")) and len(t) < 300)
     for pasted in (f"“{text}”", f'"{text}"', f"  « {text} »  "):
-        match = cite.find_quote(searcher, pasted)
+        match = citations.find_quote(pasted)
         assert match.exact and match.text == text, pasted
         assert (match.places[0].place.start, match.places[0].place.end) == (span.start, span.end)
 
 
-def test_changed_figure_is_fuzzy_and_the_diff_shows_it(searcher):
+def test_changed_figure_is_fuzzy_and_the_diff_shows_it(searcher, citations):
     document = searcher.documents["cedaw"]
     span, text = next((s, t) for _, s, t in _sentences(searcher, "cedaw") if FIGURE.search(t) and len(t) < 300)
     figure = FIGURE.search(text).group()
     changed = figure[:-1] + str((int(figure[-1]) + 1) % 10)
-    match = cite.find_quote(searcher, text.replace(figure, changed, 1))
+    match = citations.find_quote(text.replace(figure, changed, 1))
     assert match.found and not match.exact and 90 <= match.similarity < 100
     assert (match.places[0].place.start, match.places[0].place.end) == (span.start, span.end)
     assert match.text == document.text[span.start : span.end] == text
@@ -198,82 +204,82 @@ def test_changed_figure_is_fuzzy_and_the_diff_shows_it(searcher):
     assert match.to_json()["similarity_scale"] == "0-100"
 
 
-def test_quote_from_neither_report_is_not_found_with_closest(searcher):
+def test_quote_from_neither_report_is_not_found_with_closest(searcher, citations):
     tern = "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres each year."
-    match = cite.find_quote(searcher, tern)
+    match = citations.find_quote(tern)
     assert not match.found and not match.places and match.similarity < cite.FLOOR
     assert match.closest and all(c.similarity < cite.FLOOR for c in match.closest)
     for c in match.closest:
         assert searcher.documents[c.place.doc_id].text[c.place.start : c.place.end] == c.text
 
 
-def test_doc_filter_and_bad_quotes(searcher):
+def test_doc_filter_and_bad_quotes(searcher, citations):
     _, _, text = _sentences(searcher, "cedaw")[10]
-    assert not cite.find_quote(searcher, text, doc="review").exact
-    assert cite.find_quote(searcher, text, doc="cedaw").exact
+    assert not citations.find_quote(text, doc="review").exact
+    assert citations.find_quote(text, doc="cedaw").exact
     for bad in ["", "  \n\t ", "x" * 5001, None]:
         with pytest.raises(BadQuery):
-            cite.find_quote(searcher, bad)
+            citations.find_quote(bad)
     with pytest.raises(cite.UnknownCitation, match="nope"):
-        cite.find_quote(searcher, text, doc="nope")
+        citations.find_quote(text, doc="nope")
 
 
 # ---------------------------------------------------------------- references
 
 
-def test_article_paragraph_item(searcher):
-    ref = cite.resolve_reference(searcher, "CEDAW Article 11, paragraph 1 (d)")
+def test_article_paragraph_item(citations):
+    ref = citations.resolve_reference("CEDAW Article 11, paragraph 1 (d)")
     assert (ref.kind, ref.doc_id, ref.label) == ("section", "cedaw", "Article 11, paragraph 1 (d)")
     assert ref.passages and all(p.section_label == "Article 11, paragraph 1 (d)" for p in ref.passages)
     assert ref.paragraph_range == (min(ref.paragraphs), max(ref.paragraphs))
-    assert cite.resolve_reference(searcher, "article 11 para 1(d)").label == ref.label
-    assert cite.resolve_reference(searcher, "Article 14 (b)").label == "Article 14, paragraph 2 (b)"  # only one (b)
+    assert citations.resolve_reference("article 11 para 1(d)").label == ref.label
+    assert citations.resolve_reference("Article 14 (b)").label == "Article 14, paragraph 2 (b)"  # only one (b)
     with pytest.raises(cite.UnknownCitation, match=r"paragraph 1 \(d\).*paragraph 2 \(d\)"):
-        cite.resolve_reference(searcher, "Article 11 (d)")  # paragraphs 1 and 2 both have a (d)
+        citations.resolve_reference("Article 11 (d)")  # paragraphs 1 and 2 both have a (d)
 
 
-def test_article_covers_its_subsections(searcher):
-    ref = cite.resolve_reference(searcher, "Article 11")
+def test_article_covers_its_subsections(citations):
+    ref = citations.resolve_reference("Article 11")
     assert "Article 11, paragraph 1 (d)" in ref.subsections
     assert {p.section_label for p in ref.passages} >= {"Article 11, paragraph 1 (d)"}
-    part = cite.resolve_reference(searcher, "Part I")
+    part = citations.resolve_reference("Part I")
     assert (part.doc_id, part.label) == ("cedaw", "Part I") and "Part I.1" in part.subsections
 
 
 @pytest.mark.parametrize("text", ["concluding observations 36 (e)", "paragraph 36 (e) of the concluding observations"])
-def test_concluding_observations(searcher, text):
-    ref = cite.resolve_reference(searcher, text)
+def test_concluding_observations(searcher, text, citations):
+    ref = citations.resolve_reference(text)
     expected = [p.passage_id for p in searcher.passages if "36(e)" in p.concluding_observations]
     assert (ref.kind, ref.label, ref.doc_id) == ("concluding_observations", "36(e)", "cedaw")
     assert sorted(p.passage_id for p in ref.passages) == sorted(expected) and expected
     with pytest.raises(cite.UnknownCitation, match="nearest answered"):
-        cite.resolve_reference(searcher, "concluding observations 99 (z)")
+        citations.resolve_reference("concluding observations 99 (z)")
 
 
 @pytest.mark.parametrize("text", ["review VII.C", "review section VII.C", "Annual Review VII.C", "VII.C"])
-def test_review_sections(searcher, text):
-    ref = cite.resolve_reference(searcher, text)
+def test_review_sections(text, citations):
+    ref = citations.resolve_reference(text)
     assert (ref.doc_id, ref.label) == ("review", "VII.C") and ref.title.startswith("C. Gender equality")
     assert ref.passages and all(p.section_label == "VII.C" for p in ref.passages)
 
 
-def test_nonsense_reference_is_a_clear_error(searcher):
+def test_nonsense_reference_is_a_clear_error(citations):
     with pytest.raises(cite.UnknownCitation, match="no section 'Article 99'; nearest: cedaw Article 9"):
-        cite.resolve_reference(searcher, "Article 99")
+        citations.resolve_reference("Article 99")
     with pytest.raises(cite.UnknownCitation, match="no section 'review VII.Q'; nearest: review VII"):
-        cite.resolve_reference(searcher, "review VII.Q")
+        citations.resolve_reference("review VII.Q")
     with pytest.raises(BadQuery):
-        cite.resolve_reference(searcher, "  ")
+        citations.resolve_reference("  ")
 
 
-def test_dispatcher_and_text_form(searcher):
+def test_dispatcher_and_text_form(searcher, citations):
     passage = _passage_holding(searcher, "cedaw", 296)
-    located = cite.cite(searcher, passage.passage_id)
-    assert isinstance(cite.cite(searcher, located.anchor), cite.Located)
-    assert isinstance(cite.cite(searcher, "review VII.C"), cite.Reference)
-    assert isinstance(cite.cite(searcher, quote=passage.text), cite.QuoteMatch)
+    located = citations.resolve(passage.passage_id)
+    assert isinstance(citations.resolve(located.anchor), cite.Located)
+    assert isinstance(citations.resolve("review VII.C"), cite.Reference)
+    assert isinstance(citations.resolve(quote=passage.text), cite.QuoteMatch)
     with pytest.raises(BadQuery):
-        cite.cite(searcher, passage.passage_id, quote="x")
+        citations.resolve(passage.passage_id, quote="x")
     text = cite.format_text(located)
     assert located.place.label in text and "»" in text and "«" in text
     assert f"original file: {located.source.file}, line {located.source.line}" in text
@@ -306,16 +312,14 @@ def test_cli_unknown_id_is_one_line(search_settings):
     assert "cedaw-9999-0123456789" in proc.stderr and "reportrag search" in proc.stderr
 
 
-def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(searcher):
+def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(searcher, citations):
     from reportrag.ingest.sentences import split_sentences
-
-    from reportrag.answers.citations import find_quote
 
     checked = 0
     for document in searcher.documents.values():
         for paragraph in document.paragraphs:
             first = split_sentences(document.text, paragraph.start, paragraph.end)[0]
-            match = find_quote(searcher, document.text[first.start : first.end], doc=document.doc_id)
+            match = citations.find_quote(document.text[first.start : first.end], doc=document.doc_id)
             assert match.exact, (document.doc_id, paragraph.number)
             assert first.start in {p.place.start for p in match.places}, (document.doc_id, paragraph.number)
             checked += 1

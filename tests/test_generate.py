@@ -18,7 +18,7 @@ from reportrag.answers.generate import (
     chat_model_from_env,
     check_answer,
     generate_answer,
-    split_sentences,
+    split_answer_sentences,
     stream_answer,
 )
 from reportrag.core.errors import ReportragError
@@ -213,7 +213,7 @@ def test_list_content_blocks_are_read(searcher, death):
 def test_sentences_and_markers_are_parsed_outside_quotes():
     text = ('It says "Order No. 263. Approved." [1] Then [2][3].\n- Bullet "x [4] y" [1, 3]\n'
             "Per Article No. 5 of the code, e.g. the rules [2].\n[5]\nLast one")
-    assert split_sentences(text) == [
+    assert split_answer_sentences(text) == [
         'It says "Order No. 263. Approved." [1]',
         "Then [2][3].",
         'Bullet "x [4] y" [1, 3]',

@@ -26,7 +26,8 @@ MAX_PER_PASSAGE = 2
 MARGIN = 0.12  # a sentence is quoted when it scores within this of the best one
 OTHER_REPORT_MARGIN = 0.2  # … or, for the other report's best sentence, within this (both reports speak)
 LEAD_IN_PENALTY = 0.15
-_NUMBER = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?")
+# "3,200", "13.7", "62nd": a rank counts as a figure when comparing what the two reports say
+_FIGURE_OR_RANK = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(), k
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     chosen = extend_to_figures(searcher, text, choose(sentences))
-    citations, statements = cite(searcher, chosen)
+    citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,
         answered=True,
@@ -132,8 +133,9 @@ def _mentions(text: str, figure: str) -> bool:
     return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d])", text) is not None
 
 
-def cite(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Citation, ...], tuple[Statement, ...]]:
-    """Number the quotes grouped by report (the best report first), in reading order within each."""
+def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Citation, ...], tuple[Statement, ...]]:
+    """The chosen sentences as numbered citations, each with its one-quote statement: grouped by report (the best
+    report first), in reading order within each."""
     report_rank = {}
     for s in chosen:
         report_rank.setdefault(s.passage.doc_id, len(report_rank))
@@ -194,7 +196,7 @@ def differences(searcher: Searcher, citations: tuple[Citation, ...]) -> tuple[st
     (doc_a, quotes_a), (doc_b, quotes_b) = list(by_doc.items())[:2]
     for a in quotes_a:
         for b in quotes_b:
-            numbers_a, numbers_b = _numbers(a.quote), _numbers(b.quote)
+            numbers_a, numbers_b = _figures_and_ranks(a.quote), _figures_and_ranks(b.quote)
             if not numbers_a or not numbers_b or numbers_a == numbers_b:
                 continue
             if evidence.shared_terms(a.quote, b.quote) < 2:
@@ -206,5 +208,5 @@ def differences(searcher: Searcher, citations: tuple[Citation, ...]) -> tuple[st
     return tuple(notes)
 
 
-def _numbers(text: str) -> list[str]:
-    return list(dict.fromkeys(m.group().rstrip(".,") for m in _NUMBER.finditer(text)))
+def _figures_and_ranks(text: str) -> list[str]:
+    return list(dict.fromkeys(m.group().rstrip(".,") for m in _FIGURE_OR_RANK.finditer(text)))

@@ -52,7 +52,8 @@ CHAT_MODEL_FORMS = "openai-compatible:<model>@<base_url>, ollama:<model>[@<base_
 _MARKERS = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _BULLET = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 _ELLIPSIS = re.compile(r"\s*\[?(?:\.\.\.|…)\]?\s*")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# "3,200", "13.7": digits with inner separators, no ordinal suffix ("62nd" is checked as "62")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _ABSTAIN = re.compile(r"\b(?:do|does)(?: not|n['’]t) (?:appear to |seem to )?address\b", re.I)
 # “ is closed only by ” so straight quotes inside it (the reports quote laws and speeches) stay part of the quote;
 # a straight opening quote is closed by either, as models mix them
@@ -136,7 +137,7 @@ def check_answer(question: str, text: str, hits: Sequence[Hit], documents: dict[
 
     if not hits:
         return abstain("no passages were found to answer from")
-    sentences = split_sentences(text)
+    sentences = split_answer_sentences(text)
     abstentions = [s for s in sentences if _ABSTAIN.search(s) and not _markers(s)[0]]
     if abstentions and not any(_markers(s)[0] for s in sentences):
         return abstain(_clean(abstentions[0]))
@@ -208,8 +209,8 @@ def check_sentence(sentence: str, hits: Sequence[Hit], documents: dict[str, Docu
     outside = text
     for a, b in reversed(spans):
         outside = outside[:a] + outside[b:]
-    shown = set().union(*(_numbers(_header(hits[n - 1], documents)) for n in given))
-    out.notes += [f"number {x} is not in {_refs(given)}" for x in sorted(_numbers(outside) - shown)]
+    shown = set().union(*(_figures(_header(hits[n - 1], documents)) for n in given))
+    out.notes += [f"number {x} is not in {_refs(given)}" for x in sorted(_figures(outside) - shown)]
     if not any(note.startswith("quote not found") for note in out.notes):  # else that note has said it
         out.notes += [f"nothing quoted from [{n}]" for n in given if n not in used]
     return out
@@ -242,8 +243,8 @@ def _header(hit: Hit, documents: dict[str, Document]) -> str:
     return f"{_title(hit, documents)} {p.section_label} {' '.join(map(str, p.paragraphs))} {p.text}"
 
 
-def _numbers(text: str) -> set[str]:
-    return {m.replace(",", "") for m in _NUMBER.findall(text)}  # "3,200" and "3200" are the same figure
+def _figures(text: str) -> set[str]:
+    return {m.replace(",", "") for m in _FIGURE.findall(text)}  # "3,200" and "3200" are the same figure
 
 
 def _refs(ns: Sequence[int]) -> str:
@@ -253,7 +254,7 @@ def _refs(ns: Sequence[int]) -> str:
 # ---- parsing ------------------------------------------------------------------------------------------------------
 
 
-def split_sentences(text: str) -> list[str]:
+def split_answer_sentences(text: str) -> list[str]:
     """Sentences of the model's answer, each with its ``[n]`` markers. Splits only outside quotation marks (a quote
     may hold several sentences): at line breaks, and after . ! ? (or a closing quote ending in one) and any markers
     that follow, when the next word starts with a capital letter or a quote, not "No. 263" or "e.g. the"."""

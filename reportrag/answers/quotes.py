@@ -57,7 +57,12 @@ def find_exact(quote: str, text: str) -> list[tuple[int, int]]:
 
 def quote_hash(quote: str) -> str:
     """Content hash of a quote, insensitive to how quotes, dashes and spaces were typed."""
-    return hashlib.sha1(normalized(quote).encode("utf-8")).hexdigest()[:10]
+    return hash_of_normalized(normalized(quote))
+
+
+def hash_of_normalized(folded: str) -> str:
+    """``quote_hash`` of text already normalized (anchor lookup hashes slices of a report folded once)."""
+    return hashlib.sha1(folded.encode("utf-8")).hexdigest()[:10]
 
 
 def anchor(doc_id: str, paragraph: int, quote: str) -> str:

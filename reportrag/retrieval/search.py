@@ -49,10 +49,6 @@ class Searcher:
     def passages(self) -> list[Passage]:
         return self.corpus.passages
 
-    @property
-    def row_of(self) -> dict[str, int]:
-        return self.corpus.row_of
-
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid+rerank", filters: Filters = Filters()) -> list[Hit]:
         return self.batch([query], k=k, mode=mode, filters=filters)[0]
 

@@ -61,6 +61,7 @@ class Service:
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
         return self._searcher.embedder if self._searcher is not None else ingesting.make_embedder(self.settings)
+        self._citations: citations.Citations | None = None  # built on the first cite, again when the corpus changes
 
     def warm_up(self) -> None:
         """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder's
@@ -122,8 +123,12 @@ class Service:
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""
-        with self._lock:
-            return citations.cite(self.searcher, ident=ident, quote=quote, doc=doc)
+        corpus = self.searcher.corpus
+        with self._lock:  # folding the reports happens once per corpus
+            if self._citations is None or self._citations.corpus is not corpus:
+                self._citations = citations.Citations(corpus)
+            found = self._citations
+        return found.resolve(ident=ident, quote=quote, doc=doc)
 
     # changing the index
     def ingest(self, paths: list[Path] | None = None, progress: Progress = lambda _: None) -> IngestResult:

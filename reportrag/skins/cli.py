@@ -275,7 +275,7 @@ def _passages(settings: Settings, args) -> int:
 
 
 def _cite(settings: Settings, args) -> int:
-    from reportrag.answers import citations
+    from reportrag.answers.citations import format_text
 
     if bool(args.ident) == (args.quote is not None):
         raise BadQuery('cite: give a passage id, anchor or reference, or --quote "…" (one of them)')
@@ -283,7 +283,7 @@ def _cite(settings: Settings, args) -> int:
     if args.json:
         _print_json(result.to_json())
     else:
-        print(citations.format_text(result))
+        print(format_text(result))
     return 0
 
 

@@ -1,0 +1,82 @@
+"""Citation lookup: from a passage id, a citation anchor, a pasted quote or a reference as people type it
+("CEDAW Article 11, paragraph 1 (d)", "concluding observations 36 (e)", "review VII.C") to the exact place in a
+report: section, ¶ paragraph, canonical offsets, the paragraphs around it and the line in the original file.
+
+``Citations(corpus)`` folds every report once and answers all four kinds of lookup; build one per corpus and
+keep it (the Service does) rather than one per call. The modules, by job:
+
+- ``places``: the folded reports (``ReportView``, ``CorpusView``) and a span turned into a ``Located``
+- ``lookup``: passage ids and anchors (resolved by content, so they survive re-numbering and re-chunking)
+- ``quote_match``: pasted quotes, exactly or fuzzily with a word diff
+- ``references``: "Article 11, paragraph 1 (d)", "review VII.C", "concluding observations 36 (e)"
+- ``formatting``: the CLI's text form
+"""
+
+from __future__ import annotations
+
+from reportrag.answers.citations import lookup as _ids
+from reportrag.answers.citations import quote_match as _quotes
+from reportrag.answers.citations import references as _references
+from reportrag.answers.citations.formatting import format_text, snippet
+from reportrag.answers.citations.places import (
+    CONTEXT_PARAGRAPHS,
+    MAX_PLACES,
+    ContextParagraph,
+    CorpusView,
+    Located,
+    ReportView,
+    SourcePlace,
+    UnknownCitation,
+)
+from reportrag.answers.citations.quote_match import (
+    FLOOR,
+    MAX_QUOTE_CHARS,
+    Candidate,
+    DiffOp,
+    QuoteMatch,
+    diff_text,
+    word_diff,
+)
+from reportrag.answers.citations.references import Reference
+from reportrag.core.errors import BadQuery
+
+__all__ = [
+    "CONTEXT_PARAGRAPHS", "FLOOR", "MAX_PLACES", "MAX_QUOTE_CHARS", "Candidate", "Citations", "ContextParagraph",
+    "CorpusView", "DiffOp", "Located", "QuoteMatch", "Reference", "ReportView", "SourcePlace", "UnknownCitation",
+    "diff_text", "format_text", "snippet", "word_diff",
+]
+
+
+class Citations(CorpusView):
+    """Citation lookup over one corpus (anything with ``documents``, ``passages`` and ``row_of``: a
+    ``retrieval.Corpus``). Building it folds every report (a few tenths of a second); every lookup after that reuses them."""
+
+    def looks_like_id(self, ident: str) -> bool:
+        """Whether ``ident`` is shaped like a passage id or an anchor (else it is read as a reference)."""
+        return _ids.looks_like_id(self, ident)
+
+    def lookup(self, ident: str) -> Located:
+        """A passage id or a citation anchor → its text at its exact place."""
+        return _ids.lookup(self, ident)
+
+    def find_quote(self, quote: str, doc: str | None = None) -> QuoteMatch:
+        """Where a pasted quote stands: every exact place, or the closest text with a word diff."""
+        return _quotes.find_quote(self, quote, doc)
+
+    def resolve_reference(self, text: str, doc: str | None = None) -> Reference:
+        """A section or concluding-observations reference as typed → its passages."""
+        return _references.resolve_reference(self, text, doc)
+
+    def resolve(self, ident: str | None = None, quote: str | None = None,
+                doc: str | None = None) -> Located | QuoteMatch | Reference:
+        """What ``reportrag cite`` and ``/api/cite`` take: an id or anchor → ``lookup``; other text →
+        ``resolve_reference``; ``quote`` → ``find_quote``."""
+        if (ident is None) == (quote is None):
+            raise BadQuery("cite: give a passage id, anchor or reference, or --quote \"…\" (one of them)")
+        if quote is not None:
+            return self.find_quote(quote, doc)
+        if not ident.strip():
+            raise BadQuery("cite: empty id; run `reportrag search` to find passage ids")
+        if self.looks_like_id(ident):
+            return self.lookup(ident)
+        return self.resolve_reference(ident, doc)

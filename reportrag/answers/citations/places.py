@@ -1,0 +1,228 @@
+"""The corpus as citation lookup sees it: each report folded once for quote finding (``ReportView``), and a span of
+a report turned into what a reader needs to check it (``Located``: place, neighbouring paragraphs, original file).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import asdict, dataclass
+
+from reportrag.answers.quotes import anchor as make_anchor
+from reportrag.answers.quotes import normalize, normalized
+from reportrag.core.errors import ReportragError
+from reportrag.core.records import Document, Paragraph, Passage, Place
+from reportrag.ingest.textmap import to_source
+
+CONTEXT_PARAGRAPHS = 1  # paragraphs shown before and after a citation
+MAX_PLACES = 100  # a very short quote ("the") stands everywhere: list the first ones only
+_WORD = re.compile(r"\w+")
+
+# what an anchor hashes: one sentence, a paragraph, a passage, or two sentences quoted together
+SENTENCE, PARAGRAPH, PASSAGE, TWO_SENTENCES = 0, 1, 2, 3
+
+
+class UnknownCitation(ReportragError):
+    """An id, anchor or reference that matches nothing in the index."""
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ContextParagraph:
+    number: int
+    start: int
+    end: int
+    text: str
+    quoted: bool  # holds (part of) the cited text
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourcePlace:
+    """Where a canonical span stands in the report as loaded (``document.source_text``). Cleaning drops marks and
+    joins broken lines, so one span may map to several source spans; ``line`` is 1-based."""
+
+    file: str  # the original file's name
+    spans: tuple[tuple[int, int], ...]
+    line: int | None
+    end_line: int | None
+
+    @property
+    def start(self) -> int | None:
+        return self.spans[0][0] if self.spans else None
+
+    @property
+    def end(self) -> int | None:
+        return self.spans[-1][1] if self.spans else None
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "start": self.start, "end": self.end, "line": self.line,
+                "end_line": self.end_line, "spans": [list(s) for s in self.spans]}
+
+
+@dataclass(frozen=True)
+class Located:
+    """A cited text at its exact place, with what a reader needs to check it."""
+
+    kind: str  # "anchor", "passage" or "quote"
+    ident: str  # what was looked up
+    text: str
+    place: Place
+    verified: bool  # document.text[place.start:place.end] == text
+    anchor: str
+    context: tuple[ContextParagraph, ...]  # reading order; ``quoted`` marks the ones holding the text
+    source: SourcePlace
+    also_at: tuple[Place, ...] = ()  # other places the same text stands (sidebar copies)
+    note: str = ""
+
+    @property
+    def breadcrumb(self) -> tuple[str, ...]:
+        return (self.place.doc_title, *self.place.section)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "ident": self.ident, "text": self.text, **self.place.to_json(),
+                "verified": self.verified, "anchor": self.anchor, "breadcrumb": list(self.breadcrumb),
+                "context": [c.to_json() for c in self.context], "source": self.source.to_json(),
+                "also_at": [p.to_json() for p in self.also_at], "note": self.note}
+
+
+# ---------------------------------------------------------------- one report, folded once
+
+
+@dataclass(eq=False)
+class ReportView:
+    """One report as the quote finder and the anchor resolver read it. Folding a report costs a few tenths of a
+    second in pure Python, so it is done once, when the corpus view is built."""
+
+    document: Document
+    passages: list[Passage]  # reading order
+    normalized: str  # quotes.normalize of the whole text …
+    offsets: list[int]  # … and the canonical offset of each of its characters
+    words: list[frozenset[str]]  # per paragraph, for the cheap first pass of fuzzy matching
+    units: list[tuple[int, int, int, int]]  # what anchors hash: (start, end, ¶, SENTENCE … TWO_SENTENCES)
+
+    @classmethod
+    def build(cls, document: Document, passages: list[Passage]) -> ReportView:
+        passages = sorted(passages, key=lambda p: p.start)
+        text, offsets = normalize(document.text)
+        units = [(s.start, s.end, SENTENCE) for p in passages for s in p.sentences]
+        # an answer quotes two sentences together when the second carries the figure asked about
+        units += [(a.start, b.end, TWO_SENTENCES) for p in passages for a, b in zip(p.sentences, p.sentences[1:])]
+        units += [(p.start, p.end, PARAGRAPH) for p in document.paragraphs]
+        units += [(p.start, p.end, PASSAGE) for p in passages]
+        numbered = [(a, b, paragraph_at(document, a).number, kind) for a, b, kind in units]
+        words = [frozenset(words_of(p.text)) for p in document.paragraphs]
+        return cls(document, passages, text, offsets, words, numbered)
+
+    def normalized_slice(self, start: int, end: int) -> str:
+        """``normalized(document.text[start:end])`` read off the whole report's normalization (whitespace runs and
+        folded characters keep the offset of their first character, so the slice is the same once its ends are
+        stripped)."""
+        lo, hi = bisect.bisect_left(self.offsets, start), bisect.bisect_left(self.offsets, end)
+        return self.normalized[lo:hi].strip(" ")
+
+    def canonical(self, lo: int, hi: int) -> tuple[int, int]:
+        """Canonical (start, end) of normalized characters ``[lo, hi)``."""
+        return self.offsets[lo], self.offsets[hi - 1] + 1
+
+    def find(self, needle: str) -> list[tuple[int, int]]:
+        """``quotes.find_exact`` over the folded report: every canonical span where ``needle`` (normalized)
+        stands."""
+        return [self.canonical(m.start(), m.end()) for m in re.finditer(re.escape(needle), self.normalized)]
+
+    def passage_at(self, offset: int) -> Passage | None:
+        i = bisect.bisect_right(self.passages, offset, key=lambda p: p.start) - 1
+        if i >= 0 and offset < self.passages[i].end:
+            return self.passages[i]
+        if not self.passages:
+            return None
+        return self.passages[min(i + 1, len(self.passages) - 1)]
+
+    def place(self, start: int, end: int) -> Place:
+        document = self.document
+        paragraph = paragraph_at(document, start)
+        passage = self.passage_at(start)
+        owner = passage or paragraph
+        return Place(doc_id=document.doc_id, doc_title=document.info.short_title, section=owner.section,
+                     section_label=owner.section_label, paragraph=paragraph.number, start=start, end=end,
+                     passage_id=passage.passage_id if passage else "")
+
+
+# ---------------------------------------------------------------- the whole corpus
+
+
+class CorpusView:
+    """Every report of a corpus folded once. ``corpus`` is anything with ``documents`` ({doc_id: Document}),
+    ``passages`` (a list) and ``row_of`` ({passage_id: index into passages}): a ``retrieval.Corpus``."""
+
+    def __init__(self, corpus) -> None:
+        self.corpus = corpus
+        self.documents: dict[str, Document] = corpus.documents
+        self.passages: list[Passage] = corpus.passages
+        self.row_of: dict[str, int] = corpus.row_of
+        by_doc: dict[str, list[Passage]] = {doc_id: [] for doc_id in self.documents}
+        for p in self.passages:
+            by_doc[p.doc_id].append(p)
+        self.reports = {doc_id: ReportView.build(document, by_doc[doc_id])
+                        for doc_id, document in self.documents.items()}
+
+    def report(self, doc_id: str, what: str) -> ReportView:
+        """The report ``what`` (the id, anchor or option the user typed) names, or a clear error."""
+        if doc_id not in self.reports:
+            raise UnknownCitation(f"cite: {what} names report {doc_id!r}, which is not in the index; "
+                                  f"reports: {', '.join(self.reports) or 'none'} (`reportrag docs` lists them)")
+        return self.reports[doc_id]
+
+    def located(self, report: ReportView, start: int, end: int, *, kind: str, ident: str,
+                text: str | None = None, note: str = "", also: bool = True) -> Located:
+        document = report.document
+        text = document.text[start:end] if text is None else text
+        place = report.place(start, end)
+        also_at = self._also_at(text, document.doc_id, start) if also else ()
+        return Located(kind=kind, ident=ident, text=text, place=place, verified=document.text[start:end] == text,
+                       anchor=make_anchor(document.doc_id, place.paragraph, text),
+                       context=context_around(document, start, end), source=source_place(document, start, end),
+                       also_at=also_at, note=note)
+
+    def _also_at(self, text: str, doc_id: str, start: int) -> tuple[Place, ...]:
+        """The same text elsewhere: a sidebar repeat, or the other report quoting the same sentence."""
+        needle = normalized(text)
+        return tuple(r.place(a, b) for r in self.reports.values() for a, b in r.find(needle)
+                     if (r.document.doc_id, a) != (doc_id, start))[:MAX_PLACES]
+
+
+# ---------------------------------------------------------------- places in one document
+
+
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def paragraph_at(document: Document, offset: int) -> Paragraph:
+    """The paragraph holding ``offset``; in a heading between paragraphs, the paragraph the heading opens."""
+    paragraphs = document.paragraphs
+    i = bisect.bisect_right(paragraphs, offset, key=lambda p: p.start) - 1
+    if i >= 0 and offset < paragraphs[i].end:
+        return paragraphs[i]
+    return paragraphs[min(i + 1, len(paragraphs) - 1)]
+
+
+def context_around(document: Document, start: int, end: int) -> tuple[ContextParagraph, ...]:
+    paragraphs = document.paragraphs
+    first = paragraph_at(document, start).number - 1  # numbers are 1-based and consecutive
+    last = max(first, paragraph_at(document, max(start, end - 1)).number - 1)
+    window = paragraphs[max(0, first - CONTEXT_PARAGRAPHS) : last + 1 + CONTEXT_PARAGRAPHS]
+    return tuple(ContextParagraph(p.number, p.start, p.end, p.text, p.start < end and start < p.end) for p in window)
+
+
+def source_place(document: Document, start: int, end: int) -> SourcePlace:
+    spans = tuple(to_source(list(document.segments), start, end))
+    if not spans:
+        return SourcePlace(document.info.original_file, (), None, None)
+    line = document.source_text.count("\n", 0, spans[0][0]) + 1
+    end_line = line + document.source_text.count("\n", spans[0][0], spans[-1][1] - 1)
+    return SourcePlace(document.info.original_file, spans, line, end_line)
