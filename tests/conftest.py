@@ -28,8 +28,8 @@ def reports(tokens):
     """{doc_id: (Document, passages)} for the bundled reports, built in memory."""
     out = {}
     for info, path in read_manifest(MANIFEST):
-        document = build_document(path, info, max_bytes=Settings().max_file_bytes)
-        out[info.doc_id] = (document, build_passages(document, tokens, max_tokens=Settings().max_passage_tokens))
+        document = build_document(path, info, max_bytes=Settings().ingest.max_file_bytes)
+        out[info.doc_id] = (document, build_passages(document, tokens, max_tokens=Settings().ingest.max_passage_tokens))
     return out
 
 
@@ -80,8 +80,8 @@ def app_process(search_settings, searcher, tmp_path_factory):
     """``python app.py`` as a user starts it, on 127.0.0.1 and a free port, over the session's index.
     Yields (base URL, process)."""
     work = tmp_path_factory.mktemp("work")
-    with start_server(work, {"REPORTRAG_INDEX_DIR": str(search_settings.index_dir),
-                             "REPORTRAG_CACHE_DIR": str(search_settings.cache_dir), "REPORTRAG_WORK_DIR": str(work)}) as server:
+    with start_server(work, {"REPORTRAG_INDEX_DIR": str(search_settings.index.index_dir),
+                             "REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir), "REPORTRAG_WORK_DIR": str(work)}) as server:
         yield server
 
 

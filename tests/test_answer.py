@@ -30,7 +30,7 @@ def _check_citations(searcher, result):
 def test_an_answer_quotes_sentences_verbatim_with_their_place(searcher):
     result = answering.answer(searcher, SHELTERS)
     assert result.answered and result.method == "extractive"
-    assert 1 <= len(result.citations) <= answering.MAX_QUOTES
+    assert 1 <= len(result.citations) <= answering.DEFAULTS.max_quotes
     assert any("crisis centres" in c.quote for c in result.citations)
     _check_citations(searcher, result)
     # grouped by report, in reading order inside each report
@@ -122,18 +122,18 @@ def test_export_markdown_and_docx(searcher, tmp_path):
 
 
 def test_cli_ask_json_and_export(search_settings, searcher, tmp_path):
-    env = {"REPORTRAG_CACHE_DIR": str(search_settings.cache_dir)}
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir)}
     out = tmp_path / "a.docx"
-    proc = run_cli("ask", SHELTERS, "--json", "--export", str(out), index_dir=search_settings.index_dir, env=env)
+    proc = run_cli("ask", SHELTERS, "--json", "--export", str(out), index_dir=search_settings.index.index_dir, env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["answered"] and data["citations"] and out.stat().st_size > 5_000
     for c in data["citations"]:
         assert searcher.documents[c["doc_id"]].text[c["start"] : c["end"]] == c["quote"] and c["verified"]
         assert {"n", "quote", "doc_title", "section_label", "paragraph", "anchor", "label", "also_at"} <= set(c)
-    bad = run_cli("ask", SHELTERS, "--export", str(tmp_path / "a.pdf"), index_dir=search_settings.index_dir, env=env)
+    bad = run_cli("ask", SHELTERS, "--export", str(tmp_path / "a.pdf"), index_dir=search_settings.index.index_dir, env=env)
     assert bad.returncode == 1 and "can only export" in bad.stderr and "Traceback" not in bad.stderr
-    empty = run_cli("ask", "  ", index_dir=search_settings.index_dir, env=env)
+    empty = run_cli("ask", "  ", index_dir=search_settings.index.index_dir, env=env)
     assert empty.returncode == 1 and "Traceback" not in empty.stderr
 
 
@@ -182,8 +182,8 @@ def test_cli_ask_batch_loads_once_and_answers_each_line(search_settings, tmp_pat
         '{"id": "c", "question": "   "}\n',
         encoding="utf-8",
     )
-    env = {"REPORTRAG_CACHE_DIR": str(search_settings.cache_dir)}
-    proc = run_cli("ask", "--batch", str(batch), "--json", index_dir=search_settings.index_dir, env=env)
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir)}
+    proc = run_cli("ask", "--batch", str(batch), "--json", index_dir=search_settings.index.index_dir, env=env)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b", "c"]

@@ -19,8 +19,8 @@ def api(app_server):
 
 
 def _cli_json(settings, *args):
-    proc = run_cli(*args, "--json", index_dir=settings.index_dir, check=True,
-                   env={"REPORTRAG_CACHE_DIR": str(settings.cache_dir)})
+    proc = run_cli(*args, "--json", index_dir=settings.index.index_dir, check=True,
+                   env={"REPORTRAG_CACHE_DIR": str(settings.index.cache_dir)})
     return json.loads(proc.stdout)
 
 

@@ -70,7 +70,7 @@ def make_small_corpus(root: Path) -> Settings:
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
-    return {"REPORTRAG_CACHE_DIR": str(settings.cache_dir), "REPORTRAG_REPORTS_MANIFEST": str(settings.reports_manifest)}
+    return {"REPORTRAG_CACHE_DIR": str(settings.index.cache_dir), "REPORTRAG_REPORTS_MANIFEST": str(settings.ingest.reports_manifest)}
 
 
 def results(searcher: Searcher) -> list[list[tuple[str, float]]]:
@@ -95,7 +95,7 @@ def small(tmp_path_factory):
 def copy(small, tmp_path) -> Settings:
     """A private copy of the small index, reports and cache."""
     settings = small[0]
-    root = settings.index_dir.parent
+    root = settings.index.index_dir.parent
     shutil.copytree(root, tmp_path / "root")
     return Settings(index_dir=tmp_path / "root" / "index", cache_dir=tmp_path / "root" / "cache",
                     reports_manifest=tmp_path / "root" / "reports" / "manifest.json")
@@ -143,14 +143,14 @@ def test_cli_search_and_ask_bad_and_odd_queries(small, tmp_path):
     rows = [{"id": i, "question": q} for i, q in enumerate(ODD_QUERIES[:4] + ["   ", "x" * 100_000])]
     batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
 
-    asked = run_cli("ask", "--batch", str(batch), index_dir=settings.index_dir, env=env)
+    asked = run_cli("ask", "--batch", str(batch), index_dir=settings.index.index_dir, env=env)
     assert asked.returncode == 0, asked.stderr
     lines = [json.loads(line) for line in asked.stdout.splitlines()]
     assert [line["id"] for line in lines] == list(range(6))
     assert all("answer" in line for line in lines[:4])  # odd but valid: answered or abstained
     assert lines[4]["error"].startswith("query: empty") and "over the 2,000 limit" in lines[5]["error"]
 
-    searched = run_cli("search", "--batch", str(batch), "--k", "2", index_dir=settings.index_dir, env=env)
+    searched = run_cli("search", "--batch", str(batch), "--k", "2", index_dir=settings.index.index_dir, env=env)
     assert searched.returncode == 0, searched.stderr  # bad lines are reported per line, as in ask --batch
     lines = [json.loads(line) for line in searched.stdout.splitlines()]
     assert [line["id"] for line in lines] == list(range(6))
@@ -162,7 +162,7 @@ def test_cli_search_and_ask_bad_and_odd_queries(small, tmp_path):
         ("ask", " \t ", "error: query: empty; type a question or some words to search for"),
         ("search", "", "error: give either a QUERY or --batch QUESTIONS.jsonl"),
     ]:
-        proc = run_cli(command, query, index_dir=settings.index_dir, env=env)
+        proc = run_cli(command, query, index_dir=settings.index.index_dir, env=env)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().splitlines()[-1] == expected
 
@@ -193,7 +193,7 @@ def test_bad_files_leave_the_index_answering_as_before(small, copy, tmp_path):
     _, searcher, before = small
     cap = 4096
     expected = bad_files(tmp_path / "incoming", cap)
-    snapshot = tree_snapshot(copy.index_dir)
+    snapshot = tree_snapshot(copy.index.index_dir)
     settings = copy.model_copy(update={"max_file_bytes": cap})
 
     result = corpus.ingest_reports(settings, [tmp_path / "incoming"])
@@ -203,22 +203,22 @@ def test_bad_files_leave_the_index_answering_as_before(small, copy, tmp_path):
     for name, message in expected.items():
         assert sum(line.startswith(message) for line in result.failed) == 1, (name, result.failed)
     assert all("\n" not in line for line in result.failed)
-    assert tree_snapshot(copy.index_dir) == snapshot  # not one byte of the index changed
-    assert results(Searcher(copy.index_dir, searcher.embedder)) == before
+    assert tree_snapshot(copy.index.index_dir) == snapshot  # not one byte of the index changed
+    assert results(Searcher(copy.index.index_dir, searcher.embedder)) == before
 
 
 def test_the_same_report_twice_is_ingested_once(small, copy, tmp_path):
     _, searcher, before = small
     twin = tmp_path / "my-copy.md"
-    shutil.copy(copy.reports_manifest.parent / "small.md", twin)
-    snapshot = tree_snapshot(copy.index_dir)
+    shutil.copy(copy.ingest.reports_manifest.parent / "small.md", twin)
+    snapshot = tree_snapshot(copy.index.index_dir)
 
-    result = corpus.ingest_reports(copy, [twin, copy.reports_manifest.parent / "small.md"])
+    result = corpus.ingest_reports(copy, [twin, copy.ingest.reports_manifest.parent / "small.md"])
 
     assert result.failed == ["my-copy.md: the same report is already in the index as 'small'; nothing to do"]
     assert result.unchanged == ["small"] and result.added == []  # the bundled file itself is simply unchanged
-    assert tree_snapshot(copy.index_dir) == snapshot
-    assert results(Searcher(copy.index_dir, searcher.embedder)) == before
+    assert tree_snapshot(copy.index.index_dir) == snapshot
+    assert results(Searcher(copy.index.index_dir, searcher.embedder)) == before
 
 
 def test_names_and_ids_cannot_escape_the_index_folder(small, copy, tmp_path):
@@ -236,10 +236,10 @@ def test_names_and_ids_cannot_escape_the_index_folder(small, copy, tmp_path):
     assert written and all(p.startswith("root/index/") or p.startswith("root/cache/") for p in written), written
 
     # a manifest entry whose id is a path: refused with a line naming the file and the field, nothing written
-    manifest = json.loads(copy.reports_manifest.read_text(encoding="utf-8"))
+    manifest = json.loads(copy.ingest.reports_manifest.read_text(encoding="utf-8"))
     manifest["reports"].append({**manifest["reports"][0], "doc_id": "../../escaped", "file": "small-2.md"})
-    (copy.reports_manifest.parent / "small-2.md").write_text(SMALL_REPORT + "\nOne more line.\n", encoding="utf-8")
-    copy.reports_manifest.write_text(json.dumps(manifest), encoding="utf-8")
+    (copy.ingest.reports_manifest.parent / "small-2.md").write_text(SMALL_REPORT + "\nOne more line.\n", encoding="utf-8")
+    copy.ingest.reports_manifest.write_text(json.dumps(manifest), encoding="utf-8")
     snapshot = tree_snapshot(tmp_path)
     result = corpus.ingest_reports(copy)
     assert result.failed == [
@@ -249,21 +249,21 @@ def test_names_and_ids_cannot_escape_the_index_folder(small, copy, tmp_path):
     assert not list(tmp_path.rglob("escaped*"))
 
     # reading or removing by such an id is "no such report", never a file outside documents/
-    (copy.index_dir / "secret.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+    (copy.index.index_dir / "secret.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
     for bad in ("../secret", "..", ".hidden", "a/b", "", "x" * 200):
         with pytest.raises(IndexNotFound, match="no such report"):
-            documents.load(copy.index_dir, bad)
+            documents.load(copy.index.index_dir, bad)
         with pytest.raises(ReportragError):
             corpus.remove_report(copy, bad)
-    assert (copy.index_dir / "secret.json").exists()
-    assert results(Searcher(copy.index_dir, searcher.embedder))[0][0] != ()  # still searchable
+    assert (copy.index.index_dir / "secret.json").exists()
+    assert results(Searcher(copy.index.index_dir, searcher.embedder))[0][0] != ()  # still searchable
 
 
 def test_a_broken_reports_manifest_is_one_line(copy):
-    copy.reports_manifest.write_text('{"reports": [{"doc_id": "x"}]', encoding="utf-8")
+    copy.ingest.reports_manifest.write_text('{"reports": [{"doc_id": "x"}]', encoding="utf-8")
     with pytest.raises(ReportragError, match=r"^manifest.json: not a readable reports manifest .*REPORTRAG_REPORTS_MANIFEST"):
         corpus.ingest_reports(copy)
-    copy.reports_manifest.write_text('{"reports": [{"doc_id": "x"}]}', encoding="utf-8")
+    copy.ingest.reports_manifest.write_text('{"reports": [{"doc_id": "x"}]}', encoding="utf-8")
     with pytest.raises(ReportragError, match="^manifest.json: not a readable reports manifest"):
         corpus.ingest_reports(copy)
 
@@ -272,22 +272,22 @@ def test_cli_ingest_bad_files_one_line_each(small, copy, tmp_path):
     expected = bad_files(tmp_path / "incoming", 50 * 1024 * 1024)
     (tmp_path / "incoming" / "big.md").unlink()  # the size cap is covered in-process above (no 50 MB file here)
     del expected["big.md"]
-    snapshot = tree_snapshot(copy.index_dir)
-    proc = run_cli("ingest", str(tmp_path / "incoming"), index_dir=copy.index_dir, env=cli_env(copy))
+    snapshot = tree_snapshot(copy.index.index_dir)
+    proc = run_cli("ingest", str(tmp_path / "incoming"), index_dir=copy.index.index_dir, env=cli_env(copy))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == len(expected)
     for message in expected.values():
         assert sum(line.startswith("error: " + message) for line in errors) == 1, (message, errors)
     assert "ingested 0, unchanged 0, failed 5" in proc.stdout
-    assert tree_snapshot(copy.index_dir) == snapshot
+    assert tree_snapshot(copy.index.index_dir) == snapshot
 
 
 # --- the index ------------------------------------------------------------------------------------------------
 
 
 def _build(settings: Settings) -> Path:
-    base = settings.index_dir / "search"
+    base = settings.index.index_dir / "search"
     return base / (base / "CURRENT").read_text(encoding="utf-8").strip()
 
 
@@ -300,7 +300,7 @@ def _edit_manifest(**changes):
 
 def _truncate(relative: str, keep: int = 40):
     def damage(settings: Settings) -> None:
-        path = settings.index_dir / relative if relative.startswith("documents/") else _build(settings) / relative
+        path = settings.index.index_dir / relative if relative.startswith("documents/") else _build(settings) / relative
         path.write_bytes(path.read_bytes()[:keep])
     return damage
 
@@ -314,8 +314,8 @@ def _flip_vectors(settings: Settings) -> None:
 
 # (damage, the error, what its one line must say)
 INDEX_DAMAGE = {
-    "CURRENT deleted": (lambda s: (s.index_dir / "search" / "CURRENT").unlink(), IndexNotFound, "no search index here; run 'reportrag ingest' to build it"),
-    "CURRENT names a path out": (lambda s: (s.index_dir / "search" / "CURRENT").write_text("../../cache"), IndexNotFound, "no search index here"),
+    "CURRENT deleted": (lambda s: (s.index.index_dir / "search" / "CURRENT").unlink(), IndexNotFound, "no search index here; run 'reportrag ingest' to build it"),
+    "CURRENT names a path out": (lambda s: (s.index.index_dir / "search" / "CURRENT").write_text("../../cache"), IndexNotFound, "no search index here"),
     "build folder deleted": (lambda s: shutil.rmtree(_build(s)), IndexNotFound, "no search index here"),
     "faiss file deleted": (lambda s: (_build(s) / "passages.faiss").unlink(), IndexNotFound, "damaged (a part is missing or changed); run 'reportrag ingest'"),
     "keyword index deleted": (lambda s: shutil.rmtree(_build(s) / "bm25"), IndexNotFound, "damaged"),
@@ -330,10 +330,10 @@ INDEX_DAMAGE = {
     "manifest without counts": (_edit_manifest(passages=None, corpus=[]), IndexNotFound, "manifest is damaged"),
     "manifest truncated": (_truncate("manifest.json", 30), IndexNotFound, "no search index here"),
     "passages store truncated": (_truncate("documents/small.json", 500), IndexNotFound, "small.json: the stored report is damaged"),
-    "passages store not a record": (lambda s: (s.index_dir / "documents" / "small.json").write_text("[1, 2]"), IndexNotFound, "small.json: the stored report is damaged (not a report record)"),
-    "passages store from another format": (lambda s: (s.index_dir / "documents" / "small.json").write_text('{"format": 0}'), IndexMismatch, "small.json: stored in format 0, this version reads 1; run 'reportrag ingest' to rebuild it"),
-    "passages store missing": (lambda s: (s.index_dir / "documents" / "small.json").unlink(), IndexNotFound, "small: no such report in the index (known: none); run 'reportrag ingest'"),
-    "embedding cache damaged too": (lambda s: ((s.cache_dir / "embeddings" / "keys.json").write_text('{"keys": 5}'), shutil.rmtree(_build(s))), IndexNotFound, "no search index here"),
+    "passages store not a record": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text("[1, 2]"), IndexNotFound, "small.json: the stored report is damaged (not a report record)"),
+    "passages store from another format": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text('{"format": 0}'), IndexMismatch, "small.json: stored in format 0, this version reads 1; run 'reportrag ingest' to rebuild it"),
+    "passages store missing": (lambda s: (s.index.index_dir / "documents" / "small.json").unlink(), IndexNotFound, "small: no such report in the index (known: none); run 'reportrag ingest'"),
+    "embedding cache damaged too": (lambda s: ((s.index.cache_dir / "embeddings" / "keys.json").write_text('{"keys": 5}'), shutil.rmtree(_build(s))), IndexNotFound, "no search index here"),
 }
 
 
@@ -344,11 +344,11 @@ def test_index_damage_gives_a_way_out_that_works(small, copy, case):
     damage(copy)
 
     with pytest.raises(error) as e:
-        Searcher(copy.index_dir, searcher.embedder)
+        Searcher(copy.index.index_dir, searcher.embedder)
     assert message in str(e.value) and "\n" not in str(e.value) and "reportrag ingest" in str(e.value)
 
     corpus.ingest_reports(copy)  # the way out the message names
-    assert results(Searcher(copy.index_dir, searcher.embedder)) == before
+    assert results(Searcher(copy.index.index_dir, searcher.embedder)) == before
     assert corpus.ingest_reports(copy).added == []  # and it stays repaired: no rebuild loop
     assert results(corpus.open_searcher(copy, searcher.embedder)) == before
 
@@ -357,14 +357,14 @@ def test_cli_damaged_index_message_then_ingest_repairs(small, copy):
     """Through the CLI: `doc` names the damage and the way out; `ingest` repairs; `search` answers."""
     _, _, before = small
     env = cli_env(copy)
-    (copy.index_dir / "documents" / "small.json").write_text("[]", encoding="utf-8")
+    (copy.index.index_dir / "documents" / "small.json").write_text("[]", encoding="utf-8")
     shutil.rmtree(_build(copy) / "bm25")
-    proc = run_cli("doc", "small", index_dir=copy.index_dir, env=env)
+    proc = run_cli("doc", "small", index_dir=copy.index.index_dir, env=env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr == "error: small.json: the stored report is damaged (not a report record); run 'reportrag ingest' to rebuild it\n"
-    proc = run_cli("ingest", index_dir=copy.index_dir, env=env)
+    proc = run_cli("ingest", index_dir=copy.index.index_dir, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "ingested 1, unchanged 0, failed 0" in proc.stdout
-    hits = json.loads(run_cli("search", QUERIES[0], "--k", "4", "--json", index_dir=copy.index_dir, env=env, check=True).stdout)
+    hits = json.loads(run_cli("search", QUERIES[0], "--k", "4", "--json", index_dir=copy.index.index_dir, env=env, check=True).stdout)
     assert [h["passage_id"] for h in hits] == [pid for pid, _ in before[0]]
     assert [h["score"] for h in hits] == pytest.approx([score for _, score in before[0]], abs=1e-3)  # JSON rounds

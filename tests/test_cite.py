@@ -290,7 +290,7 @@ def test_dispatcher_and_text_form(searcher, citations):
 
 def test_cli_cite_passage_json(searcher, search_settings):
     passage = _passage_holding(searcher, "cedaw", 296)
-    proc = run_cli("cite", passage.passage_id, "--json", index_dir=search_settings.index_dir, check=True)
+    proc = run_cli("cite", passage.passage_id, "--json", index_dir=search_settings.index.index_dir, check=True)
     data = json.loads(proc.stdout)
     assert (data["kind"], data["passage_id"], data["text"]) == ("passage", passage.passage_id, passage.text)
     assert data["verified"] and data["source"]["file"] == searcher.documents["cedaw"].info.original_file
@@ -300,13 +300,13 @@ def test_cli_cite_quote_json(searcher, search_settings):
     passage = _passage_holding(searcher, "cedaw", 296)
     quote = searcher.documents["cedaw"].text[passage.sentences[0].start : passage.sentences[0].end]
     typed = quote.replace("’", "'")
-    proc = run_cli("cite", "--quote", typed, "--json", index_dir=search_settings.index_dir, check=True)
+    proc = run_cli("cite", "--quote", typed, "--json", index_dir=search_settings.index.index_dir, check=True)
     data = json.loads(proc.stdout)
     assert data["found"] and data["exact"] and data["places"][0]["start"] == passage.sentences[0].start
 
 
 def test_cli_unknown_id_is_one_line(search_settings):
-    proc = run_cli("cite", "cedaw-9999-0123456789", index_dir=search_settings.index_dir)
+    proc = run_cli("cite", "cedaw-9999-0123456789", index_dir=search_settings.index.index_dir)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "cedaw-9999-0123456789" in proc.stderr and "reportrag search" in proc.stderr

@@ -71,11 +71,11 @@ def ingest_cmd(extra: Path) -> list[str]:
 
 
 def env_for(settings: Settings, kill_at: int = 0) -> dict[str, str]:
-    return {**os.environ, **cli_env(settings), "REPORTRAG_INDEX_DIR": str(settings.index_dir), "KILL_AT": str(kill_at)}
+    return {**os.environ, **cli_env(settings), "REPORTRAG_INDEX_DIR": str(settings.index.index_dir), "KILL_AT": str(kill_at)}
 
 
 def copy_of(base: Settings, dest: Path) -> Settings:
-    shutil.copytree(base.index_dir.parent, dest)
+    shutil.copytree(base.index.index_dir.parent, dest)
     return Settings(index_dir=dest / "index", cache_dir=dest / "cache", reports_manifest=dest / "reports" / "manifest.json")
 
 
@@ -88,28 +88,28 @@ def world(tmp_path_factory):
     extra = root / "extra.md"
     extra.write_text(EXTRA, encoding="utf-8")
     embedder = corpus.make_embedder(base)
-    before = results(Searcher(base.index_dir, embedder))
+    before = results(Searcher(base.index.index_dir, embedder))
 
     reference = copy_of(base, root / "reference")
     proc = subprocess.run(ingest_cmd(extra), env=env_for(reference), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     steps = [line for line in proc.stderr.splitlines() if line.startswith("step ")]
-    after = results(Searcher(reference.index_dir, embedder))
+    after = results(Searcher(reference.index.index_dir, embedder))
     assert after != before and any(pid.startswith("extra") for hits in after for pid, _ in hits)
     return {"base": base, "extra": extra, "embedder": embedder, "before": before, "after": after, "steps": steps}
 
 
 def check_after_kill(settings: Settings, world) -> str:
     """The index loads and answers as before (or as the finished run); nothing it reads is partial."""
-    base = settings.index_dir / "search"
+    base = settings.index.index_dir / "search"
     current = (base / "CURRENT").read_text(encoding="utf-8")
     assert store._BUILD_NAME.fullmatch(current), current  # CURRENT is whole, never half written
-    for doc_id in documents.doc_ids(settings.index_dir):  # every report file the loader lists is whole
-        documents.load(settings.index_dir, doc_id)
+    for doc_id in documents.doc_ids(settings.index.index_dir):  # every report file the loader lists is whole
+        documents.load(settings.index.index_dir, doc_id)
     assert all(p.name.startswith(".") and p.name.endswith(".tmp")
-               for p in (settings.index_dir / "documents").iterdir() if p.suffix != ".json")  # leftovers are hidden temp files
+               for p in (settings.index.index_dir / "documents").iterdir() if p.suffix != ".json")  # leftovers are hidden temp files
     assert not any(p.name.endswith(".tmp") for p in (base / current).rglob("*"))
-    got = results(Searcher(settings.index_dir, world["embedder"]))
+    got = results(Searcher(settings.index.index_dir, world["embedder"]))
     if current == (world["base"].index_dir / "search" / "CURRENT").read_text(encoding="utf-8"):
         assert got == world["before"]  # exactly as before: same passages, same scores
         return "old"
@@ -121,11 +121,11 @@ def repair(settings: Settings, world) -> None:
     """`reportrag ingest` again finishes the job: the index is the unkilled run's, no temp files left."""
     result = corpus.ingest_reports(settings, [world["extra"]])
     assert not result.failed
-    got = results(Searcher(settings.index_dir, world["embedder"]))
+    got = results(Searcher(settings.index.index_dir, world["embedder"]))
     assert [[pid for pid, _ in hits] for hits in got] == [[pid for pid, _ in hits] for hits in world["after"]]
     flat = lambda rs: [s for hits in rs for _, s in hits]  # noqa: E731
     assert flat(got) == pytest.approx(flat(world["after"]), abs=1e-4)  # re-embedded texts may differ in float noise
-    assert sorted(p.name for p in (settings.index_dir / "search").iterdir() if not p.name.startswith("build-")) == ["CURRENT"]
+    assert sorted(p.name for p in (settings.index.index_dir / "search").iterdir() if not p.name.startswith("build-")) == ["CURRENT"]
     # an old build whose removal was cut short may stay until the next rebuild: harmless, CURRENT never names it
 
 
@@ -182,14 +182,14 @@ def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 120) -> bool:
 @pytest.mark.parametrize("when", ["temporary build folder appears", "report file written", "after 3 s"])
 def test_user_sigkill_of_the_real_command(world, tmp_path, when):
     settings = copy_of(world["base"], tmp_path / "index-copy")
-    search = settings.index_dir / "search"
+    search = settings.index.index_dir / "search"
     proc = subprocess.Popen([sys.executable, "-m", "reportrag.skins.cli", "ingest", str(world["extra"])],
                             env=env_for(settings), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         if when == "temporary build folder appears":
             hit = _wait_for(lambda: any(p.name.endswith(".tmp") for p in search.iterdir()), proc)
         elif when == "report file written":
-            hit = _wait_for(lambda: (settings.index_dir / "documents" / "extra.json").exists(), proc)
+            hit = _wait_for(lambda: (settings.index.index_dir / "documents" / "extra.json").exists(), proc)
         else:
             hit = not _wait_for(lambda: False, proc, timeout=3.0)
         os.kill(proc.pid, signal.SIGKILL)
@@ -202,5 +202,5 @@ def test_user_sigkill_of_the_real_command(world, tmp_path, when):
     run = subprocess.run([sys.executable, "-m", "reportrag.skins.cli", "ingest", str(world["extra"])],
                          env=env_for(settings), cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert json.loads(json.dumps(results(Searcher(settings.index_dir, world["embedder"]))))[0][0][0] == world["after"][0][0][0]
+    assert json.loads(json.dumps(results(Searcher(settings.index.index_dir, world["embedder"]))))[0][0][0] == world["after"][0][0][0]
     repair(settings, world)

@@ -15,9 +15,9 @@ QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 
 def test_eval_command_writes_json_markdown_and_plots(search_settings, searcher, tmp_path):
     out = tmp_path / "results"
-    env = {"REPORTRAG_CACHE_DIR": str(search_settings.cache_dir)}
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir)}
     proc = run_cli("eval", "--modes", "keyword,hybrid", "--no-baseline", "--out", str(out),
-                   index_dir=search_settings.index_dir, env=env)
+                   index_dir=search_settings.index.index_dir, env=env)
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "questions.json").read_text(encoding="utf-8"))
     assert list(report["results"]) == ["keyword", "hybrid"]
@@ -37,9 +37,9 @@ def test_eval_command_writes_json_markdown_and_plots(search_settings, searcher, 
 def test_bad_question_file_is_a_clear_error(search_settings, tmp_path):
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": "a", "question": "x", "gold": []}\n{"id": "b", "question": \n', encoding="utf-8")
-    proc = run_cli("eval", "--questions", str(bad), "--no-baseline", "--out", str(tmp_path / "r"), index_dir=search_settings.index_dir)
+    proc = run_cli("eval", "--questions", str(bad), "--no-baseline", "--out", str(tmp_path / "r"), index_dir=search_settings.index.index_dir)
     assert proc.returncode == 1 and f"{bad}:2:" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run_cli("eval", "--modes", "hybrid,magic", "--out", str(tmp_path / "r"), index_dir=search_settings.index_dir)
+    proc = run_cli("eval", "--modes", "hybrid,magic", "--out", str(tmp_path / "r"), index_dir=search_settings.index.index_dir)
     assert proc.returncode == 1 and "magic" in proc.stderr and "Traceback" not in proc.stderr
 
 

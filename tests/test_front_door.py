@@ -41,7 +41,7 @@ def test_reading_the_stored_reports_never_loads_the_model(search_settings, searc
         "import json, sys\n"
         "from reportrag.core.settings import Settings\n"
         "from reportrag.service import Service\n"
-        f"s = Service(Settings(index_dir={str(search_settings.index_dir)!r}))\n"
+        f"s = Service(Settings(index_dir={str(search_settings.index.index_dir)!r}))\n"
         "docs = s.documents(); doc = s.document('cedaw'); ps = s.passages('review')\n"
         "print(json.dumps([len(docs), doc.doc_id, len(ps), 'sentence_transformers' in sys.modules, 'torch' in sys.modules]))"
     )

@@ -160,3 +160,11 @@ def test_generic_names_are_not_installed_top_level():
                          cwd="/", check=True).stdout.strip()
     assert out == "[]", out
     assert importlib.util.find_spec("reportrag.index.embed") is not None
+
+
+def test_readme_settings_table_is_generated_from_the_settings_object():
+    from reportrag.core.settings import settings_table
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- settings:start -->\n")[1].split("<!-- settings:end -->")[0]
+    assert table == settings_table(), "run `reportrag settings --table` and paste it into README.md"

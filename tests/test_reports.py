@@ -167,7 +167,7 @@ def test_no_passage_exceeds_the_model_window(reports, tokens):
     assert header_budget >= 48
     for _, passages in reports.values():
         for p in passages:
-            assert tokens.count(p.text) <= Settings().max_passage_tokens
+            assert tokens.count(p.text) <= Settings().ingest.max_passage_tokens
 
 
 def test_ingest_twice_gives_identical_passages_and_ids(reports, tokens):

@@ -78,10 +78,10 @@ def cross_encoder_dir(tmp_path_factory):
 
 
 def test_a_cross_encoder_from_a_folder_reorders_the_candidates(searcher, search_settings, cross_encoder_dir):
-    settings = Settings(index_dir=search_settings.index_dir, cache_dir=search_settings.cache_dir, reranker_path=cross_encoder_dir)
+    settings = Settings(index_dir=search_settings.index.index_dir, cache_dir=search_settings.index.cache_dir, reranker_path=cross_encoder_dir)
     reranker = corpus.make_reranker(settings)
     assert isinstance(reranker, CrossEncoderReranker)
-    with_ce = Searcher(search_settings.index_dir, searcher.embedder, reranker=reranker)
+    with_ce = Searcher(search_settings.index.index_dir, searcher.embedder, reranker=reranker)
     query = "shelters for victims of domestic violence"
     hits = with_ce.search(query, k=5)
     # the cross-encoder's relevance (a sigmoid) decides, the fused score only breaks ties

@@ -90,7 +90,7 @@ def test_retrieval_quality_gate(searcher):
 
 
 def test_cli_search_json_and_batch(search_settings, searcher, tmp_path):
-    env_index = search_settings.index_dir
+    env_index = search_settings.index.index_dir
     proc = run_cli("search", "Global Gender Gap ranking", "--k", "3", "--json", index_dir=env_index, check=True)
     hits = json.loads(proc.stdout)
     assert len(hits) == 3
@@ -107,29 +107,29 @@ def test_cli_search_json_and_batch(search_settings, searcher, tmp_path):
 
 
 def test_remove_a_report_and_add_it_back_without_re_embedding(search_settings, searcher, tmp_path):
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.cache_dir)
-    shutil.copytree(search_settings.index_dir, settings.index_dir)
-    proc = run_cli("remove", "review", index_dir=settings.index_dir, env={"REPORTRAG_CACHE_DIR": str(settings.cache_dir)})
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir)
+    shutil.copytree(search_settings.index.index_dir, settings.index.index_dir)
+    proc = run_cli("remove", "review", index_dir=settings.index.index_dir, env={"REPORTRAG_CACHE_DIR": str(settings.index.cache_dir)})
     assert proc.returncode == 0, proc.stderr
     assert "0 newly embedded" in proc.stderr
-    alone = Searcher(settings.index_dir, searcher.embedder)
+    alone = Searcher(settings.index.index_dir, searcher.embedder)
     assert set(alone.documents) == {"cedaw"} and {p.doc_id for p in alone.passages} == {"cedaw"}
-    unknown = run_cli("remove", "nope", index_dir=settings.index_dir)
+    unknown = run_cli("remove", "nope", index_dir=settings.index.index_dir)
     assert unknown.returncode == 1 and "known: cedaw" in unknown.stderr and "Traceback" not in unknown.stderr
     result = corpus.ingest_reports(settings)  # the bundled set comes back, from the embedding cache
     assert result.added == ["review"]
-    assert len(Searcher(settings.index_dir, searcher.embedder).passages) == len(searcher.passages)
+    assert len(Searcher(settings.index.index_dir, searcher.embedder).passages) == len(searcher.passages)
 
 
 def test_unchanged_reingest_does_not_rebuild(search_settings, searcher):
-    before = (search_settings.index_dir / "search" / "CURRENT").read_text()
+    before = (search_settings.index.index_dir / "search" / "CURRENT").read_text()
     corpus.ingest_reports(search_settings)
-    assert (search_settings.index_dir / "search" / "CURRENT").read_text() == before
+    assert (search_settings.index.index_dir / "search" / "CURRENT").read_text() == before
 
 
 def test_damaged_or_foreign_index_gives_a_way_out(search_settings, searcher, tmp_path):
     copy = tmp_path / "index"
-    shutil.copytree(search_settings.index_dir, copy)
+    shutil.copytree(search_settings.index.index_dir, copy)
     build = copy / "search" / (copy / "search" / "CURRENT").read_text().strip()
     with pytest.raises(IndexMismatch, match="rebuild"):
         store.load(copy, model="another-model")
@@ -137,21 +137,21 @@ def test_damaged_or_foreign_index_gives_a_way_out(search_settings, searcher, tmp
     with pytest.raises(IndexNotFound, match="reportrag ingest"):
         store.load(copy, model=searcher.embedder.name)
     # the way out: ingest notices and rebuilds from the embedding cache, without re-embedding
-    settings = Settings(index_dir=copy, cache_dir=search_settings.cache_dir)
+    settings = Settings(index_dir=copy, cache_dir=search_settings.index.cache_dir)
     corpus.ingest_reports(settings)
     assert Searcher(copy, searcher.embedder).search("death penalty", k=1)
 
 
 def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(search_settings, searcher, tmp_path):
     # force the approximate path on our 723 passages: the same cache, so nothing is re-embedded
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.cache_dir, exact_search_up_to=100)
-    shutil.copytree(search_settings.index_dir / "documents", settings.index_dir / "documents")
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir, exact_search_up_to=100)
+    shutil.copytree(search_settings.index.index_dir / "documents", settings.index.index_dir / "documents")
     with pytest.raises(IndexNotFound, match="reportrag ingest"):  # reading never builds
         corpus.open_searcher(settings, searcher.embedder)
     assert corpus.ingest_reports(settings).added == []  # the reports are stored: only the search index is built
     approximate = corpus.open_searcher(settings, searcher.embedder)
     assert not approximate.exact and searcher.exact
-    assert store.load(settings.index_dir, model=searcher.embedder.name).manifest["settings"]["exact_up_to"] == 100
+    assert store.load(settings.index.index_dir, model=searcher.embedder.name).manifest["settings"]["exact_up_to"] == 100
     questions = [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl") if q["gold"]][:40]
     for mode in ("hybrid+rerank", "dense"):
         exact_top = [[h.passage.passage_id for h in hits] for hits in searcher.batch(questions, k=5, mode=mode)]
@@ -160,7 +160,7 @@ def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(sea
         assert overlap >= 0.95, (mode, overlap)
     # the threshold is part of the index: with it changed back, the index is stale and never served; ingest
     # rebuilds it from the cache instead of mixing
-    back = Settings(index_dir=settings.index_dir, cache_dir=search_settings.cache_dir)
+    back = Settings(index_dir=settings.index.index_dir, cache_dir=search_settings.index.cache_dir)
     with pytest.raises(IndexMismatch, match="reportrag ingest"):
         corpus.open_searcher(back, searcher.embedder)
     corpus.ingest_reports(back)

@@ -41,8 +41,8 @@ def test_uploads_are_off_by_default(app_server):
 def upload_server(search_settings, searcher, tmp_path_factory):
     """A server with --allow-uploads over a copy of the session's index (the copy is changed, not the original)."""
     root = tmp_path_factory.mktemp("uploads")
-    shutil.copytree(search_settings.index_dir, root / "index")
-    shutil.copytree(search_settings.cache_dir, root / "cache")
+    shutil.copytree(search_settings.index.index_dir, root / "index")
+    shutil.copytree(search_settings.index.cache_dir, root / "cache")
     env = {"REPORTRAG_INDEX_DIR": str(root / "index"), "REPORTRAG_CACHE_DIR": str(root / "cache"),
            "REPORTRAG_WORK_DIR": str(root / "work")}
     with start_server(root, env, "--allow-uploads") as (url, _):

@@ -85,7 +85,7 @@ def job_encode(work: Path, opts: dict) -> dict:
     from reportrag.service.ingesting import model_dir
 
     settings = settings_for(work)
-    corpus = [documents.load(settings.index_dir, d) for d in documents.doc_ids(settings.index_dir)]
+    corpus = [documents.load(settings.index.index_dir, d) for d in documents.doc_ids(settings.index.index_dir)]
     with Clock() as load:
         embedder = Embedder(model_dir(settings))
     recorder = RecordingCache(embedder.dimension)
@@ -132,15 +132,15 @@ def job_reingest(work: Path, opts: dict) -> dict:
             if hasattr(corpus, "remove_report"):
                 corpus.remove_report(settings, SMALL_REPORT_ID)
             else:  # older corpus API: drop the record, re-ingest notices the stale index
-                documents.remove(settings.index_dir, SMALL_REPORT_ID)
+                documents.remove(settings.index.index_dir, SMALL_REPORT_ID)
                 result = corpus.ingest_reports(settings)
         else:
             raise ValueError(step)
     out = {"step": step, "wall_s": c.wall, "cpu_s": c.cpu, "process_s": time.perf_counter() - PROCESS_START, **meter.as_dict()}
     if result is not None:
         out.update(added=result.added, unchanged=result.unchanged, failed=result.failed)
-    if step == "add" and SMALL_REPORT_ID in documents.doc_ids(settings.index_dir):
-        _, passages = documents.load(settings.index_dir, SMALL_REPORT_ID)
+    if step == "add" and SMALL_REPORT_ID in documents.doc_ids(settings.index.index_dir):
+        _, passages = documents.load(settings.index.index_dir, SMALL_REPORT_ID)
         out["new_report"] = {"passages": len(passages), "sentences": sum(len(p.sentences) for p in passages)}
     return out
 

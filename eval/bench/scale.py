@@ -151,7 +151,7 @@ def _real_vectors(settings):
 
     from reportrag.service.ingesting import model_dir
 
-    real = store.load(settings.index_dir, model=model_name(model_dir(settings)))
+    real = store.load(settings.index.index_dir, model=model_name(model_dir(settings)))
     return np.concatenate([real.passage_vectors, real.sentence_vectors]).astype(np.float32)
 
 

@@ -9,9 +9,9 @@ the passages found, and whether one sentence carries the question's rarest words
    sentence of the passages found (with its neighbours, its section titles and its report's name; "Syrian"
    matches "Syria") → abstain;
 2. a year the question asks about stands only apart from its topic (no window holding the year carries at least
-   ``YEAR_TOPIC_SHARE`` of the topic coverage the best window carries: "divorces registered in 2022" when "2022"
+   ``year_topic_share`` (a setting) of the topic coverage the best window carries: "divorces registered in 2022" when "2022"
    stands only beside other subjects) → abstain;
-3. no sentence is similar enough (cosine below ``MIN_COSINE``) → nothing close enough to quote.
+3. no sentence is similar enough (cosine below ``min_cosine``, a setting) → nothing close enough to quote.
 
 Measured on eval/questions.jsonl (``reportrag eval`` reports it): 47 % of the 30 unanswerable questions flagged
 (33 % without rule 2), 2.5 % of the 160 answerable ones wrongly flagged; on the held-out
@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from reportrag.core.settings import AnswerSettings
 from reportrag.index.keyword import tokenize
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from reportrag.retrieval.search import Searcher
     from reportrag.retrieval.term_stats import TermStats
 
-MIN_COSINE = 0.30
-YEAR_TOPIC_SHARE = 0.7
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _WORD = re.compile(r"[^\W\d_][\w’'-]*|\d[\d,.]*\d|\d")
 # capitalised words that name nothing specific in these questions
@@ -78,7 +77,8 @@ def shared_terms(a: str, b: str) -> int:
     return len(set(tokenize(a)) & set(tokenize(b)))
 
 
-def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher) -> str:
+def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
+           settings: AnswerSettings = AnswerSettings()) -> str:
     """Why the evidence does not answer the question, or "" when it does."""
     if not sentences:
         return "Nothing in the reports matches the question."
@@ -93,13 +93,13 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher) 
             "The reports do not appear to address this: no passage found speaks of "
             f"{', '.join(dict.fromkeys(shown))} together with the rest of the question."
         )
-    year = _year_apart_from_topic(question, specific, sentences, searcher)
+    year = _year_apart_from_topic(question, specific, sentences, searcher, settings.year_topic_share)
     if year:
         return (
             "The reports do not appear to address this: the passages found do not give "
             f"{year} for what the question asks about."
         )
-    if max(s.cosine for s in sentences) < MIN_COSINE:
+    if max(s.cosine for s in sentences) < settings.min_cosine:
         return "The reports do not appear to address this: no passage is close enough to quote."
     return ""
 
@@ -111,11 +111,12 @@ def _has(term: str, tokens: set[str]) -> bool:
     )
 
 
-def _year_apart_from_topic(question: str, specific: list[str], sentences: list, searcher: Searcher) -> str:
+def _year_apart_from_topic(question: str, specific: list[str], sentences: list, searcher: Searcher,
+                           share: float) -> str:
     """A year the question asks about that stands only apart from its topic: "divorces registered in 2022" when
     the one sentence on divorce gives no year and "2022" stands only beside other subjects. Each year must
     stand in a sentence window (the sentence and its neighbours; not a report's name: "Annual Review 2022"
-    dates the report, not the figure) that carries at least ``YEAR_TOPIC_SHARE`` of the rarity-weighted topic
+    dates the report, not the figure) that carries at least ``share`` of the rarity-weighted topic
     coverage of the best window. Returns the first year that does not, or ""."""
     years = [t for t in specific if _YEAR.fullmatch(t)]
     topic = [t for t in question_terms(question) if t not in years]
@@ -125,7 +126,7 @@ def _year_apart_from_topic(question: str, specific: list[str], sentences: list, 
     windows = [(window, stats.coverage_of(topic, window)) for window in _windows(sentences)]
     best = max(cover for _, cover in windows)
     for year in years:
-        if max((cover for window, cover in windows if year in window), default=0.0) < YEAR_TOPIC_SHARE * best:
+        if max((cover for window, cover in windows if year in window), default=0.0) < share * best:
             return year
     return ""
 

@@ -17,15 +17,11 @@ import numpy as np
 
 from reportrag.answers import evidence
 from reportrag.answers.quotes import anchor, find_exact, normalized
+from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
 from reportrag.retrieval.search import Filters, Searcher, clean_query
 
-SEARCH_DEPTH = 8  # passages whose sentences may be quoted
-MAX_QUOTES = 5
-MAX_PER_PASSAGE = 2
-MARGIN = 0.12  # a sentence is quoted when it scores within this of the best one
-OTHER_REPORT_MARGIN = 0.2  # … or, for the other report's best sentence, within this (both reports speak)
-LEAD_IN_PENALTY = 0.15
+DEFAULTS = AnswerSettings()  # search depth, quote count and margins: settings (answers section)
 # "3,200", "13.7", "62nd": a rank counts as a figure when comparing what the two reports say
 _FIGURE_OR_RANK = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?")
 
@@ -43,15 +39,16 @@ class Sentence:
     also_at: tuple[Passage, ...]
 
 
-def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(), k: int = SEARCH_DEPTH) -> Answer:
+def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
+           settings: AnswerSettings = DEFAULTS) -> Answer:
     text = clean_query(question)
     vector = searcher.embedder.encode([text])[0]
-    hits = searcher.rank(text, vector, k, "hybrid+rerank", filters)
-    sentences = score_sentences(searcher, text, vector, hits)
-    reason = evidence.assess(text, sentences, hits, searcher)
+    hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
+    sentences = score_sentences(searcher, text, vector, hits, settings)
+    reason = evidence.assess(text, sentences, hits, searcher, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    chosen = extend_to_figures(searcher, text, choose(sentences))
+    chosen = extend_to_figures(searcher, text, choose(sentences, settings))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,
@@ -63,7 +60,8 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(), k
     )
 
 
-def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits: list[Hit]) -> list[Sentence]:
+def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits: list[Hit],
+                    settings: AnswerSettings = DEFAULTS) -> list[Sentence]:
     terms = evidence.question_terms(question)
     stats = evidence.term_stats(searcher)
     out = []
@@ -74,13 +72,13 @@ def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits:
             sentence = document.text[span.start : span.end]
             coverage = stats.coverage(terms, sentence)
             # "… as follows:" introduces a table or list the quote would leave out: a poor answer on its own
-            lead_in = LEAD_IN_PENALTY if sentence.rstrip().endswith(":") else 0.0
+            lead_in = settings.lead_in_penalty if sentence.rstrip().endswith(":") else 0.0
             score = float(cos) + 0.5 * coverage - lead_in
             out.append(Sentence(hit.passage, span, sentence, score, float(cos), coverage, hit.also_at))
     return sorted(out, key=lambda s: -s.score)
 
 
-def choose(sentences: list[Sentence]) -> list[Sentence]:
+def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> list[Sentence]:
     """The best sentences, at most a few per passage, without repeats; the other report's best one too when it is
     nearly as good (so a question both reports speak to gets both)."""
     if not sentences:
@@ -91,11 +89,11 @@ def choose(sentences: list[Sentence]) -> list[Sentence]:
     seen: set[str] = set()
     for s in sentences:
         key = normalized(s.text)
-        if key in seen or per_passage.get(s.passage.passage_id, 0) >= MAX_PER_PASSAGE:
+        if key in seen or per_passage.get(s.passage.passage_id, 0) >= settings.max_per_passage:
             continue
         first_of_report = all(c.passage.doc_id != s.passage.doc_id for c in chosen)
-        margin = OTHER_REPORT_MARGIN if first_of_report and chosen else MARGIN
-        if s.score < best - margin or len(chosen) >= MAX_QUOTES:
+        margin = settings.other_report_margin if first_of_report and chosen else settings.quote_margin
+        if s.score < best - margin or len(chosen) >= settings.max_quotes:
             continue
         chosen.append(s)
         seen.add(key)

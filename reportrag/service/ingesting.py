@@ -26,11 +26,12 @@ from reportrag.ingest.pipeline import (
 )
 from reportrag.ingest.tokens import TokenCounter
 from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
+from reportrag.retrieval.scoring import Weights
 from reportrag.retrieval.search import Searcher
 
 
 def model_dir(settings: Settings) -> Path:
-    return settings.model_path or default_model_path()
+    return settings.index.model_path or default_model_path()
 
 
 def ingest_reports(
@@ -38,7 +39,7 @@ def ingest_reports(
 ) -> IngestResult:
     """Ingest the bundled reports (no paths) or the given files and folders."""
     if paths:
-        taken = set(documents.doc_ids(settings.index_dir))
+        taken = set(documents.doc_ids(settings.index.index_dir))
         known = _known_files(settings)
         items = []
         for path in expand(paths):
@@ -46,17 +47,17 @@ def ingest_reports(
             taken.add(info.doc_id)
             items.append((info, path))
     else:
-        items = read_manifest(settings.reports_manifest)
+        items = read_manifest(settings.ingest.reports_manifest)
     tokens = TokenCounter(model_dir(settings))
     result = ingest(
-        settings.index_dir,
+        settings.index.index_dir,
         items,
         tokens,
-        max_bytes=settings.max_file_bytes,
-        max_tokens=settings.max_passage_tokens,
+        max_bytes=settings.ingest.max_file_bytes,
+        max_tokens=settings.ingest.max_passage_tokens,
         progress=progress,
     )
-    stored = documents.doc_ids(settings.index_dir)
+    stored = documents.doc_ids(settings.index.index_dir)
     if stored and (result.added or not _search_index_current(settings)):
         refresh_search_index(settings, progress=progress)
     return result
@@ -64,14 +65,14 @@ def ingest_reports(
 
 def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], None] = lambda _: None) -> None:
     """Take one report out of the index; the others' vectors come from the cache, nothing is re-embedded."""
-    stored = documents.doc_ids(settings.index_dir)
+    stored = documents.doc_ids(settings.index.index_dir)
     if doc_id not in stored:
         raise ReportragError(f"remove: no report {doc_id!r} in the index; known: {', '.join(stored) or 'none'}")
-    documents.remove(settings.index_dir, doc_id)
-    if documents.doc_ids(settings.index_dir):
+    documents.remove(settings.index.index_dir, doc_id)
+    if documents.doc_ids(settings.index.index_dir):
         refresh_search_index(settings, progress=progress)
     else:
-        store.remove(settings.index_dir)
+        store.remove(settings.index.index_dir)
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -81,29 +82,29 @@ def make_embedder(settings: Settings) -> Embedder:
 def _search_index_current(settings: Settings) -> bool:
     """Is there a loadable search index built by this model over exactly the stored reports?"""
     try:
-        manifest = store.load(settings.index_dir, model=model_name(model_dir(settings))).manifest
+        manifest = store.load(settings.index.index_dir, model=model_name(model_dir(settings))).manifest
     except ReportragError:
         return False
-    stored = {d: (documents.build_info(settings.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index_dir)}
+    stored = {d: (documents.build_info(settings.index.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index.index_dir)}
     return manifest["corpus"] == stored and manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings))
 
 
 def index_shaping(settings: Settings) -> dict:
     """The settings that change what the search index holds (hashed into its manifest). Passage size shapes the
     stored reports instead, and is recorded in each report's build info."""
-    return {"model": model_name(model_dir(settings)), "exact_up_to": settings.exact_search_up_to,
+    return {"model": model_name(model_dir(settings)), "exact_up_to": settings.index.exact_search_up_to,
             "embedding_text": store.EMBEDDING_TEXT_VERSION}
 
 
 def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
     """Rebuild vectors and keyword index over the stored reports; only new or changed texts are embedded."""
-    corpus = [documents.load(settings.index_dir, d) for d in documents.doc_ids(settings.index_dir)]
+    corpus = [documents.load(settings.index.index_dir, d) for d in documents.doc_ids(settings.index.index_dir)]
     embedder = embedder or make_embedder(settings)
-    cache = EmbeddingCache(settings.cache_dir / "embeddings", embedder.name, embedder.dimension)
+    cache = EmbeddingCache(settings.index.cache_dir / "embeddings", embedder.name, embedder.dimension)
     progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
-    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.exact_search_up_to,
+    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.index.exact_search_up_to,
                                    shaped_by=index_shaping(settings))
-    store.save(settings.index_dir, index)
+    store.save(settings.index.index_dir, index)
     progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
 
 
@@ -112,15 +113,15 @@ def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
     already has (bundled reports keep theirs), so an edited report replaces its old version instead of standing
     beside it under a new id. Read once per ingest, not once per file added."""
     known: dict[Path, ReportInfo] = {}
-    for doc_id in documents.doc_ids(settings.index_dir):
+    for doc_id in documents.doc_ids(settings.index.index_dir):
         try:
-            info = documents.load(settings.index_dir, doc_id)[0].info
+            info = documents.load(settings.index.index_dir, doc_id)[0].info
         except ReportragError:
             continue  # a damaged record is rebuilt under its own id by the ingest that follows
         if info.file:
             known.setdefault(Path(info.file).resolve(), info)
     bundled: dict[Path, ReportInfo] = {}
-    for info, path in read_manifest(settings.reports_manifest):
+    for info, path in read_manifest(settings.ingest.reports_manifest):
         bundled.setdefault(path.resolve(), info)
     return {**known, **bundled}  # a bundled report's manifest entry has the last word
 
@@ -130,34 +131,37 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     way out (``reportrag ingest`` builds it, from the embedding cache where it can)."""
     require_index(settings)
     if not _search_index_current(settings):
-        store.load(settings.index_dir, model=model_name(model_dir(settings)))  # missing or damaged: its own message
+        store.load(settings.index.index_dir, model=model_name(model_dir(settings)))  # missing or damaged: its own message
         raise IndexMismatch(
-            f"the search index in {settings.index_dir} does not match the stored reports or the settings that shape "
+            f"the search index in {settings.index.index_dir} does not match the stored reports or the settings that shape "
             "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"
         )
-    return Searcher(settings.index_dir, embedder or make_embedder(settings), reranker=make_reranker(settings))
+    r = settings.retrieval
+    weights = Weights(r.passage_weight, r.sentence_weight, r.keyword_weight, r.keyword_identifiers_weight)
+    return Searcher(settings.index.index_dir, embedder or make_embedder(settings), weights=weights,
+                    reranker=make_reranker(settings), rerank_depth=r.rerank_depth)
 
 
 def require_index(settings: Settings) -> list[str]:
     """The ids of the stored reports; none is an error pointing at ``reportrag ingest``."""
-    stored = documents.doc_ids(settings.index_dir)
+    stored = documents.doc_ids(settings.index.index_dir)
     if not stored:
         raise IndexNotFound(
-            f"no reports in the index at {settings.index_dir}; run 'reportrag ingest' (or 'make run') first"
+            f"no reports in the index at {settings.index.index_dir}; run 'reportrag ingest' (or 'make run') first"
         )
     return stored
 
 
 def make_reranker(settings: Settings) -> Reranker:
     """The configured cross-encoder, else the built-in re-scoring by the references a question names."""
-    if settings.reranker_path is None:
+    if settings.retrieval.reranker_path is None:
         return ReferenceReranker()
-    if not (Path(settings.reranker_path) / "config.json").is_file():
+    if not (Path(settings.retrieval.reranker_path) / "config.json").is_file():
         raise ReportragError(
-            f"reranker: {settings.reranker_path} holds no cross-encoder (no config.json); "
+            f"reranker: {settings.retrieval.reranker_path} holds no cross-encoder (no config.json); "
             "point REPORTRAG_RERANKER_PATH at a sentence-transformers CrossEncoder folder, or unset it"
         )
-    return CrossEncoderReranker(settings.reranker_path)
+    return CrossEncoderReranker(settings.retrieval.reranker_path)
 
 
 def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:

@@ -38,10 +38,10 @@ class Service:
     def __init__(self, settings: Settings, searcher: Searcher | None = None, *, chat_model=None,
                  unverified: str | None = None) -> None:
         self.settings = settings
-        chat = chat_model if chat_model is not None else settings.chat_model
+        chat = chat_model if chat_model is not None else settings.generation.chat_model
         # a misconfigured chat model fails before the seconds spent loading the searcher
         self.chat_model = _chat_model(chat) if isinstance(chat, str) else chat
-        self.unverified = unverified or settings.unverified
+        self.unverified = unverified or settings.generation.unverified
         self._searcher = searcher
         self._lock = threading.RLock()
         self._documents: list[dict] | None = None
@@ -73,7 +73,7 @@ class Service:
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
         if self._documents is None:
-            self._documents = [_summary(*document_store.load(self.settings.index_dir, d))
+            self._documents = [_summary(*document_store.load(self.settings.index.index_dir, d))
                                for d in ingesting.require_index(self.settings)]
         return self._documents
 
@@ -93,7 +93,7 @@ class Service:
         known = ingesting.require_index(self.settings)
         if doc_id not in known:
             raise citations.UnknownCitation(f"{doc_id}: no such report in the index; known: {', '.join(known)}")
-        return document_store.load(self.settings.index_dir, doc_id)
+        return document_store.load(self.settings.index.index_dir, doc_id)
 
     # searching and answering
     def search(self, query: str, *, k: int = 10, mode: str = MODES[0], filters: Filters = Filters()) -> list[Hit]:
@@ -113,11 +113,11 @@ class Service:
         """A generated answer's text as it arrives, then the checked ``Answer``; extractive: the ``Answer`` only."""
         searcher = self.searcher  # the same index for the whole answer, whatever an ingest does meanwhile
         if self.chat_model is None:
-            yield extractive.answer(searcher, question, filters=filters)
+            yield extractive.answer(searcher, question, filters=filters, settings=self.settings.answers)
             return
         from reportrag.answers import generate
 
-        hits = searcher.search(question, k=extractive.SEARCH_DEPTH, filters=filters)
+        hits = searcher.search(question, k=self.settings.answers.search_depth, filters=filters)
         yield from generate.stream_answer(question, hits, searcher.documents, self.chat_model,
                                           unverified=self.unverified)
 
@@ -155,7 +155,7 @@ class Service:
         if self._searcher is not None:
             embedder = self._searcher.embedder
             self._searcher = None
-            if document_store.doc_ids(self.settings.index_dir):
+            if document_store.doc_ids(self.settings.index.index_dir):
                 self._searcher = ingesting.open_searcher(self.settings, embedder)
 
 

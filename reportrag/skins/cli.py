@@ -12,7 +12,7 @@ from pathlib import Path
 
 from reportrag.core.errors import BadQuery, ReportragError
 from reportrag.core.jsonl import read_rows
-from reportrag.core.settings import PROJECT_ROOT, Settings
+from reportrag.core.settings import PROJECT_ROOT, Settings, parse_assignments, settings_table
 from reportrag.retrieval.search import MODES, Filters, clean_query
 from reportrag.service import Service
 
@@ -20,8 +20,8 @@ from reportrag.service import Service
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env(index_dir=args.index_dir)
     try:
+        settings = Settings.from_env(index_dir=args.index_dir, **parse_assignments(args.set))
         return args.run(settings, args)
     except ReportragError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reportrag", description="Search and cite long human-rights reports.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: data/index, or $REPORTRAG_INDEX_DIR)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="any setting (README: Settings), e.g. --set max_quotes=3; beats $REPORTRAG_<FIELD>")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     _add_index_commands(sub)
@@ -81,6 +83,10 @@ def _add_answer_commands(sub) -> None:
 
 
 def _add_read_commands(sub) -> None:
+    p = sub.add_parser("settings", help="the settings in force (defaults, environment, --set), or --table")
+    p.add_argument("--table", action="store_true", help="every setting with its variable and default (Markdown)")
+    p.set_defaults(run=_settings)
+
     p = sub.add_parser("docs", help="list the reports in the index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
@@ -159,7 +165,7 @@ def _ingest(settings: Settings, args) -> int:
     seconds = time.perf_counter() - started
     print(
         f"ingested {len(result.added)}, unchanged {len(result.unchanged)}, failed {len(result.failed)} "
-        f"in {seconds:.1f}s; index: {settings.index_dir}"
+        f"in {seconds:.1f}s; index: {settings.index.index_dir}"
     )
     return 1 if result.failed else 0
 
@@ -226,7 +232,7 @@ def _eval_beir(settings: Settings, args, modes: tuple[str, ...]) -> int:
     if unknown:
         print(f"note: {', '.join(unknown)} not run on BEIR data (no references to re-score)", file=sys.stderr)
     result = beir.run_beir(args.beir, Service(settings).embedder(), modes=modes, split=args.split,
-                           cache_dir=settings.cache_dir / "beir" / beir.dataset_name(args.beir), progress=_to_stderr)
+                           cache_dir=settings.index.cache_dir / "beir" / beir.dataset_name(args.beir), progress=_to_stderr)
     paths = beir.write_results(result, args.out / "beir")
     if args.json:
         _print_json(beir.without_per_query(result))
@@ -238,7 +244,7 @@ def _eval_beir(settings: Settings, args, modes: tuple[str, ...]) -> int:
 
 def _remove(settings: Settings, args) -> int:
     Service(settings).remove(args.doc_id, progress=_to_stderr)
-    print(f"removed {args.doc_id}; index: {settings.index_dir}")
+    print(f"removed {args.doc_id}; index: {settings.index.index_dir}")
     return 0
 
 
@@ -284,6 +290,14 @@ def _cite(settings: Settings, args) -> int:
         _print_json(result.to_json())
     else:
         print(format_text(result))
+    return 0
+
+
+def _settings(settings: Settings, args) -> int:
+    if args.table:
+        print(settings_table(), end="")
+    else:
+        _print_json(settings.model_dump(mode="json"))
     return 0
 
 

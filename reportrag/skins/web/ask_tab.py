@@ -79,7 +79,7 @@ def _chat_only(history: list) -> tuple:
 class _AskHandlers:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.exports = service.settings.work_dir / "exports"
+        self.exports = service.settings.server.work_dir / "exports"
 
     def show(self, ident: str | None, request: gr.Request) -> str:
         return citation_html(self.service, ident, request)

@@ -19,19 +19,21 @@ from reportrag.skins.web.startup import SETTINGS, STARTED
 
 def create_server(service: Service, *, allow_uploads: bool = False):
     """The FastAPI app: the JSON API at /api, the Gradio app at /."""
-    exports = service.settings.work_dir / "exports"
+    exports = service.settings.server.work_dir / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     return gr.mount_gradio_app(create_api(service), build_app(service, allow_uploads=allow_uploads), path="/",
                                css=CSS, head=HEAD, allowed_paths=[str(exports)], show_error=True, footer_links=["api"],
-                               max_file_size=service.settings.max_file_bytes if allow_uploads else 1)
+                               max_file_size=service.settings.ingest.max_file_bytes if allow_uploads else 1)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    server = SETTINGS.server  # REPORTRAG_HOST / _PORT / _ALLOW_UPLOADS; Gradio's own variables when ours are unset
+    host = server.host if "REPORTRAG_HOST" in os.environ else os.environ.get("GRADIO_SERVER_NAME", server.host)
+    port = server.port if "REPORTRAG_PORT" in os.environ else int(os.environ.get("GRADIO_SERVER_PORT", server.port))
     parser = argparse.ArgumentParser(description="Run the reportrag web app and HTTP API.")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-                        help="interface to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    parser.add_argument("--allow-uploads", action="store_true", default=os.environ.get("REPORTRAG_ALLOW_UPLOADS") == "1",
+    parser.add_argument("--host", default=host, help="interface to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--allow-uploads", action="store_true", default=server.allow_uploads,
                         help="let users add reports from the browser (off by default; or REPORTRAG_ALLOW_UPLOADS=1)")
     return parser.parse_args(argv)
 

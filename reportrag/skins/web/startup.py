@@ -13,8 +13,12 @@ STARTED = time.perf_counter()
 
 import os  # noqa: E402
 
+from reportrag.core.errors import ReportragError  # noqa: E402
 from reportrag.core.settings import Settings  # noqa: E402
 
-SETTINGS = Settings.from_env()
-os.environ.setdefault("GRADIO_TEMP_DIR", str(SETTINGS.work_dir / "tmp"))
+try:
+    SETTINGS = Settings.from_env()
+except ReportragError as e:  # a bad REPORTRAG_* variable: one line, no traceback
+    raise SystemExit(f"error: {e}") from None
+os.environ.setdefault("GRADIO_TEMP_DIR", str(SETTINGS.server.work_dir / "tmp"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -34,7 +34,7 @@ def build_upload_tab(service: Service, ask_filter: gr.Dropdown, verify_filter: g
                      browse_choice: gr.Dropdown) -> None:
     """The tab and its button; the other tabs' report dropdowns gain each report added."""
     with gr.Tab("Add a report", id="add"):
-        gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.max_file_bytes // 2**20} MiB). "
+        gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.ingest.max_file_bytes // 2**20} MiB). "
                     "It is split into citable passages and searchable at once.")
         upload = gr.File(label="Report file", file_types=list(SUPPORTED), type="filepath", elem_id="rr-upload")
         add = gr.Button("Add to the index", variant="primary")
@@ -46,7 +46,7 @@ def build_upload_tab(service: Service, ask_filter: gr.Dropdown, verify_filter: g
 class _UploadHandlers:
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.uploads = service.settings.work_dir / "uploads"
+        self.uploads = service.settings.server.work_dir / "uploads"
 
     def add_report(self, file_path: str | None):
         if not file_path:
