@@ -86,7 +86,7 @@ def answer_abstention(searcher: Searcher, questions: list[dict]) -> dict:
         1 for q, a in answers if q["gold"] and a.answered and any(_overlaps(c.quote, q["gold"]) for c in a.citations)
     )
     return {
-        "rule": "evidence check (reportrag/evidence.py)",
+        "rule": "evidence check (reportrag/answers/evidence.py)",
         "unanswerable_flagged": sum(not a.answered for a in unanswerable) / max(len(unanswerable), 1),
         "answerable_flagged": sum(not a.answered for a in answerable) / max(len(answerable), 1),
         "answerable_quoting_gold": quoted / max(len(answerable), 1),

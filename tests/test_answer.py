@@ -144,7 +144,7 @@ def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_c
 
     figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
     assert figures["all_citations_verified"]
-    # calibrated on eval/ (see reportrag/evidence.py): 47 % (14/30) of unanswerable flagged, 2.5 % (4/160) of
+    # calibrated on eval/ (see reportrag/answers/evidence.py): 47 % (14/30) of unanswerable flagged, 2.5 % (4/160) of
     # answerable; a one-question margin each way
     assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
     assert figures["unanswerable_flagged"] >= 0.43, figures["missed"]
