@@ -46,6 +46,7 @@ class Service:
         self._lock = threading.RLock()
         self._documents: list[dict] | None = None
         self._blas = threadpool_limits(limits=1, user_api="blas")  # kept: the limit lasts as long as the service
+        self._citations: citations.Citations | None = None  # built on the first cite, again when the corpus changes
 
     @property
     def searcher(self) -> Searcher:
@@ -61,7 +62,6 @@ class Service:
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
         return self._searcher.embedder if self._searcher is not None else ingesting.make_embedder(self.settings)
-        self._citations: citations.Citations | None = None  # built on the first cite, again when the corpus changes
 
     def warm_up(self) -> None:
         """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder's
