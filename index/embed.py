@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -19,21 +20,33 @@ from reportrag.core.files import write_atomic
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 (or any sentence-transformers folder): normalized float32 vectors, batched."""
+    """all-MiniLM-L6-v2 (or any sentence-transformers folder): normalized float32 vectors, batched.
 
-    def __init__(self, model_dir: Path, *, batch_size: int = 64) -> None:
-        from sentence_transformers import SentenceTransformer  # heavy: loaded only when an embedder is made
-        from transformers.utils import logging as hf_logging
+    The model loads on the first ``encode``, not before: opening an index, reading reports, citing and removing
+    a report whose neighbours' vectors are cached never pay its seconds. ``device``: "auto" (CUDA when torch
+    sees a GPU, in fp16; else the CPU), "cpu", "cuda" or "cuda:N"."""
 
-        hf_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
-
+    def __init__(self, model_dir: Path, *, batch_size: int = 64, device: str = "auto") -> None:
         self.model_dir = Path(model_dir)
-        self.model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
         self.batch_size = batch_size
+        self.device = device
         self.name = model_name(self.model_dir)
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
-        self.max_seq_length = int(self.model.max_seq_length)
+        self._model = None
+        self._loading = threading.Lock()
+        self.dimension = folder_dimension(self.model_dir) or self.model.get_sentence_embedding_dimension()
+        config = _read_json(self.model_dir / "sentence_bert_config.json") or {}
+        self.max_seq_length = int(config.get("max_seq_length") or self.model.max_seq_length)
+
+    @property
+    def model(self):
+        with self._loading:
+            if self._model is None:
+                self._model = _load(self.model_dir, self.device)
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -42,6 +55,48 @@ class Embedder:
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def choose_device(setting: str = "auto") -> str:
+    """The device a model runs on: the setting, or for "auto" CUDA when torch sees a GPU, else the CPU."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _load(model_dir: Path, device_setting: str):
+    from sentence_transformers import SentenceTransformer  # heavy: loaded only when a text must be embedded
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bars in CLI output
+    device = choose_device(device_setting)
+    model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+    if device.startswith("cuda"):
+        model.half()  # fp16 on the GPU: the same ranking at half the memory traffic (SCALE-NOTES: 5.9k texts/s)
+    return model
+
+
+def folder_dimension(model_dir: Path) -> int | None:
+    """The output dimension a sentence-transformers folder declares (a Dense layer's, else the pooling's), read
+    without loading the model; None when the folder does not say."""
+    modules = _read_json(Path(model_dir) / "modules.json") or []
+    dimension = None
+    for module in modules:
+        config = _read_json(Path(model_dir) / module.get("path", "") / "config.json") or {}
+        if module.get("type", "").endswith("Pooling"):
+            dimension = config.get("word_embedding_dimension", dimension)
+        elif module.get("type", "").endswith("Dense"):
+            dimension = config.get("out_features", dimension)
+    return int(dimension) if dimension else None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _vectors_name(name: object) -> str:

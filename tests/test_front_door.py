@@ -57,3 +57,32 @@ def test_service_reads_equal_the_searchers_corpus(search_settings, searcher):
     assert [d["doc_id"] for d in service.documents()] == list(searcher.documents)
     assert service.document("cedaw") == searcher.documents["cedaw"]
     assert service.passages("cedaw") == [p for p in searcher.passages if p.doc_id == "cedaw"]
+
+
+def _model_loaded_after(code: str, index_dir) -> bool:
+    script = (
+        "import sys\n"
+        "from reportrag.core.settings import Settings\n"
+        "from reportrag.service import Service\n"
+        f"s = Service(Settings(index_dir={str(index_dir)!r}))\n"
+        f"{code}\n"
+        "print('sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_citing_and_removing_never_load_the_model(search_settings, searcher, tmp_path):
+    import shutil
+
+    assert not _model_loaded_after("s.cite(quote='death penalty'); s.cite('concluding observations 36 (e)')",
+                                   search_settings.index.index_dir)
+    copy = tmp_path / "index"
+    shutil.copytree(search_settings.index.index_dir, copy)
+    # the other report's vectors come from the cache: nothing to embed, so no model
+    code = f"import os; os.environ['REPORTRAG_CACHE_DIR'] = {str(search_settings.index.cache_dir)!r}\n" \
+           f"s = Service(Settings(index_dir={str(copy)!r}, cache_dir={str(search_settings.index.cache_dir)!r}))\n" \
+           "s.remove('review')"
+    assert not _model_loaded_after(code, copy)
+    assert _model_loaded_after("s.search('death penalty')", search_settings.index.index_dir)  # the check can fail

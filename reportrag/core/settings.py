@@ -40,6 +40,8 @@ class IndexSettings(_Section):
     cache_dir: Path = Field(_DATA / "cache", description="embeddings by content hash, shared by rebuilds")
     model_path: Path | None = Field(None, description="a sentence-transformers folder; none: the bundled all-MiniLM-L6-v2")
     exact_search_up_to: int = Field(20_000, ge=1, description="vectors; above this an IVF index answers")
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+                        description='where the model runs: "auto" (CUDA in fp16 when there is a GPU), "cpu", "cuda[:N]"')
 
 
 class RetrievalSettings(_Section):

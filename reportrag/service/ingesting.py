@@ -76,7 +76,7 @@ def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], Non
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    return Embedder(model_dir(settings))
+    return Embedder(model_dir(settings), device=settings.index.device)
 
 
 def _search_index_current(settings: Settings) -> bool:
