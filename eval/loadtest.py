@@ -27,14 +27,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env: dict[str, str], *args: str, log=subprocess.DEVNULL,
-              timeout_s: float = 300.0) -> tuple[subprocess.Popen, str, float]:
+def start_app(env: dict[str, str], *args: str, log=subprocess.DEVNULL, timeout_s: float = 300.0,
+              tree: Path = PROJECT_ROOT) -> tuple[subprocess.Popen, str, float]:
     """``python app.py`` (with ``args``) on 127.0.0.1 and a free port, the environment overridden by ``env``:
     (process, base URL, seconds from spawn until ``/api/health`` answers). Raises RuntimeError, the process
-    stopped, when it exits or does not answer in time; its output went to ``log``."""
+    stopped, when it exits or does not answer in time; its output went to ``log``. ``tree``: the checkout whose
+    ``app.py`` runs (another commit's, to measure against it)."""
     port = free_port()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=PROJECT_ROOT,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=tree,
                             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     while proc.poll() is None and time.perf_counter() - started < timeout_s:
