@@ -9,13 +9,18 @@ RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test screenshots eval bench audit index chromium clean-venv
+.PHONY: run test test-fast screenshots eval bench audit index chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
 
 test: $(TEST_STAMP) chromium
 	$(PY) -m pytest
+
+# Everything but the slow tier (real model, servers, browser, crash and load tests: tests/conftest.py), in about
+# half a minute on two cores: search, answers and citations run over an index built with HashingEmbedder.
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -m "not slow" -q
 
 # The README's screenshots (docs/*.png), refreshed by the browser test; a plain test run saves them in a temporary folder.
 screenshots: $(TEST_STAMP) chromium

@@ -1,5 +1,8 @@
 """Embeddings with sentence-transformers, from a model folder on disk (never a hub name), cached by content.
 
+``TextEmbedder`` is what indexing, search and evaluation need from an embedder; ``Embedder`` (the real model)
+and ``fake_embedder.HashingEmbedder`` (deterministic, no model: fast tests) both provide it.
+
 The cache keys each vector by a hash of the model and the exact text embedded, so re-ingesting a corpus
 embeds only passages and sentences that are new or changed.
 """
@@ -12,11 +15,25 @@ import re
 import threading
 import uuid
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from reportrag.index.model_path import model_name
 
 from reportrag.core.files import write_atomic
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """What the index, the searcher, answers and the benchmarks use from an embedder."""
+
+    name: str  # recorded in the index and the cache keys: an index is only ever searched by the embedder that built it
+    dimension: int
+    max_seq_length: int  # word pieces read per text; the rest is ignored (reported by the BEIR benchmark)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, shape ``(len(texts), dimension)``."""
+        ...
 
 
 class Embedder:
@@ -124,7 +141,7 @@ class EmbeddingCache:
     def key(self, text: str) -> str:
         return hashlib.sha1(f"{self.model_name}\x1f{text}".encode()).hexdigest()
 
-    def embed(self, texts: list[str], embedder: Embedder) -> tuple[np.ndarray, int]:
+    def embed(self, texts: list[str], embedder: TextEmbedder) -> tuple[np.ndarray, int]:
         """Vectors for ``texts`` (cached or computed) and how many had to be computed."""
         keys = [self.key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())

@@ -1,4 +1,5 @@
-"""Shared fixtures: the two real reports, ingested once per test session with the real tokenizer."""
+"""Shared fixtures: the two real reports, ingested once per test session with the real tokenizer; a search index
+over them built with the real model (slow tier) or with the hashing stand-in (fast tier); the slow-tier marking."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from reportrag.index.fake_embedder import HashingEmbedder
 from reportrag.index.model_path import default_model_path
 from reportrag.ingest.pipeline import build_document, build_passages, read_manifest
 from reportrag.ingest.tokens import TokenCounter
@@ -16,6 +18,53 @@ from reportrag.ingest.tokens import TokenCounter
 from reportrag.core.settings import PROJECT_ROOT, Settings
 
 MANIFEST = PROJECT_ROOT / "data" / "reports" / "manifest.json"
+
+# --- tiers: `make test-fast` runs `pytest -m "not slow"` ------------------------------------------------------------
+# A test is slow when it needs the real embedding model, a server, a browser or killed subprocesses. It is marked
+# here, from what it uses, so test files need no marks of their own (the fast tier's search tests use fake_searcher).
+
+# Fixtures that load the real model (or start the app, which does): whatever requests them, directly or through
+# another fixture, is slow.
+REAL_MODEL_FIXTURES = {
+    "search_settings",  # the session's real index: searcher, app_server and app_process build on it
+    "embedder",  # test_langchain.py, test_beir.py: the model alone
+    "small",  # test_bad_input.py: a small corpus indexed with the model (its CLI tests load it again)
+    "bundled_index",  # test_cli_ingest.py: `reportrag ingest` through the CLI
+    "world",  # test_crash_safety.py
+}
+# Modules where every test is a server, browser, load or crash test.
+SLOW_MODULES = {"test_api", "test_browser", "test_crash_safety", "test_load"}
+# Tests that load the model themselves, without a fixture.
+SLOW_TESTS = {
+    "test_cli_ingest.py::test_damaged_stored_report_gives_a_way_out",  # ingest + search through the CLI
+    "test_langchain.py::TestEmbeddingsUnitStandard",  # ReportragEmbeddings() loads the bundled model
+}
+
+
+def pytest_configure(config):
+    """In a run without the slow tier, loading the real model is an error that names the fix, not a silent minute."""
+    if "not slow" not in (config.option.markexpr or ""):
+        return
+    from reportrag.index import embed
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("the fast tier loaded the real embedding model: use fake_searcher, or list what this test "
+                           "uses in REAL_MODEL_FIXTURES or SLOW_TESTS (tests/conftest.py)")
+
+    real_load = embed._load  # the one place the model is loaded (an Embedder loads it on its first encode)
+    embed._load = refuse
+    config.add_cleanup(lambda: setattr(embed, "_load", real_load))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        where = item.nodeid.removeprefix("tests/")
+        if (
+            REAL_MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            or item.path.stem in SLOW_MODULES
+            or any(where == test or where.startswith((test + "::", test + "[")) for test in SLOW_TESTS)
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +92,21 @@ def cedaw(reports):
     return reports["cedaw"]
 
 
+CLI_CACHE_DIR: Path | None = None  # set by cli_embedding_cache for the session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_embedding_cache(tmp_path_factory) -> Path:
+    """One embedding cache for the session's CLI calls that name none, shared as data/cache is for a user, but never
+    data/cache itself: saving a cache prunes it to the index just built, dropping the vectors of a user's reports."""
+    global CLI_CACHE_DIR
+    CLI_CACHE_DIR = tmp_path_factory.mktemp("cli-cache")
+    return CLI_CACHE_DIR
+
+
 def run_cli(*args: str, index_dir: Path, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The installed command, as a user runs it, against a private index folder."""
-    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir), **(env or {})}
+    """The installed command, as a user runs it, against a private index folder (and the session's CLI cache)."""
+    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(index_dir), "REPORTRAG_CACHE_DIR": str(CLI_CACHE_DIR), **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "reportrag.skins.cli", *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT
     )
@@ -67,6 +128,31 @@ def searcher(search_settings):
 
     corpus.ingest_reports(search_settings)  # reading never builds: ingest first, as `make run` does
     return corpus.open_searcher(search_settings)
+
+
+@pytest.fixture(scope="session")
+def fake_settings(tmp_path_factory, tokens) -> Settings:
+    """The bundled reports ingested (real cleaning, structure and chunking) and indexed with ``HashingEmbedder``
+    into a private folder: a few seconds, no model. For search plumbing, filters, answers' structure and
+    citations, never for ranking quality."""
+    from reportrag.service import ingesting as corpus
+
+    root = tmp_path_factory.mktemp("fake-search")
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache")
+    # corpus.ingest, not ingest_reports: the latter indexes with the real model
+    result = corpus.ingest(settings.index.index_dir, read_manifest(settings.ingest.reports_manifest), tokens,
+                           max_bytes=settings.ingest.max_file_bytes, max_tokens=settings.ingest.max_passage_tokens)
+    assert result.added == ["review", "cedaw"] and not result.failed
+    corpus.refresh_search_index(settings, HashingEmbedder())
+    return settings
+
+
+@pytest.fixture(scope="session")
+def fake_searcher(fake_settings):
+    """A ``Searcher`` over ``fake_settings``' index; read-only: tests that change an index copy the folder."""
+    from reportrag.retrieval.search import Searcher
+
+    return Searcher(fake_settings.index.index_dir, HashingEmbedder())
 
 
 @pytest.fixture(scope="session")
