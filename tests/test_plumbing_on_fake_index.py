@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -93,8 +94,8 @@ def test_filters_hold_in_every_mode(fake_searcher, mode):
 
 
 def test_sidebar_copies_collapse_into_their_original(fake_searcher):
-    original_id, copies = next(iter(fake_searcher.copies.items()))
-    original = fake_searcher.passages[fake_searcher.row_of[original_id]]
+    original_id, copies = next(iter(fake_searcher.corpus.copies.items()))
+    original = fake_searcher.passages[fake_searcher.corpus.row_of[original_id]]
     for mode in ("dense", "hybrid+rerank"):
         hits = fake_searcher.search(copies[0].text, k=10, mode=mode)
         check_hits(fake_searcher, hits)
@@ -166,7 +167,8 @@ def test_a_report_leaves_without_re_embedding_the_others_and_comes_back(fake_set
 
 
 def test_the_approximate_index_above_the_threshold_serves_the_same_contract(fake_settings, fake_searcher, tmp_path):
-    settings = copy_index(fake_settings, tmp_path).model_copy(update={"exact_search_up_to": 100})
+    copied = copy_index(fake_settings, tmp_path)
+    settings = copied.model_copy(update={"index": copied.index.model_copy(update={"exact_search_up_to": 100})})
     corpus.refresh_search_index(settings, HashingEmbedder())
     approximate = Searcher(settings.index.index_dir, HashingEmbedder())
     assert not approximate.exact and fake_searcher.exact
@@ -208,7 +210,7 @@ def test_answers_quote_verbatim_or_abstain_with_the_closest_passages(fake_search
     assert any(r.answered for r in results)
     for result in results:
         if result.answered:
-            assert 1 <= len(result.citations) <= answering.MAX_QUOTES and result.method == "extractive"
+            assert 1 <= len(result.citations) <= answering.DEFAULTS.max_quotes and result.method == "extractive"
             assert [s.citations for s in result.statements] == [(c.n,) for c in result.citations]
             check_answer_citations(fake_searcher, result)
         else:
@@ -257,6 +259,12 @@ def test_a_generated_answer_is_checked_against_the_passages_it_was_given(fake_se
     assert document.text[result.citations[0].place.start : result.citations[0].place.end] == honest
 
 
+@lru_cache(maxsize=2)
+def _citations(searcher: Searcher) -> cite.Citations:
+    """One citation index per searcher: folding the reports is the costly step."""
+    return cite.Citations(searcher.corpus)
+
+
 # -- citations (no embedding involved: the same lookups as test_cite.py, on the fast tier) ------------------------
 
 
@@ -267,7 +275,7 @@ def _sentences(searcher, doc_id):
 
 def test_every_passage_id_resolves_to_its_passage(fake_searcher):
     for passage in fake_searcher.passages:
-        found = cite.lookup(fake_searcher, passage.passage_id)
+        found = _citations(fake_searcher).lookup(passage.passage_id)
         assert found.kind == "passage" and found.verified and found.text == passage.text
         assert (found.place.passage_id, found.place.start, found.place.end) == (passage.passage_id, passage.start, passage.end)
 
@@ -277,47 +285,47 @@ def test_anchors_of_sampled_sentences_resolve_to_their_span(fake_searcher, doc_i
     document = fake_searcher.documents[doc_id]
     for span, text in random.Random(11).sample(_sentences(fake_searcher, doc_id), 30):
         paragraph = next(p.number for p in document.paragraphs if p.start <= span.start < p.end)
-        found = cite.lookup(fake_searcher, anchor(doc_id, paragraph, text))
+        found = _citations(fake_searcher).lookup(anchor(doc_id, paragraph, text))
         assert found.kind == "anchor" and found.verified and found.text == text
         assert (found.place.doc_id, found.place.paragraph) == (doc_id, paragraph)
 
 
 def test_quotes_exact_typed_changed_and_foreign(fake_searcher):
     span, text = next((s, t) for s, t in _sentences(fake_searcher, "cedaw") if "’" in t and len(t) < 400)
-    match = cite.find_quote(fake_searcher, "  “" + text.replace("’", "'") + "”\n")
+    match = _citations(fake_searcher).find_quote("  “" + text.replace("’", "'") + "”\n")
     assert match.exact and match.text == text and (match.places[0].place.start, match.places[0].place.end) == (span.start, span.end)
 
     span, text = next((s, t) for s, t in _sentences(fake_searcher, "cedaw") if FIGURE.search(t) and len(t) < 300)
     figure = FIGURE.search(text).group()
     changed = figure[:-1] + str((int(figure[-1]) + 1) % 10)
-    match = cite.find_quote(fake_searcher, text.replace(figure, changed, 1))
+    match = _citations(fake_searcher).find_quote(text.replace(figure, changed, 1))
     assert match.found and not match.exact and 90 <= match.similarity < 100 and match.text == text
     assert [(d.op, d.quote.strip(".,;()"), d.report.strip(".,;()")) for d in match.diff if d.op != "equal"] == [
         ("replace", changed, figure)
     ]
 
     tern = "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres each year."
-    match = cite.find_quote(fake_searcher, tern)
+    match = _citations(fake_searcher).find_quote(tern)
     assert not match.found and not match.places and match.similarity < cite.FLOOR
     for bad in ["", "  \n\t ", "x" * 5001, None]:
         with pytest.raises(BadQuery):
-            cite.find_quote(fake_searcher, bad)
+            _citations(fake_searcher).find_quote(bad)
 
 
 def test_references_to_sections_and_concluding_observations(fake_searcher):
-    ref = cite.resolve_reference(fake_searcher, "CEDAW Article 11, paragraph 1 (d)")
+    ref = _citations(fake_searcher).resolve_reference("CEDAW Article 11, paragraph 1 (d)")
     assert (ref.kind, ref.doc_id, ref.label) == ("section", "cedaw", "Article 11, paragraph 1 (d)")
     assert ref.passages and all(p.section_label == "Article 11, paragraph 1 (d)" for p in ref.passages)
-    ref = cite.resolve_reference(fake_searcher, "concluding observations 36 (e)")
+    ref = _citations(fake_searcher).resolve_reference("concluding observations 36 (e)")
     assert (ref.kind, ref.label, ref.doc_id) == ("concluding_observations", "36(e)", "cedaw")
     assert sorted(p.passage_id for p in ref.passages) == sorted(
         p.passage_id for p in fake_searcher.passages if "36(e)" in p.concluding_observations
     )
-    assert cite.resolve_reference(fake_searcher, "review VII.C").label == "VII.C"
+    assert _citations(fake_searcher).resolve_reference("review VII.C").label == "VII.C"
     with pytest.raises(cite.UnknownCitation, match="no section 'Article 99'; nearest: cedaw Article 9"):
-        cite.resolve_reference(fake_searcher, "Article 99")
+        _citations(fake_searcher).resolve_reference("Article 99")
     with pytest.raises(cite.UnknownCitation, match="matches no sentence"):
-        cite.lookup(fake_searcher, "cedaw-p296-0000000000")
+        _citations(fake_searcher).lookup("cedaw-p296-0000000000")
 
 
 # -- the service and LangChain, over the fake index ---------------------------------------------------------------

@@ -27,7 +27,7 @@ from pydantic import ConfigDict
 
 from reportrag.core.errors import IndexMismatch, IndexNotFound
 from reportrag.core.records import Passage
-from reportrag.index.embed import Embedder
+from reportrag.index.embed import Embedder, TextEmbedder
 from reportrag.index.model_path import default_model_path
 from reportrag.retrieval.search import Filters, Searcher
 
@@ -37,8 +37,8 @@ STORE_FORMAT = 1
 class ReportragEmbeddings(Embeddings):
     """Our sentence-transformers model (an ``Embedder``, or the model folder to load one from; default: bundled)."""
 
-    def __init__(self, embedder: Embedder | str | Path | None = None) -> None:
-        if not isinstance(embedder, Embedder):
+    def __init__(self, embedder: TextEmbedder | str | Path | None = None) -> None:
+        if not isinstance(embedder, TextEmbedder):
             embedder = Embedder(Path(embedder) if embedder else default_model_path())
         self.embedder = embedder
 
