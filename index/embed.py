@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import uuid
@@ -20,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from reportrag.index.model_path import model_name
 
-from reportrag.core.files import write_atomic
+from reportrag.core.files import fsync_folder, write_atomic
 
 
 @runtime_checkable
@@ -163,7 +164,10 @@ class EmbeddingCache:
         tmp = self.folder / f".{name}.tmp"
         with open(tmp, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before keys.json names it: a power cut never pairs keys with no vectors
         tmp.replace(self.folder / name)
+        fsync_folder(self.folder)
         write_atomic(self.folder / "keys.json", json.dumps({"model": self.model_name, "keys": keys, "vectors": name}))
         for old in self.folder.glob("vectors*.npy"):  # the previous file(s); a reader still holding one is unaffected
             if old.name != name:

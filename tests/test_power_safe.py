@@ -1,0 +1,63 @@
+"""Power-safe writes: every file of an index build, and its folder, reaches the disk before the switch names it.
+
+A power cut cannot be staged here, so the test records the order of ``os.fsync`` and ``os.replace``/``rename``
+calls (the operating system's own functions, wrapped, not replaced) while a real index is saved."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from reportrag.index import search_index
+from reportrag.index.build import build
+from reportrag.index.embed import EmbeddingCache
+from reportrag.index.fake_embedder import HashingEmbedder
+
+
+def _record(monkeypatch) -> list[tuple[str, str]]:
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_rename = os.fsync, os.replace, Path.rename
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
+    def replace(src, dst, *a, **k):
+        events.append(("switch", str(dst)))
+        return real_replace(src, dst, *a, **k)
+
+    def rename(self, target):
+        events.append(("switch", str(target)))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(Path, "rename", rename)
+    return events
+
+
+def test_an_index_build_is_on_disk_before_current_names_it(fake_searcher, tmp_path, monkeypatch):
+    corpus = [(d, [p for p in fake_searcher.passages if p.doc_id == doc_id][:20])
+              for doc_id, d in fake_searcher.documents.items()]
+    index, _ = build(corpus, HashingEmbedder(), EmbeddingCache(tmp_path / "cache", "fake", 384))
+    events = _record(monkeypatch)
+    built = search_index.save(tmp_path / "index", index)
+    current = next(i for i, e in enumerate(events) if e == ("switch", str(tmp_path / "index" / "search" / "CURRENT")))
+    synced = {Path(path).name for kind, path in events[:current] if kind == "fsync"}
+    parts = {p.name for p in built.rglob("*") if p.is_file()}
+    assert parts <= synced, f"not fsynced before the switch: {sorted(parts - synced)}"
+    # the build folder (synced under its temporary name) and its parent, after the rename: both renames durable
+    assert f".{built.name}.tmp" in synced and "search" in synced
+    assert events[-1][0] == "fsync"  # and CURRENT's own folder after its replace
+
+
+def test_the_embedding_cache_syncs_vectors_before_keys(tmp_path, monkeypatch):
+    cache = EmbeddingCache(tmp_path, "fake", 4)
+    cache._vectors = {"a": np.ones(4, np.float32)}
+    events = _record(monkeypatch)
+    cache.save()
+    keys_switch = next(i for i, e in enumerate(events) if e[0] == "switch" and e[1].endswith("keys.json"))
+    vectors = [i for i, e in enumerate(events) if e[0] == "fsync" and Path(e[1]).name.startswith(".vectors-")]
+    assert vectors and vectors[0] < keys_switch
