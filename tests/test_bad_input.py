@@ -194,7 +194,7 @@ def test_bad_files_leave_the_index_answering_as_before(small, copy, tmp_path):
     cap = 4096
     expected = bad_files(tmp_path / "incoming", cap)
     snapshot = tree_snapshot(copy.index.index_dir)
-    settings = copy.model_copy(update={"max_file_bytes": cap})
+    settings = copy.but(max_file_bytes=cap)
 
     result = corpus.ingest_reports(settings, [tmp_path / "incoming"])
 

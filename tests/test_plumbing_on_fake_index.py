@@ -167,8 +167,7 @@ def test_a_report_leaves_without_re_embedding_the_others_and_comes_back(fake_set
 
 
 def test_the_approximate_index_above_the_threshold_serves_the_same_contract(fake_settings, fake_searcher, tmp_path):
-    copied = copy_index(fake_settings, tmp_path)
-    settings = copied.model_copy(update={"index": copied.index.model_copy(update={"exact_search_up_to": 100})})
+    settings = copy_index(fake_settings, tmp_path).but(exact_search_up_to=100)
     corpus.refresh_search_index(settings, HashingEmbedder())
     approximate = Searcher(settings.index.index_dir, HashingEmbedder())
     assert not approximate.exact and fake_searcher.exact

@@ -51,3 +51,12 @@ def test_cli_set_and_settings_command(tmp_path):
     assert '"max_quotes": 2' in proc.stdout
     bad = run_cli("--set", "max_quotes=x", "settings", index_dir=tmp_path)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "REPORTRAG_MAX_QUOTES" in bad.stderr
+
+
+def test_but_changes_fields_by_name_and_validates(tmp_path):
+    base = Settings(index_dir=tmp_path)
+    changed = base.but(max_file_bytes=4096, keyword_weight=0.3)
+    assert changed.ingest.max_file_bytes == 4096 and changed.retrieval.keyword_weight == 0.3
+    assert changed.index.index_dir == tmp_path and base.ingest.max_file_bytes != 4096
+    with pytest.raises(ValueError):
+        base.but(max_file_bytes=0)

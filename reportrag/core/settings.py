@@ -119,6 +119,10 @@ class Settings(_Section):
             nested[section] = {**current, key: value}
         return nested
 
+    def but(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, by flat name (validated: ``model_copy`` would not look at them)."""
+        return Settings(**{name: getattr(self, name).model_dump() for name in SECTIONS}, **changes)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``REPORTRAG_<FIELD>`` variables, then ``overrides`` (None values are ignored)."""
