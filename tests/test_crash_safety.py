@@ -110,7 +110,7 @@ def check_after_kill(settings: Settings, world) -> str:
                for p in (settings.index.index_dir / "documents").iterdir() if p.suffix != ".json")  # leftovers are hidden temp files
     assert not any(p.name.endswith(".tmp") for p in (base / current).rglob("*"))
     got = results(Searcher(settings.index.index_dir, world["embedder"]))
-    if current == (world["base"].index_dir / "search" / "CURRENT").read_text(encoding="utf-8"):
+    if current == (world["base"].index.index_dir / "search" / "CURRENT").read_text(encoding="utf-8"):
         assert got == world["before"]  # exactly as before: same passages, same scores
         return "old"
     assert [[pid for pid, _ in hits] for hits in got] == [[pid for pid, _ in hits] for hits in world["after"]]
