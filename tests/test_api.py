@@ -74,6 +74,15 @@ def test_ask_filters_by_report_and_section(api):
     assert body["citations"] and {c["doc_id"] for c in body["citations"]} == {"cedaw"}
     body = api.post("/api/ask", json={"question": "employment of women", "doc": "cedaw", "section": "Article 11"}).json()
     assert all(c["section"].startswith("Article 11") for c in body["citations"])
+    assert body["filters"] == {"doc": "cedaw", "section": "Article 11", "concluding_observation": None}
+    assert body["scope"] == "CEDAW 6th periodic report, section Article 11"
+
+
+def test_a_bad_filter_is_a_400_naming_the_field_and_its_choices(api):
+    response = api.post("/api/ask", json={"question": "employment of women", "section": "Article 99"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "section" and body["choices"][0] == "Article 9" and body["error"].startswith("section: ")
 
 
 def test_abstains_on_a_question_the_reports_do_not_answer(api):
@@ -98,6 +107,10 @@ def test_abstains_on_a_question_the_reports_do_not_answer(api):
         ("GET", "/api/cite", {"params": {"id": "cedaw-p296-0000000000"}}, 404, "anchor"),
         ("GET", "/api/cite", {"params": {"id": "x", "quote": "y"}}, 400, "one of them"),
         ("GET", "/api/docs/nosuch", {}, 404, "nosuch: no such report"),
+        ("GET", "/api/search", {"params": {"q": "torture", "doc": "nosuch"}}, 400, "use one of: cedaw, review"),
+        ("POST", "/api/ask", {"json": {"question": "torture", "doc": "nosuch"}}, 400, "use one of: cedaw, review"),
+        ("POST", "/api/ask", {"json": {"question": "torture", "section": "Art. 99"}}, 400, "closest: Article 9"),
+        ("GET", "/api/search", {"params": {"q": "torture", "co": "99(z)"}}, 400, "the nearest: "),
         ("GET", "/api/nosuch", {}, 404, "no endpoint"),
         ("POST", "/api/search", {"json": {}}, 405, "method not allowed"),
     ],

@@ -28,6 +28,7 @@ def test_report_text_is_escaped_in_every_rendering(searcher):
 
     html = webapp.answer_html(_answer(HOSTILE))
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html and "<b>" not in html
+    assert "verbatim ✓" in html and "verified" not in html  # the check named for what it checks
     located = cite.Citations(searcher.corpus).lookup(searcher.passages[0].passage_id)
     evil_context = tuple(dataclasses.replace(c, text=HOSTILE + c.text) for c in located.context)
     evil = dataclasses.replace(located, context=evil_context, note=HOSTILE)
@@ -67,6 +68,8 @@ def test_gradio_client_gets_the_cli_json(app_server):
     assert "36(e)" in looked or "36 (e)" in looked
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", api_name="/ask")
+    with pytest.raises(Exception, match="section: no section .* the closest: Article 9"):  # the app shows the error
+        client.predict("employment of women", webapp.ALL_REPORTS, "Art. 99", api_name="/ask")
 
 
 # Records the environment at the moment gradio is first imported, then imports one tab module of the web package.

@@ -9,12 +9,29 @@ from reportrag.core.files import write_atomic
 from reportrag.core.records import Answer
 
 FORMATS = (".md", ".docx")
+# what a citation's check is called wherever readers see it: it says where the quote stands, not that it is relevant
+VERBATIM = "verbatim ✓"
+NOT_VERBATIM = "NOT verbatim"
+VERBATIM_MEANS = "the text stands verbatim at the cited offsets"
+
+
+def verbatim_mark(verified: bool) -> str:
+    return VERBATIM if verified else NOT_VERBATIM
+
+
+def scope_line(answer: Answer) -> str:
+    """"Searched only: CEDAW 6th periodic report, section Article 11"; "" when no filter was set."""
+    return f"Searched only: {answer.scope}" if answer.scope else ""
 
 
 def to_markdown(answer: Answer) -> str:
     lines = [f"# {answer.question}", ""]
+    if answer.scope:
+        lines += [f"_{scope_line(answer)}._", ""]
     if not answer.answered:
-        lines += [f"_{answer.reason}_", "", "Closest passages:", ""]
+        lines += [f"_{answer.reason}_", ""]
+        if answer.closest:
+            lines += ["Closest passages:", ""]
         for h in answer.closest[:5]:
             lines.append(f"- {h.label}: “{h.passage.text}”")
         return "\n".join(lines) + "\n"
@@ -31,10 +48,11 @@ def to_markdown(answer: Answer) -> str:
     for note in answer.differences:
         lines += [f"_{note}_", ""]
     for c in answer.citations:
-        check = "verified" if c.verified else "NOT verified"
         also = "".join(f"; also at {other.label}" for other in c.also_at)
-        lines.append(f"[^{c.n}]: {c.place.label}, characters {c.place.start}–{c.place.end}{also} ({check}; anchor `{c.anchor}`)")
-    lines += ["", f"_Answer method: {answer.method}. Quotes are verbatim from the reports' canonical text._"]
+        lines.append(f"[^{c.n}]: {c.place.label}, characters {c.place.start}–{c.place.end}{also} "
+                     f"({verbatim_mark(c.verified)}; anchor `{c.anchor}`)")
+    lines += ["", f"_Answer method: {answer.method}. Quotes are verbatim from the reports' canonical text; "
+                  f"{VERBATIM}: {VERBATIM_MEANS}._"]
     return "\n".join(lines) + "\n"
 
 
@@ -43,9 +61,12 @@ def to_docx(answer: Answer, path: Path) -> None:
 
     doc = Document()
     doc.add_heading(answer.question, level=1)
+    if answer.scope:
+        doc.add_paragraph(scope_line(answer) + ".").runs[0].italic = True
     if not answer.answered:
         doc.add_paragraph(answer.reason).runs[0].italic = True
-        doc.add_paragraph("Closest passages:")
+        if answer.closest:
+            doc.add_paragraph("Closest passages:")
         for h in answer.closest[:5]:
             doc.add_paragraph(f"{h.label}: “{h.passage.text}”", style="List Bullet")
     else:
@@ -59,8 +80,9 @@ def to_docx(answer: Answer, path: Path) -> None:
             doc.add_paragraph(note).runs[0].italic = True
         doc.add_heading("Sources", level=2)
         for c in answer.citations:
-            check = "verified" if c.verified else "NOT verified"
-            doc.add_paragraph(f"[{c.n}] {c.place.label}, characters {c.place.start}–{c.place.end} ({check}; anchor {c.anchor})")
+            doc.add_paragraph(f"[{c.n}] {c.place.label}, characters {c.place.start}–{c.place.end} "
+                              f"({verbatim_mark(c.verified)}; anchor {c.anchor})")
+        doc.add_paragraph(f"{VERBATIM}: {VERBATIM_MEANS}.").runs[0].italic = True
     tmp = path.with_name(f".{path.name}.tmp")
     doc.save(str(tmp))
     tmp.replace(path)

@@ -5,7 +5,8 @@ checked again when the citation is made. Steps: search → score each sentence o
 with the question plus how much of the question's specific vocabulary it carries) → check the evidence answers
 the question at all (``evidence.assess``), else abstain with the closest passages → keep the best sentences,
 fold repeats (sidebar copies: one quote, all its places) → group by report, in reading order → note where the
-reports give different figures.
+reports give different figures. A question not in English gets a notice instead (``language``); every answer
+names the filters it was searched under (``scope``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import evidence
+from reportrag.answers import evidence, language, scope
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
@@ -41,7 +42,13 @@ class Sentence:
 
 def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
            settings: AnswerSettings = DEFAULTS) -> Answer:
+    """The answer to ``question`` within ``filters``, naming them (a question not in English gets a notice)."""
     text = clean_query(question)
+    result = language.not_english(question) or _answer(searcher, question, text, filters, settings)
+    return scope.with_filters(result, filters, searcher.documents)
+
+
+def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
     vector = searcher.embedder.encode([text])[0]
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
     sentences = score_sentences(searcher, text, vector, hits, settings)

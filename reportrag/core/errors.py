@@ -36,3 +36,16 @@ class BadQuery(ReportragError):
 
 class BadDataset(ReportragError):
     """A benchmark data set is missing a file or holds a malformed line."""
+
+
+class BadFilter(BadQuery):
+    """A search filter (report, section, concluding observation) that matches nothing: the message names the field
+    and the choices there are, so a typo never reads as "not in the reports"."""
+
+    def __init__(self, field: str, message: str, choices: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.choices = tuple(choices)
+
+    def __reduce__(self):  # picklable despite the extra arguments (worker processes re-raise it)
+        return type(self), (self.field, str(self).removeprefix(f"{self.field}: "), self.choices)

@@ -203,7 +203,8 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Citation:
     """One numbered quote of an answer. ``verified`` is true only when the report's canonical text from
-    ``place.start`` to ``place.end`` is exactly ``quote``; ``anchor`` survives re-chunking and re-ingestion."""
+    ``place.start`` to ``place.end`` is exactly ``quote`` (shown to readers as "verbatim ✓": it says where the quote
+    stands, not that it is relevant); ``anchor`` survives re-chunking and re-ingestion."""
 
     n: int
     quote: str
@@ -222,6 +223,7 @@ class Citation:
             "section_path": list(self.place.section),
             "anchor": self.anchor,
             "verified": self.verified,
+            "verbatim": self.verified,  # the same fact, named for what it checks: the quote stands at these offsets
             "score": round(self.score, 6),
             "also_at": [a.to_json() for a in self.also_at],
         }
@@ -242,6 +244,9 @@ class Statement:
                 "doc_id": self.doc_id, "note": self.note}
 
 
+FILTER_FIELDS = ("doc", "section", "concluding_observation")  # an answer's JSON names each, null when not set
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What ``ask`` returns: statements with numbered citations grouped by report, or an honest abstention with
@@ -255,6 +260,9 @@ class Answer:
     differences: tuple[str, ...] = ()  # where the reports give different figures, each side cited
     reason: str = ""  # why the reports do not appear to answer
     method: str = "extractive"  # or "generated:<model>"
+    filters: tuple[tuple[str, str], ...] = ()  # the search filters that were set: (("doc", "cedaw"), …)
+    scope: str = ""  # those filters in words: "CEDAW 6th periodic report, section Article 11"; "" when unfiltered
+    language: str = ""  # the language a question not in English seems to be in (then the answer abstains)
 
     @property
     def text(self) -> str:
@@ -275,4 +283,7 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "differences": list(self.differences),
             "closest": [h.to_json() for h in self.closest],
+            "filters": {**dict.fromkeys(FILTER_FIELDS), **dict(self.filters)},
+            "scope": self.scope,
+            "question_language": self.language or None,
         }

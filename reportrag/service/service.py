@@ -14,12 +14,12 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from reportrag.answers import citations
-from reportrag.answers import extractive
+from reportrag.answers import citations, extractive, language, scope
 from reportrag.core.records import Answer, Document, Hit, Passage
 from reportrag.core.settings import Settings
 from reportrag.index import document_store
-from reportrag.retrieval.search import MODES, Filters, Searcher
+from reportrag.retrieval.filters import check_filters
+from reportrag.retrieval.search import MODES, Filters, Searcher, clean_query
 from reportrag.service import ingesting
 from reportrag.service.batching import BatchingEmbedder
 from reportrag.service.ingesting import IngestResult
@@ -101,7 +101,14 @@ class Service:
 
     def search_batch(self, queries: list[str], *, k: int = 10, mode: str = MODES[0],
                      filters: Filters = Filters()) -> list[list[Hit]]:
-        return self.searcher.batch(queries, k=k, mode=mode, filters=filters)
+        searcher = self.searcher
+        check_filters(searcher.corpus, filters)
+        return searcher.batch(queries, k=k, mode=mode, filters=filters)
+
+    def check_filters(self, filters: Filters) -> None:
+        """``BadFilter`` naming the choices when a filter matches nothing (before a batch, say); search, ask and
+        stream check their filters themselves."""
+        check_filters(self.searcher.corpus, filters)
 
     def ask(self, question: str, *, filters: Filters = Filters()) -> Answer:
         for item in self.stream(question, filters=filters):
@@ -112,14 +119,24 @@ class Service:
     def stream(self, question: str, *, filters: Filters = Filters()) -> Iterator[str | Answer]:
         """A generated answer's text as it arrives, then the checked ``Answer``; extractive: the ``Answer`` only."""
         searcher = self.searcher  # the same index for the whole answer, whatever an ingest does meanwhile
+        check_filters(searcher.corpus, filters)  # a filter matching nothing is an error, not "not in the reports"
         if self.chat_model is None:
             yield extractive.answer(searcher, question, filters=filters, settings=self.settings.answers)
             return
+        yield from self._generated(searcher, question, filters)
+
+    def _generated(self, searcher: Searcher, question: str, filters: Filters) -> Iterator[str | Answer]:
         from reportrag.answers import generate
 
+        clean_query(question)  # an empty or huge question is refused first, as in extractive answers
+        refusal = language.not_english(question)
+        if refusal is not None:
+            yield scope.with_filters(refusal, filters, searcher.documents)
+            return
         hits = searcher.search(question, k=self.settings.answers.search_depth, filters=filters)
-        yield from generate.stream_answer(question, hits, searcher.documents, self.chat_model,
-                                          unverified=self.unverified)
+        for item in generate.stream_answer(question, hits, searcher.documents, self.chat_model,
+                                           unverified=self.unverified):
+            yield scope.with_filters(item, filters, searcher.documents) if isinstance(item, Answer) else item
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""

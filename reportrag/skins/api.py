@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reportrag.answers.citations import UnknownCitation
-from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound, ReportragError
+from reportrag.core.errors import BadFilter, BadQuery, IndexMismatch, IndexNotFound, ReportragError
 from reportrag.retrieval.search import MODES, Filters
 from reportrag.service import Service
 
@@ -43,11 +43,12 @@ def create_api(service: Service) -> FastAPI:
     return api
 
 
-# ---------------------------------------------------------------- errors: always JSON, {"error": …, "status": …}
+# ------------------------------------------- errors: always JSON, {"error": …, "status": …}; a bad filter adds
+# "field" and "choices"
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
 
 
 async def cap_body(request: Request, call_next):
@@ -59,6 +60,8 @@ async def cap_body(request: Request, call_next):
 
 async def library_error(request: Request, e: ReportragError):
     status = 404 if isinstance(e, UnknownCitation) else 503 if isinstance(e, IndexNotFound | IndexMismatch) else 400
+    if isinstance(e, BadFilter):  # the choices as data too, for a client to offer them
+        return _error(status, str(e), field=e.field, choices=list(e.choices))
     return _error(status, str(e))
 
 

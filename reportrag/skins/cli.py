@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from reportrag.core.errors import BadQuery, ReportragError
+from reportrag.core.errors import BadFilter, BadQuery, ReportragError
 from reportrag.core.jsonl import read_rows
 from reportrag.core.settings import PROJECT_ROOT, Settings, parse_assignments, settings_table
 from reportrag.retrieval.search import MODES, Filters, clean_query
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(index_dir=args.index_dir, **parse_assignments(args.set))
         return args.run(settings, args)
+    except BadFilter as e:  # a usage mistake, as argparse's own (status 2): the message names the choices
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ReportragError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -125,6 +128,7 @@ def _search(settings: Settings, args) -> int:
         raise BadQuery("give either a QUERY or --batch QUESTIONS.jsonl")
     filters = Filters(doc=args.doc, section=args.section, concluding_observation=args.co)
     service = Service(settings)  # the model loads once, for the whole batch
+    service.check_filters(filters)
     if args.batch:
         rows = _read_batch(args.batch)
         errors = {}
@@ -181,6 +185,7 @@ def _ask(settings: Settings, args) -> int:
     rows = _read_batch(args.batch) if args.batch else []
     # the model loads once, for the whole batch
     service = Service(settings, chat_model=args.chat_model, unverified=args.unverified)
+    service.check_filters(filters)  # a bad filter fails the whole command (status 2), not each line of a batch
     if args.batch:
         for row in rows:
             try:

@@ -29,6 +29,7 @@ from reportrag.core.errors import IndexMismatch, IndexNotFound
 from reportrag.core.records import Passage
 from reportrag.index.embed import Embedder, TextEmbedder
 from reportrag.index.model_path import default_model_path
+from reportrag.retrieval.filters import check_filters
 from reportrag.retrieval.search import Filters, Searcher
 
 STORE_FORMAT = 1
@@ -69,7 +70,7 @@ def passage_metadata(passage: Passage, doc_title: str) -> dict[str, Any]:
 class ReportragRetriever(BaseRetriever):
     """The hybrid searcher as a retriever. ``k``, ``mode`` and the filters may also be given per call
     (``retriever.invoke(q, k=3)``); a per-call ``None`` keeps the retriever's own value. A bad query raises
-    ``BadQuery``."""
+    ``BadQuery``, a filter that matches nothing ``BadFilter`` (naming the choices)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -99,6 +100,7 @@ class ReportragRetriever(BaseRetriever):
             section=given(section, self.section),
             concluding_observation=given(concluding_observation, self.concluding_observation),
         )
+        check_filters(self.searcher.corpus, filters)  # a filter matching nothing: BadFilter, not an empty list
         mode = given(mode, self.mode)
         hits = self.searcher.search(query, k=given(k, self.k), filters=filters, **({"mode": mode} if mode else {}))
         return [

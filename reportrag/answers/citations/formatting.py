@@ -17,7 +17,8 @@ def format_text(result: Located | QuoteMatch | Reference) -> str:
 
 
 def _format_located(r: Located) -> str:
-    lines = [f"{r.place.label}  ({'verified' if r.verified else 'NOT verified: the report text differs'})",
+    check = "verbatim ✓: the text stands verbatim at these offsets" if r.verified else "NOT verbatim: the report text differs"
+    lines = [f"{r.place.label}  ({check})",
              " › ".join(r.breadcrumb), f"anchor {r.anchor} · passage {r.place.passage_id}"]
     if r.note:
         lines.append(f"note: {r.note}")

@@ -85,7 +85,7 @@ class Located:
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "ident": self.ident, "text": self.text, **self.place.to_json(),
-                "verified": self.verified, "anchor": self.anchor, "breadcrumb": list(self.breadcrumb),
+                "verified": self.verified, "verbatim": self.verified, "anchor": self.anchor, "breadcrumb": list(self.breadcrumb),
                 "context": [c.to_json() for c in self.context], "source": self.source.to_json(),
                 "also_at": [p.to_json() for p in self.also_at], "note": self.note}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from reportrag.answers.citations import Located, QuoteMatch, Reference, snippet
+from reportrag.answers.export import NOT_VERBATIM, VERBATIM, VERBATIM_MEANS, scope_line
 from reportrag.core.records import Answer, Document
 from reportrag.service.ingesting import IngestResult
 
@@ -27,7 +28,7 @@ def answer_html(answer: Answer) -> str:
         return _abstained_html(answer)
     by_n = {c.n: c for c in answer.citations}
     several = len({c.place.doc_id for c in answer.citations}) > 1
-    parts, current = ['<div class="rr-answer">'], None
+    parts, current = ['<div class="rr-answer">', _scope_html(answer)], None
     for s in answer.statements:
         if several and s.doc_id != current:
             current = s.doc_id
@@ -41,11 +42,20 @@ def answer_html(answer: Answer) -> str:
         parts.append(f"<blockquote>“{esc(s.text)}” {marks}{flag}</blockquote>")
     for note in answer.differences:
         parts.append(f"<p><em>{esc(note)}</em></p>")
-    sources = "".join(
-        f"<li>[{c.n}] {esc(c.place.label)} — {'verified ✓' if c.verified else 'NOT verified'}</li>" for c in answer.citations
-    )
+    sources = "".join(f"<li>[{c.n}] {esc(c.place.label)} — {verbatim_html(c.verified)}</li>" for c in answer.citations)
     parts.append(f'<ol class="rr-sources" style="list-style:none;padding-left:0">{sources}</ol></div>')
     return "".join(parts)
+
+
+def verbatim_html(verified: bool) -> str:
+    """The citation check named for what it checks (the quote stands at its offsets), explained on hover."""
+    if verified:
+        return f'<span class="rr-ok" title="{esc(VERBATIM_MEANS)}">{esc(VERBATIM)}</span>'
+    return f'<span class="rr-bad" title="the report text at the cited offsets differs">{esc(NOT_VERBATIM)}</span>'
+
+
+def _scope_html(answer: Answer) -> str:
+    return f'<p class="rr-scope"><em>{esc(scope_line(answer))}.</em></p>' if answer.scope else ""
 
 
 def _abstained_html(answer: Answer) -> str:
@@ -55,8 +65,16 @@ def _abstained_html(answer: Answer) -> str:
         f"{esc(snippet(h.passage.text, 240))}</li>"
         for i, h in enumerate(answer.closest[:CLOSEST_SHOWN], 1)
     )
-    return (f'<div class="rr-answer rr-abstained"><p><strong>Not in the reports.</strong> {esc(answer.reason)}</p>'
-            f"<p>The closest passages:</p><ol>{rows}</ol></div>")
+    closest = f"<p>The closest passages:</p><ol>{rows}</ol>" if rows else ""
+    return (f'<div class="rr-answer rr-abstained">{_scope_html(answer)}'
+            f"<p><strong>{esc(_abstention_heading(answer))}</strong> {esc(answer.reason)}</p>{closest}</div>")
+
+
+def _abstention_heading(answer: Answer) -> str:
+    """Honest about why: another language, a filtered part of the reports, or the reports themselves."""
+    if answer.language:
+        return "Please ask in English."
+    return "Not in the part of the reports searched." if answer.scope else "Not in the reports."
 
 
 def citation_choices(answer: Answer) -> list[tuple[str, str]]:
@@ -70,8 +88,8 @@ def citation_choices(answer: Answer) -> list[tuple[str, str]]:
 
 def located_html(loc: Located, share_url: str = "") -> str:
     """A cited text in its report: breadcrumb, the paragraphs around it, the cited part highlighted."""
-    check = ('<span class="rr-ok">verified: the text stands verbatim at these offsets</span>' if loc.verified
-             else '<span class="rr-bad">NOT verified: the report text differs</span>')
+    check = (f'<span class="rr-ok" title="{esc(VERBATIM_MEANS)}">{esc(VERBATIM)}: the text stands verbatim at these '
+             'offsets</span>' if loc.verified else f'<span class="rr-bad">{esc(NOT_VERBATIM)}: the report text differs</span>')
     rows = []
     for c in loc.context:
         if c.quoted:
