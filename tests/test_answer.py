@@ -8,23 +8,13 @@ import pytest
 
 from reportrag.answers import export
 from reportrag.answers import extractive as answering
-from reportrag.answers.quotes import anchor, normalized, parse_anchor
+from reportrag.answers.quotes import normalized
 from reportrag.core.errors import BadQuery, ReportragError
 from reportrag.retrieval.search import Filters
+from tests.checks import check_citations
 from tests.conftest import run_cli
 
 SHELTERS = "What does Kazakhstan say about shelters for victims of domestic violence?"
-
-
-def _check_citations(searcher, result):
-    for n, c in enumerate(result.citations, 1):
-        document = searcher.documents[c.place.doc_id]
-        assert c.n == n and c.verified
-        assert document.text[c.place.start : c.place.end] == c.quote
-        paragraph = next(p for p in document.paragraphs if p.number == c.place.paragraph)
-        assert paragraph.start <= c.place.start < paragraph.end
-        assert c.anchor == anchor(c.place.doc_id, c.place.paragraph, c.quote) and parse_anchor(c.anchor)[0] == c.place.doc_id
-        assert c.place.label.startswith(document.info.short_title)
 
 
 def test_an_answer_quotes_sentences_verbatim_with_their_place(searcher):
@@ -32,7 +22,7 @@ def test_an_answer_quotes_sentences_verbatim_with_their_place(searcher):
     assert result.answered and result.method == "extractive"
     assert 1 <= len(result.citations) <= answering.DEFAULTS.max_quotes
     assert any("crisis centres" in c.quote for c in result.citations)
-    _check_citations(searcher, result)
+    check_citations(searcher, result)
     # grouped by report, in reading order inside each report
     docs = [c.place.doc_id for c in result.citations]
     assert docs == sorted(docs, key=docs.index)
@@ -55,7 +45,7 @@ def test_a_sidebar_sentence_is_quoted_once_with_all_its_places(searcher):
 
 def test_both_reports_are_quoted_and_differing_figures_noted(searcher):
     result = answering.answer(searcher, "How many crisis centres for victims of domestic violence operate in Kazakhstan?")
-    _check_citations(searcher, result)
+    check_citations(searcher, result)
     if len({c.place.doc_id for c in result.citations}) == 2:
         for note in result.differences:
             assert "[" in note and "different figures" in note

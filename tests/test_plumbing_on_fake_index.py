@@ -24,13 +24,14 @@ from reportrag.answers import citations as cite
 from reportrag.answers import export
 from reportrag.answers import extractive as answering
 from reportrag.answers.generate import generate_answer
-from reportrag.answers.quotes import anchor, parse_anchor
+from reportrag.answers.quotes import anchor
 from reportrag.core.errors import BadQuery, IndexNotFound, ReportragError
 from reportrag.core.settings import Settings
 from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting as corpus
 from reportrag.service.service import Service
 from reportrag.skins.langchain_adapters import ReportragRetriever
+from tests.checks import check_citations
 
 QUERY = "shelters for victims of domestic violence"
 FIGURE = re.compile(r"\b\d,\d{3}\b")  # "1,788"
@@ -188,14 +189,7 @@ QUESTIONS = ["When was the death penalty abolished?", "What does Kazakhstan say 
 
 def check_answer_citations(searcher: Searcher, result) -> None:
     """What test_answer.py checks of every answer: verbatim quotes at their place, numbered, grouped, no repeats."""
-    for n, c in enumerate(result.citations, 1):
-        document = searcher.documents[c.place.doc_id]
-        assert c.n == n and c.verified
-        assert document.text[c.place.start : c.place.end] == c.quote
-        paragraph = next(p for p in document.paragraphs if p.number == c.place.paragraph)
-        assert paragraph.start <= c.place.start < paragraph.end
-        assert c.anchor == anchor(c.place.doc_id, c.place.paragraph, c.quote) and parse_anchor(c.anchor)[0] == c.place.doc_id
-        assert c.place.label.startswith(document.info.short_title)
+    check_citations(searcher, result)
     docs = [c.place.doc_id for c in result.citations]
     assert docs == sorted(docs, key=docs.index)  # grouped by report
     for doc in set(docs):
