@@ -72,33 +72,38 @@ def evaluate(
     return results
 
 
-def answer_abstention(searcher: Searcher, questions: list[dict]) -> dict:
-    """The answer layer's own rule (``reportrag.evidence``): how many unanswerable questions it flags, and how
-    many answerable ones it wrongly flags; plus how often an answered question quotes a gold sentence."""
-    from reportrag.answers.extractive import answer
+def answer_quality(searcher: Searcher, questions: list[dict], settings=None) -> dict:
+    """The figures an answer is judged by: how often an answerable question is answered with gold evidence
+    quoted, the share of an answer's quotes that hold gold evidence (quote precision), quotes per answer, and the
+    answer layer's abstention on answerable (false) and unanswerable (wanted) questions."""
+    from reportrag.answers.extractive import DEFAULTS, answer
 
     started = time.perf_counter()
-    answers = [(q, answer(searcher, q["question"])) for q in questions]
+    answers = [(q, answer(searcher, q["question"], settings=settings or DEFAULTS)) for q in questions]
     seconds = time.perf_counter() - started
     answerable = [a for q, a in answers if q["gold"]]
     unanswerable = [a for q, a in answers if not q["gold"]]
-    quoted = sum(
-        1 for q, a in answers if q["gold"] and a.answered and any(_overlaps(c.quote, q["gold"]) for c in a.citations)
-    )
+    answered = [(q, a) for q, a in answers if q["gold"] and a.answered and a.citations]
+    holding = [[overlaps(c.quote, q["gold"]) for c in a.citations] for q, a in answered]
+    quoted = sum(any(h) for h in holding)
     return {
         "rule": "evidence check (reportrag/answers/evidence.py)",
         "unanswerable_flagged": sum(not a.answered for a in unanswerable) / max(len(unanswerable), 1),
         "answerable_flagged": sum(not a.answered for a in answerable) / max(len(answerable), 1),
         "answerable_quoting_gold": quoted / max(len(answerable), 1),
+        "quote_precision": sum(sum(h) / len(h) for h in holding) / max(len(holding), 1),
+        "quotes_per_answer": sum(len(h) for h in holding) / max(len(holding), 1),
         "all_citations_verified": all(c.verified for _, a in answers for c in a.citations),
         "wrongly_flagged": [q["id"] for q, a in answers if q["gold"] and not a.answered],
         "missed": [q["id"] for q, a in answers if not q["gold"] and a.answered],
+        "without_gold": [q["id"] for (q, _), h in zip(answered, holding) if not any(h)],
         "ms_per_question": 1000 * seconds / max(len(questions), 1),
     }
 
 
-def _overlaps(quote: str, gold: list[str]) -> bool:
-    """A quoted sentence counts for a gold quote when either contains the other (gold quotes may span sentences)."""
+def overlaps(quote: str, gold: list[str]) -> bool:
+    """A quote holds gold evidence when it and a gold quote overlap: either contains the other (gold quotes may
+    span sentences; a quote may carry the sentence before it)."""
     q = normalize_ws(quote)
     return any(q in normalize_ws(g) or normalize_ws(g) in q for g in gold)
 
@@ -142,6 +147,6 @@ def question_set_report(searcher: Searcher, questions: list[dict], modes: Sequen
         "unanswerable": sum(1 for q in questions if not q["gold"]),
         "results": evaluate(searcher, questions, modes, baselines=baselines or {}),
         "abstention": abstention_tradeoff(searcher, questions),
-        "answers": answer_abstention(searcher, questions),
+        "answers": answer_quality(searcher, questions),
         "beir": list(beir_tables),
     }

@@ -128,11 +128,11 @@ def test_cli_ask_json_and_export(search_settings, searcher, tmp_path):
 
 
 def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_calibrated_rate(searcher):
-    from reportrag.eval.runner import answer_abstention, load_questions
+    from reportrag.eval.runner import answer_quality, load_questions
 
     from reportrag.core.settings import PROJECT_ROOT
 
-    figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
+    figures = answer_quality(searcher, load_questions(PROJECT_ROOT / "eval" / "questions.jsonl"))
     assert figures["all_citations_verified"]
     # calibrated on eval/ (see reportrag/answers/evidence.py): 47 % (14/30) of unanswerable flagged, 2.5 % (4/160) of
     # answerable; a one-question margin each way
@@ -144,11 +144,11 @@ def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_c
 def test_held_out_questions_abstain_at_the_measured_rate(searcher):
     """Questions written after the rules were set (never tuned on): 13 of 18 unanswerable flagged, 0 of 18
     answerable."""
-    from reportrag.eval.runner import answer_abstention, load_questions
+    from reportrag.eval.runner import answer_quality, load_questions
 
     from reportrag.core.settings import PROJECT_ROOT
 
-    figures = answer_abstention(searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
+    figures = answer_quality(searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
     assert figures["all_citations_verified"]
     assert figures["answerable_flagged"] <= 1 / 18, figures["wrongly_flagged"]
     assert figures["unanswerable_flagged"] >= 12 / 18, figures["missed"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import evidence, language, scope
+from reportrag.answers import evidence, language, relevance, scope
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
@@ -38,6 +38,7 @@ class Sentence:
     cosine: float
     coverage: float
     also_at: tuple[Passage, ...]
+    features: tuple[float, ...] = ()  # the row ``relevance`` scored (kept for training and inspection)
 
 
 def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
@@ -51,8 +52,8 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
     vector = searcher.embedder.encode([text])[0]
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
-    sentences = score_sentences(searcher, text, vector, hits, settings)
-    reason = evidence.assess(text, sentences, hits, searcher, settings)
+    sentences = score_sentences(searcher, text, vector, hits, settings, relevance.load(settings.relevance_model))
+    reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     chosen = extend_to_figures(searcher, text, choose(sentences, settings))
@@ -68,44 +69,65 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
 
 
 def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits: list[Hit],
-                    settings: AnswerSettings = DEFAULTS) -> list[Sentence]:
+                    settings: AnswerSettings = DEFAULTS, model: relevance.RelevanceModel | None = None) -> list[Sentence]:
+    """Every sentence of the passages found, best first by its chance of answering (``relevance``; without a
+    model, by cosine plus rare-term coverage)."""
     terms = evidence.question_terms(question)
     stats = evidence.term_stats(searcher)
-    out = []
-    for hit in hits:
+    cues = relevance.cues_of(question, terms)
+    found, candidates = [], []
+    for rank, hit in enumerate(hits, 1):
         document = searcher.documents[hit.passage.doc_id]
         cosines = searcher.sentence_vectors(hit.passage) @ vector
-        for span, cos in zip(hit.passage.sentences, cosines):
-            sentence = document.text[span.start : span.end]
-            coverage = stats.coverage(terms, sentence)
-            # "… as follows:" introduces a table or list the quote would leave out: a poor answer on its own
-            lead_in = settings.lead_in_penalty if sentence.rstrip().endswith(":") else 0.0
-            score = float(cos) + 0.5 * coverage - lead_in
-            out.append(Sentence(hit.passage, span, sentence, score, float(cos), coverage, hit.also_at))
+        for i, (span, cos) in enumerate(zip(hit.passage.sentences, cosines)):
+            text = document.text[span.start : span.end]
+            c = relevance.candidate(terms, stats, text, float(cos), hit.passage, rank, cues, first=i == 0)
+            found.append((hit, span, text))
+            candidates.append(c)
+    rows = relevance.features(cues, stats, candidates)
+    chances = model.predict(rows) if model is not None else np.zeros(len(rows))
+    out = [
+        Sentence(hit.passage, span, text, float(chance) if model is not None else c.cosine + 0.5 * c.coverage,
+                 c.cosine, c.coverage, hit.also_at, tuple(row))
+        for (hit, span, text), c, row, chance in zip(found, candidates, rows, chances)
+    ]
     return sorted(out, key=lambda s: -s.score)
 
 
 def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> list[Sentence]:
-    """The best sentences, at most a few per passage, without repeats; the other report's best one too when it is
-    nearly as good (so a question both reports speak to gets both)."""
+    """The sentences likely to answer, best first: those within ``quote_margin`` of the best one's chance and above
+    ``min_relevance`` (so one clearly best sentence is quoted alone), at most a few per passage, without
+    repeats; the other report's best one too when it is within ``other_report_margin``."""
     if not sentences:
         return []
     best = sentences[0].score
     chosen: list[Sentence] = []
     per_passage: dict[str, int] = {}
     seen: set[str] = set()
+    floor = max(settings.min_relevance, best - max(settings.quote_margin, settings.other_report_margin))
     for s in sentences:
+        if chosen and s.score < floor:
+            break  # best first: no later sentence qualifies
         key = normalized(s.text)
         if key in seen or per_passage.get(s.passage.passage_id, 0) >= settings.max_per_passage:
             continue
         first_of_report = all(c.passage.doc_id != s.passage.doc_id for c in chosen)
         margin = settings.other_report_margin if first_of_report and chosen else settings.quote_margin
-        if s.score < best - margin or len(chosen) >= settings.max_quotes:
+        if chosen and (s.score < best - margin or s.score < settings.min_relevance):
             continue
+        if len(chosen) >= settings.max_quotes:
+            break
         chosen.append(s)
         seen.add(key)
         per_passage[s.passage.passage_id] = per_passage.get(s.passage.passage_id, 0) + 1
     return chosen
+
+
+def _weak(sentences: list[Sentence], settings: AnswerSettings) -> str:
+    if sentences and sentences[0].score < settings.min_answer_relevance:
+        return ("The reports do not appear to address this: the closest sentences found are unlikely to answer it "
+                f"(relevance {sentences[0].score:.2f}).")
+    return ""
 
 
 def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:

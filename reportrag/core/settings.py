@@ -56,14 +56,18 @@ class RetrievalSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    """Extractive answers and abstention."""
+    """Extractive answers and abstention. The quote-choice defaults (max_quotes, the margins, min_relevance,
+    min_answer_relevance) are chosen with the relevance model on the training split only
+    (``python -m reportrag.eval.train_quotes``, which prints them)."""
 
     search_depth: int = Field(8, ge=1, description="passages whose sentences may be quoted")
-    max_quotes: int = Field(5, ge=1, description="quotes per answer at most")
+    max_quotes: int = Field(3, ge=1, description="quotes per answer at most")
     max_per_passage: int = Field(2, ge=1, description="quotes from one passage at most")
-    quote_margin: float = Field(0.12, ge=0, description="a sentence is quoted within this of the best one")
-    other_report_margin: float = Field(0.2, ge=0, description="… or, for the other report's best sentence, within this")
-    lead_in_penalty: float = Field(0.15, ge=0, description="score taken off a sentence that only leads in")
+    quote_margin: float = Field(0.3, ge=0, description="a sentence is quoted when its relevance is within this of the best one's")
+    other_report_margin: float = Field(0.5, ge=0, description="… or, for the other report's best sentence, within this")
+    min_relevance: float = Field(0.2, ge=0, le=1, description="below this relevance only the best sentence is quoted")
+    min_answer_relevance: float = Field(0.12, ge=0, le=1, description="below this relevance of the best sentence, abstain")
+    relevance_model: Path | None = Field(None, description="the quote-relevance model (JSON); none: the bundled one")
     min_cosine: float = Field(0.30, description="below this no sentence is close enough to quote")
     year_topic_share: float = Field(0.7, ge=0, le=1, description="a year must stand with this share of the topic")
 

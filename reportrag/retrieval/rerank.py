@@ -105,6 +105,14 @@ class SectionMap:
         return list(dict.fromkeys(rows))
 
 
+def reference_match(refs: QueryReferences, passage: Passage) -> float:
+    """How exactly a passage answers the references a question names (0: none named, or none matched)."""
+    return max(
+        _observation_match(refs.observations, passage.concluding_observations),
+        max((_section_match(label, passage.section_label) for label in refs.sections), default=0.0),
+    )
+
+
 def _observation_match(wanted: frozenset[str], refs: tuple[str, ...]) -> float:
     if not wanted or not refs:
         return 0.0

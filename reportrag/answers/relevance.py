@@ -1,0 +1,142 @@
+"""How well a sentence answers the question: the chance, from a small logistic model, that it holds the evidence.
+
+Closeness alone quotes labour-force figures for "the minimum wage" and the paragraph numbers of a list for
+"paragraph 26 (a)". The model weighs what the answer step already knows of each candidate sentence: its cosine
+with the question and its passage's rank, how much of the question's rare vocabulary it carries, whether its
+passage answers the references the question names ("26 (a)", "Article 11"), whether its section's title names
+the topic, whether it gives a figure when one is asked for, and whether it only leads into a list. It is trained
+on the training split only (``python -m reportrag.eval.train_quotes`` over eval/questions.jsonl) and stored as
+plain JSON coefficients beside this module: no pickle, nothing to trust but numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reportrag.core.errors import BadDataset
+from reportrag.index.keyword import tokenize
+from reportrag.retrieval.rerank import QueryReferences, query_references, reference_match
+from reportrag.retrieval.term_stats import TermStats
+
+BUNDLED = Path(__file__).with_name("relevance_model.json")
+FEATURES = (
+    "cosine", "cosine_gap", "coverage", "coverage_gap", "passage_rank", "top_passage", "section_coverage",
+    "reference_match", "reference_miss", "figure_given", "figure_missing", "year_given", "lead_in",
+    "log_length", "first_in_passage", "dangling_start",
+)
+# "how many", "what share", "percentage of": the question wants a figure
+_ASKS_FIGURE = re.compile(
+    r"\bhow\s+(?:many|much|long|far|old)\b|\b(?:share|percentage|per\s*cent|percent|proportion|number|rate|"
+    r"ratio|amount|level|figures?|statistics|data)\b", re.I)
+_FIGURE = re.compile(r"(?<![\w.])\d[\d,. ]*\d(?:\s*(?:%|per\s*cent|percent))?|\b\d\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# a sentence that leans on the one before for its subject: "It …", "This …", "In addition, …"
+_DANGLING = re.compile(r"^(?:it|this|these|those|they|such|its|their|in addition|also|moreover|furthermore)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What the question asks for, worked out once per question."""
+
+    terms: list[str]
+    references: QueryReferences
+    asks_figure: bool
+    years: tuple[str, ...]
+
+
+def cues_of(question: str, terms: list[str]) -> Cues:
+    return Cues(terms, query_references(question), bool(_ASKS_FIGURE.search(question)), tuple(_YEAR.findall(question)))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence as the model sees it, before comparing it with the other candidates."""
+
+    text: str
+    cosine: float
+    coverage: float
+    passage_rank: int  # 1 = the best passage found
+    section: tuple[str, ...]
+    reference_match: float
+    first_in_passage: bool
+
+
+def features(cues: Cues, stats: TermStats, candidates: list[Candidate]) -> np.ndarray:
+    """One row of ``FEATURES`` per candidate; the gaps compare each with the best of the question's candidates."""
+    if not candidates:
+        return np.zeros((0, len(FEATURES)), dtype=np.float64)
+    best_cosine = max(c.cosine for c in candidates)
+    best_coverage = max(c.coverage for c in candidates)
+    named = bool(cues.references.observations or cues.references.sections)
+    rows = []
+    for c in candidates:
+        has_figure = any(not _YEAR.fullmatch(m.group().strip()) for m in _FIGURE.finditer(c.text))
+        rows.append((
+            c.cosine, c.cosine - best_cosine, c.coverage, c.coverage - best_coverage,
+            1.0 / c.passage_rank, float(c.passage_rank == 1),
+            stats.coverage(cues.terms, " ".join(c.section)),
+            c.reference_match, float(named and c.reference_match == 0.0),
+            float(cues.asks_figure and has_figure), float(cues.asks_figure and not has_figure),
+            (sum(y in c.text for y in cues.years) / len(cues.years)) if cues.years else 0.0,
+            float(c.text.rstrip().endswith(":")),
+            math.log(max(len(c.text), 1)),
+            float(c.first_in_passage),
+            float(bool(_DANGLING.match(c.text.lstrip()))),
+        ))
+    return np.asarray(rows, dtype=np.float64)
+
+
+def candidate(question_terms: list[str], stats: TermStats, text: str, cosine: float, passage, rank: int,
+              cues: Cues, first: bool) -> Candidate:
+    return Candidate(text, cosine, stats.coverage(question_terms, text), rank, passage.section,
+                     reference_match(cues.references, passage), first)
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """Standardise, weigh, squash: ``predict`` gives each row's chance of holding the evidence."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    about: dict
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0)
+        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept, "about": self.about}
+
+    @classmethod
+    def from_json(cls, data: dict) -> RelevanceModel:
+        return cls(tuple(data["features"]), np.asarray(data["mean"], float), np.asarray(data["scale"], float),
+                   np.asarray(data["coef"], float), float(data["intercept"]), dict(data.get("about", {})))
+
+
+def load(path: Path | None = None) -> RelevanceModel:
+    """The model at ``path`` (the bundled one when none); a file that is not one is a clear error."""
+    path = Path(path or BUNDLED)
+    try:
+        model = RelevanceModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadDataset(f"{path}: not a relevance model ({exc}); retrain with 'python -m reportrag.eval.train_quotes'") from None
+    if model.features != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(FEATURES)):
+        raise BadDataset(f"{path}: its features are not this version's; retrain with 'python -m reportrag.eval.train_quotes'")
+    return model
+
+
+def strength(chance: float) -> str:
+    """The relevance shown beside a quote, apart from the verbatim check."""
+    return "strong" if chance >= 0.6 else "moderate" if chance >= 0.3 else "weak"
