@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from reportrag.answers.quotes import anchor, parse_anchor
+
+
+def read_questions(path: Path) -> list[dict]:
+    """A question file (eval/questions.jsonl, eval/questions_holdout.jsonl), one JSON object a line, as written."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def check_citations(searcher, result) -> None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from reportrag.core.settings import PROJECT_ROOT
+from tests.checks import read_questions
 
 QUESTIONS = PROJECT_ROOT / "eval" / "questions.jsonl"
 MINIMUM = {"fact": 35, "paraphrase": 35, "section": 15, "cross-report": 15, "concluding-observations": 15,
            "identifier": 10, "unanswerable": 25}
 
 
-def _questions() -> list[dict]:
-    return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def test_question_set_shape_and_counts():
-    questions = _questions()
+    questions = read_questions(QUESTIONS)
     assert len(questions) >= 150
     assert len({q["id"] for q in questions}) == len(questions)
     for q in questions:
@@ -31,7 +27,7 @@ def test_question_set_shape_and_counts():
 
 def test_every_gold_quote_is_in_its_report(reports):
     texts = {doc_id: document.text for doc_id, (document, _) in reports.items()}
-    for q in _questions():
+    for q in read_questions(QUESTIONS):
         for quote in q["gold"]:
             assert 40 <= len(quote) <= 300, q["id"]
             where = [d for d, text in texts.items() if quote in text]
