@@ -41,10 +41,13 @@ if TYPE_CHECKING:
     from reportrag.retrieval.term_stats import TermStats
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_COMPARES = re.compile(
+    r"\bcompar\w*|\bversus\b|\bvs\b|\bcontradict\w*|\bdiffer\w*|\bboth reports\b|\bthe other\b|\bwhich is right\b"
+    r"|\bagree\b|\breports'", re.I)
 _WORD = re.compile(r"[^\W\d_][\w’'-]*|\d[\d,.]*\d|\d")
 # capitalised words that name nothing specific in these questions
 _GENERIC = set(tokenize(
-    "Kazakhstan Kazakh Kazakhstani Republic Government State Country Report Reports What How Which Who Where When Why "
+    "Kazakhstan Kazakh Kazakhstani Republic Government State Country Report Reports Committee What How Which Who Where When Why "
     "Has Have Does Did Is Are Was Were Can Could Under According Since Besides Beyond Apart From In On Of For By"
 ))
 _QUESTION_WORDS = set(tokenize(
@@ -60,13 +63,20 @@ def question_terms(question: str) -> list[str]:
 
 
 def specific_terms(question: str) -> list[str]:
-    """Years, figures, capitalised names and acronyms (not the first word, not the country's own name)."""
-    words = _WORD.findall(question)
+    """Years, figures, capitalised names and acronyms (not a sentence's first word, not the country's own name)."""
     out: list[str] = []
-    for i, word in enumerate(words):
-        if word[0].isdigit() or (i > 0 and word[0].isupper()):
+    for m in _WORD.finditer(question):
+        word = m.group()
+        opens_sentence = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:;"
+        if word[0].isdigit() or (word[0].isupper() and not opens_sentence):
             out += [t for t in tokenize(word) if t not in _GENERIC]
     return list(dict.fromkeys(out))
+
+
+def compares(question: str) -> bool:
+    """"Compare …", "… versus …", "the other report says …": the question's figures may each stand in a different
+    report, so they need not meet in one sentence."""
+    return bool(_COMPARES.search(question))
 
 
 def term_stats(searcher: Searcher) -> TermStats:
@@ -83,7 +93,7 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
     if not sentences:
         return "Nothing in the reports matches the question."
     specific = specific_terms(question)
-    if specific and not _specific_terms_meet(specific, sentences, searcher):
+    if specific and not _specific_terms_meet(specific, sentences, searcher, apart=compares(question)):
         found: set[str] = set()
         for s in sentences:
             found |= set(tokenize(s.text))
@@ -152,17 +162,21 @@ def _names(sentences: list, searcher: Searcher) -> set[str]:
     return out
 
 
-def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searcher) -> bool:
+def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searcher, apart: bool = False) -> bool:
     """Do all the question's specific terms stand together in one sentence, with its neighbours, its section
-    titles and its report's name? ("2024" elsewhere in the passage does not answer "the ranking in 2024".)"""
+    titles and its report's name? ("2024" elsewhere in the passage does not answer "the ranking in 2024".) With
+    ``apart`` (a comparison), each needs only to stand in some such window."""
     by_passage: dict[str, list] = {}
     for s in sorted(sentences, key=lambda s: s.span.start):
         by_passage.setdefault(s.passage.passage_id, []).append(s)
+    met: set[str] = set()
     for group in by_passage.values():
         names = _names(group[:1], searcher)
         tokens = [set(tokenize(s.text)) for s in group]
         for i in range(len(group)):
             window = set().union(*tokens[max(0, i - 1) : i + 2]) | names
-            if all(_has(t, window) for t in specific):
+            inside = {t for t in specific if _has(t, window)}
+            if len(inside) == len(specific):
                 return True
-    return False
+            met |= inside
+    return apart and len(met) == len(specific)

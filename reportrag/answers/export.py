@@ -19,6 +19,11 @@ def verbatim_mark(verified: bool) -> str:
     return VERBATIM if verified else NOT_VERBATIM
 
 
+def relevance_mark(citation) -> str:
+    """"relevance: strong (0.82)", shown apart from the verbatim check; "" when the quote is unrated."""
+    return f"relevance: {citation.strength} ({citation.relevance:.2f})" if citation.strength else ""
+
+
 def scope_line(answer: Answer) -> str:
     """"Searched only: CEDAW 6th periodic report, section Article 11"; "" when no filter was set."""
     return f"Searched only: {answer.scope}" if answer.scope else ""
@@ -50,7 +55,7 @@ def to_markdown(answer: Answer) -> str:
     for c in answer.citations:
         also = "".join(f"; also at {other.label}" for other in c.also_at)
         lines.append(f"[^{c.n}]: {c.place.label}, characters {c.place.start}–{c.place.end}{also} "
-                     f"({verbatim_mark(c.verified)}; anchor `{c.anchor}`)")
+                     f"({verbatim_mark(c.verified)}; {relevance_mark(c) + '; ' if c.strength else ''}anchor `{c.anchor}`)")
     lines += ["", f"_Answer method: {answer.method}. Quotes are verbatim from the reports' canonical text; "
                   f"{VERBATIM}: {VERBATIM_MEANS}._"]
     return "\n".join(lines) + "\n"

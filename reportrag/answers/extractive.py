@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import evidence, language, relevance, scope
+from reportrag.answers import context, evidence, language, relevance, scope
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
@@ -56,7 +56,7 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    chosen = extend_to_figures(searcher, text, choose(sentences, settings))
+    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, choose(sentences, settings)))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,
@@ -130,36 +130,6 @@ def _weak(sentences: list[Sentence], settings: AnswerSettings) -> str:
     return ""
 
 
-def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
-    """A sentence on the topic that lacks the year or figure asked about, when the next sentence of its paragraph
-    carries it, is quoted together with that sentence: "… in 2019 it had reached 13.7. In 2020, there was a sharp
-    increase to 36.5 …" answers "the rate in 2020"; its first half alone would mislead."""
-    figures = [t for t in evidence.specific_terms(question) if t[0].isdigit()]
-    if not figures:
-        return chosen
-    out: list[Sentence] = []
-    for s in chosen:
-        document = searcher.documents[s.passage.doc_id]
-        spans = list(s.passage.sentences)
-        i = spans.index(s.span) if s.span in spans else -1
-        missing = [f for f in figures if not _mentions(s.text, f)]
-        if missing and 0 <= i < len(spans) - 1:
-            following = document.text[spans[i + 1].start : spans[i + 1].end]
-            same_paragraph = "\n" not in document.text[s.span.end : spans[i + 1].start]
-            if same_paragraph and any(_mentions(following, f) for f in missing):
-                span = Span(s.span.start, spans[i + 1].end)
-                s = replace(s, span=span, text=document.text[span.start : span.end])
-        out.append(s)
-    # a sentence now inside an extended quote is not quoted again
-    return [s for s in out if not any(o is not s and o.passage.doc_id == s.passage.doc_id
-                                      and o.span.start <= s.span.start and s.span.end <= o.span.end
-                                      and (o.span.start, o.span.end) != (s.span.start, s.span.end) for o in out)]
-
-
-def _mentions(text: str, figure: str) -> bool:
-    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d])", text) is not None
-
-
 def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Citation, ...], tuple[Statement, ...]]:
     """The chosen sentences as numbered citations, each with its one-quote statement: grouped by report (the best
     report first), in reading order within each."""
@@ -185,6 +155,7 @@ def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Ci
                 verified=document.text[place.start : place.end] == s.text,
                 score=s.score,
                 also_at=others,
+                relevance=s.score if s.features else None,
             )
         )
         statements.append(Statement(text=s.text, citations=(n,), verified=citations[-1].verified, doc_id=document.doc_id))

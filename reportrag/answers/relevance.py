@@ -135,8 +135,3 @@ def load(path: Path | None = None) -> RelevanceModel:
     if model.features != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(FEATURES)):
         raise BadDataset(f"{path}: its features are not this version's; retrain with 'python -m reportrag.eval.train_quotes'")
     return model
-
-
-def strength(chance: float) -> str:
-    """The relevance shown beside a quote, apart from the verbatim check."""
-    return "strong" if chance >= 0.6 else "moderate" if chance >= 0.3 else "weak"

@@ -213,6 +213,15 @@ class Citation:
     verified: bool
     score: float = 0.0
     also_at: tuple[Place, ...] = ()  # sidebar copies and other places the same sentence stands
+    # the chance the quote answers the question (reportrag.answers.relevance), apart from ``verified``; None: unrated
+    relevance: float | None = None
+
+    @property
+    def strength(self) -> str:
+        """"strong", "moderate" or "weak" (from ``relevance``); "" when unrated."""
+        if self.relevance is None:
+            return ""
+        return "strong" if self.relevance >= 0.6 else "moderate" if self.relevance >= 0.3 else "weak"
 
     def to_json(self) -> dict:
         return {
@@ -225,6 +234,8 @@ class Citation:
             "verified": self.verified,
             "verbatim": self.verified,  # the same fact, named for what it checks: the quote stands at these offsets
             "score": round(self.score, 6),
+            "relevance": None if self.relevance is None else round(self.relevance, 3),
+            "relevance_strength": self.strength,
             "also_at": [a.to_json() for a in self.also_at],
         }
 

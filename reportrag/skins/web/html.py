@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from reportrag.answers.citations import Located, QuoteMatch, Reference, snippet
-from reportrag.answers.export import NOT_VERBATIM, VERBATIM, VERBATIM_MEANS, scope_line
+from reportrag.answers.export import NOT_VERBATIM, VERBATIM, VERBATIM_MEANS, relevance_mark, scope_line
 from reportrag.core.records import Answer, Document
 from reportrag.service.ingesting import IngestResult
 
@@ -42,7 +42,8 @@ def answer_html(answer: Answer) -> str:
         parts.append(f"<blockquote>“{esc(s.text)}” {marks}{flag}</blockquote>")
     for note in answer.differences:
         parts.append(f"<p><em>{esc(note)}</em></p>")
-    sources = "".join(f"<li>[{c.n}] {esc(c.place.label)} — {verbatim_html(c.verified)}</li>" for c in answer.citations)
+    sources = "".join(f"<li>[{c.n}] {esc(c.place.label)} — {verbatim_html(c.verified)}{relevance_html(c)}</li>"
+                      for c in answer.citations)
     parts.append(f'<ol class="rr-sources" style="list-style:none;padding-left:0">{sources}</ol></div>')
     return "".join(parts)
 
@@ -52,6 +53,14 @@ def verbatim_html(verified: bool) -> str:
     if verified:
         return f'<span class="rr-ok" title="{esc(VERBATIM_MEANS)}">{esc(VERBATIM)}</span>'
     return f'<span class="rr-bad" title="the report text at the cited offsets differs">{esc(NOT_VERBATIM)}</span>'
+
+
+def relevance_html(citation) -> str:
+    """How likely the quote answers the question: a separate mark, so "verbatim" is never read as "relevant"."""
+    if not citation.strength:
+        return ""
+    return (f' · <span class="rr-rel rr-rel-{citation.strength}" title="how likely this quote answers the question '
+            f'(a model trained on our question set), not a check of the text">{esc(relevance_mark(citation))}</span>')
 
 
 def _scope_html(answer: Answer) -> str:

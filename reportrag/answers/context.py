@@ -1,0 +1,81 @@
+"""A quote that stands alone: a sentence quoted with its neighbour when, without it, it would mislead or lose its
+subject. Both extensions stay inside one paragraph, so the quote is still one verbatim slice of the report."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from reportrag.answers import evidence
+from reportrag.core.records import Span
+from reportrag.index.keyword import tokenize
+
+if TYPE_CHECKING:
+    from reportrag.answers.extractive import Sentence
+    from reportrag.retrieval.search import Searcher
+
+
+def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
+    """A sentence on the topic that lacks the year or figure asked about, when the next sentence of its paragraph
+    carries it, is quoted together with that sentence: "… in 2019 it had reached 13.7. In 2020, there was a sharp
+    increase to 36.5 …" answers "the rate in 2020"; its first half alone would mislead."""
+    figures = [t for t in evidence.specific_terms(question) if t[0].isdigit()]
+    if not figures:
+        return chosen
+    out: list[Sentence] = []
+    for s in chosen:
+        missing = [f for f in figures if not _mentions(s.text, f)]
+        following = _neighbour(searcher, s, +1)
+        if missing and following and any(_mentions(searcher.documents[s.passage.doc_id].text[following.start : following.end], f) for f in missing):
+            s = _joined(searcher, s, Span(s.span.start, following.end))
+        out.append(s)
+    return _without_inner(out)
+
+
+def carry_subject(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
+    """A sentence that lacks a word of the question its paragraph's previous sentence carries is quoted with that
+    sentence: "Representation in the Mazhilis of the Parliament is 27.1 percent" does not say it counts women; the
+    sentence before it ("… the number of women in local government bodies is 52.4 percent.") does."""
+    terms = evidence.question_terms(question)
+    out: list[Sentence] = []
+    for s in chosen:
+        previous = _neighbour(searcher, s, -1)
+        if previous:
+            have = set(tokenize(s.text))
+            before = set(tokenize(searcher.documents[s.passage.doc_id].text[previous.start : previous.end]))
+            if any(t not in have and t in before and not t[0].isdigit() for t in terms):
+                s = _joined(searcher, s, Span(previous.start, s.span.end))
+        out.append(s)
+    return _without_inner(out)
+
+
+def _neighbour(searcher: Searcher, s: Sentence, step: int) -> Span | None:
+    """The sentence before (-1) or after (+1) ``s`` in its passage, when it stands in the same paragraph."""
+    spans = list(s.passage.sentences)
+    i = next((k for k, span in enumerate(spans) if span.start <= s.span.start < span.end), -1)
+    if step > 0:
+        i = next((k for k, span in enumerate(spans) if span.start < s.span.end <= span.end), -1)
+    j = i + step
+    if i < 0 or not 0 <= j < len(spans):
+        return None
+    text = searcher.documents[s.passage.doc_id].text
+    gap = text[s.span.end : spans[j].start] if step > 0 else text[spans[j].end : s.span.start]
+    return None if "\n" in gap else spans[j]
+
+
+def _joined(searcher: Searcher, s: Sentence, span: Span) -> Sentence:
+    return replace(s, span=span, text=searcher.documents[s.passage.doc_id].text[span.start : span.end])
+
+
+def _without_inner(quotes: list[Sentence]) -> list[Sentence]:
+    """A sentence now inside an extended quote is not quoted again."""
+    return [s for s in quotes if not any(o is not s and o.passage.doc_id == s.passage.doc_id
+                                         and o.span.start <= s.span.start and s.span.end <= o.span.end
+                                         and (o.span.start, o.span.end) != (s.span.start, s.span.end) for o in quotes)]
+
+
+def _mentions(text: str, figure: str) -> bool:
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d])", text) is not None
+
+

@@ -1,0 +1,56 @@
+"""The quote-relevance model: plain JSON coefficients that load, refuse a damaged file, and rate every quote apart
+from its verbatim check."""
+
+import json
+
+import numpy as np
+import pytest
+
+from reportrag.answers import relevance
+from reportrag.answers.extractive import answer
+from reportrag.core.errors import BadDataset
+from reportrag.retrieval.term_stats import TermStats
+
+
+def test_the_bundled_model_is_plain_json_trained_on_the_training_split_only():
+    data = json.loads(relevance.BUNDLED.read_text(encoding="utf-8"))
+    model = relevance.load()
+    assert model.features == relevance.FEATURES and len(model.coef) == len(relevance.FEATURES)
+    assert data["about"]["trained_on"] == "questions.jsonl"  # never the held-out split
+    assert np.isfinite(model.coef).all() and (model.scale > 0).all()
+
+
+@pytest.mark.parametrize("content", ["not json", '{"features": []}', json.dumps({"features": ["cosine"], "mean": [0],
+                                     "scale": [1], "coef": [1], "intercept": 0})])
+def test_a_damaged_or_outdated_model_file_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "model.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BadDataset, match="retrain with"):
+        relevance.load(path)
+
+
+def test_features_reward_the_reference_and_the_figure_asked_for():
+    stats = TermStats(["Shelters for victims of violence.", "The minimum age of marriage is 18.", "Paragraph 26 (a)."])
+    cues = relevance.cues_of("How many shelters answer paragraph 26 (a) of the concluding observations?", ["shelter"])
+    assert cues.asks_figure and "26(a)" in cues.references.observations
+    rows = relevance.features(cues, stats, [
+        relevance.Candidate("There are 36 shelters.", 0.6, 1.0, 1, ("Article 16",), 1.0, True),
+        relevance.Candidate("Shelters exist:", 0.5, 1.0, 2, ("Article 16",), 0.0, False),
+    ])
+    named = dict(zip(relevance.FEATURES, rows[0])), dict(zip(relevance.FEATURES, rows[1]))
+    assert named[0]["figure_given"] == 1 and named[1]["figure_missing"] == 1
+    assert named[0]["reference_miss"] == 0 and named[1]["reference_miss"] == 1 and named[1]["lead_in"] == 1
+    assert named[0]["cosine_gap"] == 0 and named[1]["cosine_gap"] == pytest.approx(-0.1)
+    chances = relevance.load().predict(rows)
+    assert chances[0] > chances[1] and ((0 < chances) & (chances < 1)).all()
+
+
+def test_every_quote_carries_a_relevance_apart_from_verbatim(fake_searcher):
+    result = answer(fake_searcher, "How many crisis centres for victims of domestic violence operate?")
+    assert result.answered and result.citations
+    for c in result.citations:
+        data = c.to_json()
+        assert 0 <= data["relevance"] <= 1 and data["relevance_strength"] in {"strong", "moderate", "weak"}
+        assert data["verbatim"] is True  # a separate fact: where the text stands
+    scores = [c.relevance for c in result.citations]
+    assert max(scores) == max(c.score for c in result.citations)
