@@ -33,10 +33,47 @@ def provenance() -> dict:
     }
 
 
-def markdown(report: dict) -> str:
-    """The table the README shows: one row per configuration, then recall@5 per question type."""
-    meta, results = report["provenance"], report["results"]
+ANSWER_FIGURES = (  # (key, heading, target on the held-out split)
+    ("answerable_quoting_gold", "answers quoting gold evidence", "≥ 0.92"),
+    ("quote_precision", "quote precision", "≥ 0.80"),
+    ("quotes_per_answer", "quotes per answer", "≤ 2.5"),
+    ("answerable_flagged", "false abstention", "≤ 0.05"),
+    ("unanswerable_flagged", "abstention on unanswerable", "≥ 0.80"),
+    ("recall@5", "retrieval R@5", "≥ 0.96"),
+)
+
+
+def answers_markdown(report: dict) -> list[str]:
+    """Per split (train: choices were made on it; held-out: only reported), each figure beside the one before."""
+    splits, before = report.get("splits") or {}, report.get("before") or {}
+    if not splits:
+        return []
     lines = [
+        f"Answers (model {report['model']}): each figure now, then before (commit `{before.get('commit', '?')}`, "
+        f"{before.get('model', '?')}) in brackets. Everything was chosen on the training split "
+        "(`eval/questions.jsonl`); the held-out split (`eval/questions_holdout.jsonl`) is only reported.",
+        "",
+        "| split | questions | " + " | ".join(h for _, h, _ in ANSWER_FIGURES) + " |",
+        "|---|---|" + "---|" * len(ANSWER_FIGURES),
+    ]
+    for name, figures in splits.items():
+        old = before.get(name, {})
+        cells = [_now_and_before(figures.get(k), old.get(k)) for k, _, _ in ANSWER_FIGURES]
+        lines.append(f"| {name} | {figures['questions']} | " + " | ".join(cells) + " |")
+    lines.append("| target (held-out) | | " + " | ".join(t for _, _, t in ANSWER_FIGURES) + " |")
+    return lines + [""]
+
+
+def _now_and_before(now, old) -> str:
+    if now is None:
+        return "–"
+    return f"**{now:.3f}**" + (f" ({old:.3f})" if old is not None else "")
+
+
+def markdown(report: dict) -> str:
+    """The table the README shows: answers per split, one row per configuration, then recall@5 per question type."""
+    meta, results = report["provenance"], report["results"]
+    lines = answers_markdown(report) + [
         f"Retrieval on `eval/questions.jsonl` ({report['answerable']} answerable questions; model {report['model']}; "
         f"{meta['date']}, commit `{meta['commit']}`).",
         "",

@@ -135,11 +135,13 @@ def abstention_tradeoff(searcher: Searcher, questions: list[dict], mode: str = A
 
 
 def question_set_report(searcher: Searcher, questions: list[dict], modes: Sequence[str], *,
-                        baselines: dict | None = None, beir_tables: Sequence[str] = ()) -> dict:
-    """Everything ``reportrag eval`` reports on a question set: retrieval per mode, abstention, answers."""
+                        baselines: dict | None = None, beir_tables: Sequence[str] = (),
+                        held_out: list[dict] | None = None, before: dict | None = None) -> dict:
+    """Everything ``reportrag eval`` reports on a question set: retrieval per mode, abstention, answers; and the
+    answer figures per split (``questions`` trains, ``held_out`` is only reported), beside ``before``."""
     from reportrag.eval import results
 
-    return {
+    report = {
         "provenance": results.provenance(),
         "model": searcher.embedder.name,
         "questions": len(questions),
@@ -150,3 +152,17 @@ def question_set_report(searcher: Searcher, questions: list[dict], modes: Sequen
         "answers": answer_quality(searcher, questions),
         "beir": list(beir_tables),
     }
+    splits = {"train": split_figures(report["answers"], report["results"].get(ABSTAIN_MODE), len(questions))}
+    if held_out:
+        retrieval = evaluate(searcher, held_out, (ABSTAIN_MODE,))[ABSTAIN_MODE]
+        splits["held-out"] = split_figures(answer_quality(searcher, held_out), retrieval, len(held_out))
+    report["splits"] = splits
+    report["before"] = before or {}
+    return report
+
+
+def split_figures(answers: dict, retrieval: dict | None, n: int) -> dict:
+    """The figures an answer is judged by, for one split."""
+    keys = ("answerable_quoting_gold", "quote_precision", "quotes_per_answer", "answerable_flagged", "unanswerable_flagged")
+    return {"questions": n, **{k: answers[k] for k in keys}, "recall@5": (retrieval or {}).get("recall@5"),
+            "wrongly_flagged": answers["wrongly_flagged"], "missed": answers["missed"], "without_gold": answers["without_gold"]}

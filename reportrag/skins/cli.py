@@ -75,6 +75,8 @@ def _add_answer_commands(sub) -> None:
 
     p = sub.add_parser("eval", help="retrieval benchmark: the question set, or a BEIR-format data set with --beir")
     p.add_argument("--questions", type=Path, default=PROJECT_ROOT / "eval" / "questions.jsonl", metavar="QUESTIONS.jsonl")
+    p.add_argument("--held-out", type=Path, default=PROJECT_ROOT / "eval" / "questions_holdout.jsonl",
+                   metavar="QUESTIONS.jsonl", help="the held-out split: answer figures only reported, never tuned on")
     p.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, from {', '.join(MODES)}")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain LangChain recipe")
     p.add_argument("--beir", type=Path, metavar="DIR", help="a BEIR-layout data set (corpus.jsonl, queries.jsonl, qrels/)")
@@ -219,7 +221,10 @@ def _eval(settings: Settings, args) -> int:
     searcher = Service(settings).searcher
     baselines = {} if args.no_baseline else langchain_recipe.baseline(settings, warn=_to_stderr)
     beir_tables = [p.read_text(encoding="utf-8") for p in sorted((args.out / "beir").glob("*.md"))]
-    report = runner.question_set_report(searcher, questions, modes, baselines=baselines, beir_tables=beir_tables)
+    held_out = runner.load_questions(args.held_out) if args.held_out and args.held_out.is_file() else None
+    before = PROJECT_ROOT / "eval" / "answers_before.json"
+    report = runner.question_set_report(searcher, questions, modes, baselines=baselines, beir_tables=beir_tables,
+                                        held_out=held_out, before=json.loads(before.read_text()) if before.is_file() else None)
     paths = results.write(report, args.out, PROJECT_ROOT / "README.md" if args.readme else None)
     if args.json:
         _print_json(report)
