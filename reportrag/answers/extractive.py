@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import evidence, language, scope
+from reportrag.answers import evidence, language, observations, scope
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
@@ -50,6 +50,9 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
 
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
     vector = searcher.embedder.encode([text])[0]
+    routed = observations.answer(searcher, question, text, vector, filters, settings)  # "paragraph 26 (a) of the CO"
+    if routed:
+        return routed
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
     sentences = score_sentences(searcher, text, vector, hits, settings)
     reason = evidence.assess(text, sentences, hits, searcher, settings)
