@@ -5,8 +5,10 @@ checked again when the citation is made. Steps: search → score each sentence o
 with the question plus how much of the question's specific vocabulary it carries) → check the evidence answers
 the question at all (``evidence.assess``), else abstain with the closest passages → keep the best sentences,
 fold repeats (sidebar copies: one quote, all its places) → group by report, in reading order → note where the
-reports give different figures. A question not in English gets a notice instead (``language``); every answer
-names the filters it was searched under (``scope``).
+reports give different figures for the same measure (``comparisons``). A question naming a paragraph of the
+Committee's concluding observations is answered from the passages responding to it (``observations``). A
+question not in English gets a notice instead (``language``); every answer names the filters it was searched
+under (``scope``).
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import context, evidence, language, relevance, scope
+from reportrag.answers import context, evidence, language, observations, relevance, scope
+from reportrag.answers.comparisons import differences, with_other_report  # like with like: answers/comparisons.py
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
 from reportrag.retrieval.search import Filters, Searcher, clean_query
 
 DEFAULTS = AnswerSettings()  # search depth, quote count and margins: settings (answers section)
-# "3,200", "13.7", "62nd": a rank counts as a figure when comparing what the two reports say
-_FIGURE_OR_RANK = re.compile(r"\d[\d,.]*\d(?:st|nd|rd|th)?|\d(?:st|nd|rd|th)?")
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,16 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
 
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
     vector = searcher.embedder.encode([text])[0]
+    routed = observations.answer(searcher, question, text, vector, filters, settings)  # "paragraph 26 (a) of the CO"
+    if routed:
+        return routed
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
     sentences = score_sentences(searcher, text, vector, hits, settings, relevance.load(settings.relevance_model))
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, choose(sentences, settings)))
+    chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
+    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,
@@ -180,31 +185,3 @@ def _spans_of(document: Document, passage: Passage, sentence: str) -> list[Span]
     """Where a sentence stands again inside a sidebar copy of its passage (sidebars may break its lines)."""
     body = document.text[passage.start : passage.end]
     return [Span(passage.start + a, passage.start + b) for a, b in find_exact(sentence, body)]
-
-
-def differences(searcher: Searcher, citations: tuple[Citation, ...]) -> tuple[str, ...]:
-    """Where the two reports speak to the same thing with different figures (a ranking for different years, a
-    count at different dates): pairs of quotes from different reports sharing vocabulary but not numbers."""
-    notes = []
-    by_doc: dict[str, list[Citation]] = {}
-    for c in citations:
-        by_doc.setdefault(c.place.doc_id, []).append(c)
-    if len(by_doc) < 2:
-        return ()
-    (doc_a, quotes_a), (doc_b, quotes_b) = list(by_doc.items())[:2]
-    for a in quotes_a:
-        for b in quotes_b:
-            numbers_a, numbers_b = _figures_and_ranks(a.quote), _figures_and_ranks(b.quote)
-            if not numbers_a or not numbers_b or numbers_a == numbers_b:
-                continue
-            if evidence.shared_terms(a.quote, b.quote) < 2:
-                continue
-            notes.append(
-                f"The reports give different figures: {a.place.doc_title} [{a.n}] says {', '.join(numbers_a)}; "
-                f"{b.place.doc_title} [{b.n}] says {', '.join(numbers_b)}."
-            )
-    return tuple(notes)
-
-
-def _figures_and_ranks(text: str) -> list[str]:
-    return list(dict.fromkeys(m.group().rstrip(".,") for m in _FIGURE_OR_RANK.finditer(text)))

@@ -1,0 +1,123 @@
+"""The concluding-observations route (reportrag/answers/observations.py): a question naming a paragraph of the
+Committee's concluding observations, by number or by topic, is answered from the report passages responding to it.
+
+The CEDAW report answers paragraph 26 (a) in ¶165–167 ("With regard to the recommendation in paragraph 26 (a) of
+the Committee's concluding observations, the Criminal Code provides for liability …").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reportrag.answers import extractive as answering
+from reportrag.answers.observations import requested
+from reportrag.retrieval.search import Filters
+from tests.checks import check_citations
+
+ANSWERS_26A = {165, 166, 167}
+
+
+@pytest.mark.parametrize(("question", "labels"), [
+    ("What did Kazakhstan do on paragraph 26 (a) of the concluding observations?", {"26(a)"}),
+    ("CO 26(a)", {"26(a)"}),
+    ("What was done on recommendation 26 (a)?", {"26(a)"}),
+    ("What has been done on paragraphs 20 (a) and (b) of the Committee's concluding observations?", {"20(a)", "20(b)"}),
+    ("What did the government do on CO 26(a)-(c)?", {"26(a)", "26(b)", "26(c)"}),
+    ("How has paragraph 10 of the concluding observations been addressed?", {"10"}),
+    # a lettered paragraph alone may be the Committee's: kept, marked, answered only where the report answers it
+    ("How has Kazakhstan responded to paragraph 26 (j) on crisis centres?", {"?26(j)"}),
+])
+def test_a_paragraph_named_by_number_is_read_as_the_committee_s(question, labels):
+    assert requested(question).labels == labels
+
+
+@pytest.mark.parametrize(("question", "topic"), [
+    ("What did the government do about the Committee's recommendation on domestic violence?", "domestic violence"),
+    ("What did Kazakhstan do about the recommendations of the Committee on the Elimination of Discrimination "
+     "against Women on trafficking?", "trafficking"),
+    ("What do the concluding observations on equal pay say?", "equal pay say"),
+])
+def test_a_recommendation_named_by_topic_is_read_as_a_topic(question, topic):
+    request = requested(question)
+    assert not request.labels and request.topic == topic
+
+
+@pytest.mark.parametrize("question", [
+    "What does Article 11, paragraph 1 (d) say?",  # the report's own article structure, not the Committee's
+    "What were the recommendations of the UN Human Rights Committee on freedom of assembly?",  # another committee
+    "Were 30 % of the recommendations fulfilled?",
+    "When was the National Kurultai set up?",
+    "How many women judges are there in paragraph 22?",
+])
+def test_other_questions_do_not_take_the_route(question):
+    assert requested(question) is None
+
+
+def test_by_number_the_answer_quotes_the_passages_answering_that_paragraph_fake_index(fake_searcher):
+    """Which passages respond to 26 (a) is structure, not ranking: the hashing stand-in answers it too."""
+    result = answering.answer(fake_searcher, "CO 26(a)")
+    assert result.answered and result.citations
+    assert {c.place.paragraph for c in result.citations} <= ANSWERS_26A
+    assert result.citations[0].place.paragraph == 165 and "paragraph 26 (a)" in result.citations[0].quote
+    check_citations(fake_searcher, result)
+
+
+@pytest.mark.parametrize("question", [
+    "What did Kazakhstan do on paragraph 26 (a) of the concluding observations?",
+    "CO 26(a)",
+    "What was done on recommendation 26 (a)?",
+    "What legislative change responds to paragraph 26 (a) of the concluding observations on domestic violence?",
+])
+def test_26a_by_number_is_answered_from_165_to_167(searcher, question):
+    result = answering.answer(searcher, question)
+    assert result.answered
+    paragraphs = {c.place.paragraph for c in result.citations}
+    assert 165 in paragraphs and paragraphs <= ANSWERS_26A, paragraphs
+    check_citations(searcher, result)
+
+
+def test_26a_by_topic_is_answered_from_165_to_167(searcher):
+    result = answering.answer(
+        searcher, "What has Kazakhstan done on the Committee's recommendation on criminal liability for domestic violence?")
+    assert result.answered
+    paragraphs = {c.place.paragraph for c in result.citations}
+    assert 165 in paragraphs and paragraphs <= ANSWERS_26A, paragraphs
+    assert any("paragraph 26 (a)" in c.quote for c in result.citations)
+    check_citations(searcher, result)
+
+
+def test_a_recommendation_by_topic_is_answered_not_abstained(searcher):
+    """Once "not in the reports" (the evidence check found no "Committee's" beside domestic violence): now the
+    block of the Committee paragraph whose responses speak of domestic violence most (26 (g) and (h))."""
+    result = answering.answer(searcher, "What did the government do about the Committee's recommendation on domestic violence?")
+    assert result.answered
+    document = searcher.documents["cedaw"]
+    for c in result.citations:
+        paragraph = next(p for p in document.paragraphs if p.number == c.place.paragraph)
+        assert any(r.startswith("26(") for r in paragraph.addresses), (c.place.paragraph, paragraph.addresses)
+    assert any("domestic violence" in c.quote for c in result.citations)
+    check_citations(searcher, result)
+
+
+def test_the_status_the_report_states_is_quoted_not_restated(searcher):
+    result = answering.answer(searcher, "What has been done on paragraph 44 (a) of the concluding observations?")
+    assert any("has been partially fulfilled" in c.quote for c in result.citations)
+    assert all(c.place.doc_id == "cedaw" for c in result.citations)
+
+
+def test_a_paragraph_the_report_does_not_answer_is_an_honest_no(searcher):
+    result = answering.answer(searcher, "What did Kazakhstan do on paragraph 26 (c) of the concluding observations?")
+    assert not result.answered and not result.citations and result.closest
+    assert result.reason.startswith("The reports do not appear to address this")
+    assert "26(c)" in result.reason and "26(b)" in result.reason  # the nearest paragraphs it does answer
+
+
+def test_a_filter_that_leaves_no_responding_passage_says_so(searcher):
+    result = answering.answer(searcher, "CO 26(a)", filters=Filters(doc="review"))
+    assert not result.answered and "26(a)" in result.reason and "Only Annual Review 2022 was searched" in result.reason
+
+
+def test_a_topic_no_response_speaks_to_takes_the_normal_path(searcher):
+    """No block of the report's responses speaks of torture: the normal path answers (from the review)."""
+    result = answering.answer(searcher, "What did the Government do about the recommendations on torture?")
+    assert result.answered and {c.place.doc_id for c in result.citations} == {"review"}
