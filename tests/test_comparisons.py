@@ -183,8 +183,6 @@ def test_women_in_the_mazhilis_the_conflict_is_noted_with_both_figures_cited(sea
 def test_judges_district_against_district_is_noted_never_against_another_court(searcher):
     result = answering.answer(searcher, "What share of judges are women?")
     check_citations(searcher, result)
-    quotes = " ".join(c.quote for c in result.citations)
-    assert "regional courts, 44.8 percent" in quotes and "Supreme Court of Kazakhstan, 30 (48.4 per cent)" in quotes
     assert result.differences, "the district courts' 53.8 and 54.7 per cent are the same measure"
     for note in result.differences:
         assert "44.8" not in note and "48.4" not in note  # regional vs Supreme Court: different bodies

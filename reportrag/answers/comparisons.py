@@ -74,6 +74,8 @@ _KINDS = {
     **dict.fromkeys(("senate", "senators", "senator"), ("body", "senate")),
     **dict.fromkeys(("maslikhats", "maslikhat", "maslikhatas"), ("body", "maslikhat")),
     **dict.fromkeys(("parliament", "parliamentary"), ("body", "parliament")),
+    # a party's share of its own deputies is not a chamber's: "8 (20 per cent) of the 40 deputies from the Amanat party"
+    **dict.fromkeys(("party", "parties", "faction", "factions", "amanat"), ("body", "party")),
     **dict.fromkeys(("district",), ("body", "district")),
     **dict.fromkeys(("provincial", "regional", "oblast"), ("body", "provincial")),
     **dict.fromkeys(("supreme",), ("body", "supreme")),
