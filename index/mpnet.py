@@ -24,6 +24,7 @@ Nothing is downloaded and nothing happens at import time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -74,7 +75,8 @@ def ensure(models_dir: Path, *, parts: list[Path] | None = None, files: Mapping[
         if not verify and stamp_matches(folder, files):
             return folder
         if _hashes_match(folder, files):
-            _write_stamp(folder, files)
+            with contextlib.suppress(OSError):  # a read-only folder: verified anyway, hashed again next time
+                _write_stamp(folder, files)
             return folder
         progress(f"{MODEL_NAME}: {folder} is not the verified model (a file changed, went missing or was added); "
                  "assembling it again from its parts")

