@@ -1,5 +1,11 @@
 """Shared fixtures: the two real reports, ingested once per test session with the real tokenizer; a search index
-over them built with the real model (slow tier) or with the hashing stand-in (fast tier); the slow-tier marking."""
+over them built with the real model (slow tier) or with the hashing stand-in (fast tier); the slow-tier marking.
+
+The real model here is the fast all-MiniLM-L6-v2, not the default all-mpnet-base-v2 (4-5× slower): settings
+built in tests say ``model=FAST_MODEL``, and every subprocess (CLI, app, benchmarks) inherits
+``REPORTRAG_MODEL=minilm``. Only tests/test_mpnet.py assembles or loads mpnet (fixture ``allow_mpnet``); anything
+else that reaches it fails with a message saying how to pin the fast model.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from reportrag.ingest.tokens import TokenCounter
 from reportrag.core.settings import PROJECT_ROOT, Settings
 
 MANIFEST = PROJECT_ROOT / "data" / "reports" / "manifest.json"
+FAST_MODEL = "minilm"
+os.environ["REPORTRAG_MODEL"] = FAST_MODEL  # subprocesses and Settings.from_env(); Settings(...) says model=FAST_MODEL
 
 # --- tiers: `make test-fast` runs `pytest -m "not slow"` ------------------------------------------------------------
 # A test is slow when it needs the real embedding model, a server, a browser or killed subprocesses. It is marked
@@ -31,6 +39,7 @@ REAL_MODEL_FIXTURES = {
     "small",  # test_bad_input.py: a small corpus indexed with the model (its CLI tests load it again)
     "bundled_index",  # test_cli_ingest.py: `reportrag ingest` through the CLI
     "world",  # test_crash_safety.py
+    "mpnet_folder",  # test_mpnet.py: all-mpnet-base-v2 assembled from its real parts (440 MB), then loaded
 }
 # Modules where every test is a server, browser, load or crash test.
 SLOW_MODULES = {"test_api", "test_browser", "test_crash_safety", "test_load"}
@@ -42,7 +51,9 @@ SLOW_TESTS = {
 
 
 def pytest_configure(config):
-    """In a run without the slow tier, loading the real model is an error that names the fix, not a silent minute."""
+    """In a run without the slow tier, loading the real model is an error that names the fix, not a silent minute.
+    In any run, reaching all-mpnet-base-v2 outside ``allow_mpnet`` is an error (a forgotten ``model=FAST_MODEL``)."""
+    _guard_mpnet(config)
     if "not slow" not in (config.option.markexpr or ""):
         return
     from reportrag.index import embed
@@ -54,6 +65,42 @@ def pytest_configure(config):
     real_load = embed._load  # the one place the model is loaded (an Embedder loads it on its first encode)
     embed._load = refuse
     config.add_cleanup(lambda: setattr(embed, "_load", real_load))
+
+
+def _guard_mpnet(config) -> None:
+    from reportrag.index import mpnet
+
+    real_ensure = mpnet.ensure
+
+    def guarded(*args, **kwargs):
+        if not guarded.allowed:
+            raise RuntimeError("a test reached all-mpnet-base-v2, the default model: build its Settings with "
+                               "model=FAST_MODEL (tests/conftest.py), or use the allow_mpnet fixture "
+                               "(tests/test_mpnet.py)")
+        return real_ensure(*args, **kwargs)
+
+    guarded.allowed = False
+    mpnet.ensure = guarded
+    config.add_cleanup(lambda: setattr(mpnet, "ensure", real_ensure))
+
+
+@contextlib.contextmanager
+def mpnet_allowed():
+    """Within this block all-mpnet-base-v2 may be assembled (tests/test_mpnet.py)."""
+    from reportrag.index import mpnet
+
+    before = getattr(mpnet.ensure, "allowed", True)
+    mpnet.ensure.allowed = True
+    try:
+        yield
+    finally:
+        mpnet.ensure.allowed = before
+
+
+@pytest.fixture
+def allow_mpnet():
+    with mpnet_allowed():
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
@@ -119,7 +166,7 @@ def run_cli(*args: str, index_dir: Path, check: bool = False, env: dict | None =
 def search_settings(tmp_path_factory) -> Settings:
     """A private index and embedding cache over the bundled reports, built once per session (about 90 s)."""
     root = tmp_path_factory.mktemp("search")
-    return Settings(index_dir=root / "index", cache_dir=root / "cache")
+    return Settings(index_dir=root / "index", cache_dir=root / "cache", model=FAST_MODEL)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +185,7 @@ def fake_settings(tmp_path_factory, tokens) -> Settings:
     from reportrag.service import ingesting as corpus
 
     root = tmp_path_factory.mktemp("fake-search")
-    settings = Settings(index_dir=root / "index", cache_dir=root / "cache")
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=FAST_MODEL)
     # corpus.ingest, not ingest_reports: the latter indexes with the real model
     result = corpus.ingest(settings.index.index_dir, read_manifest(settings.ingest.reports_manifest), tokens,
                            max_bytes=settings.ingest.max_file_bytes, max_tokens=settings.ingest.max_passage_tokens)

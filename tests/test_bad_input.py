@@ -25,7 +25,7 @@ from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound, Report
 from reportrag.core.settings import Settings
 from reportrag.retrieval.search import MAX_QUERY_CHARS, Searcher
 from reportrag.service import ingesting as corpus
-from tests.conftest import run_cli
+from tests.conftest import FAST_MODEL, run_cli
 from tests.fixtures_files import write_encrypted_pdf, write_junk_zip, write_truncated_pdf
 
 SMALL_REPORT = """# Small review of rights
@@ -66,7 +66,8 @@ def make_small_corpus(root: Path) -> Settings:
     entry = {"doc_id": "small", "file": "small.md", "title": "Small review", "short_title": "Small review",
              "issuer": "Test", "period": "2022", "source_format": "md", "original_file": "small.md"}
     (reports / "manifest.json").write_text(json.dumps({"reports": [entry]}), encoding="utf-8")
-    return Settings(index_dir=root / "index", cache_dir=root / "cache", reports_manifest=reports / "manifest.json")
+    return Settings(index_dir=root / "index", cache_dir=root / "cache", reports_manifest=reports / "manifest.json",
+                    model=FAST_MODEL)
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
@@ -98,7 +99,7 @@ def copy(small, tmp_path) -> Settings:
     root = settings.index.index_dir.parent
     shutil.copytree(root, tmp_path / "root")
     return Settings(index_dir=tmp_path / "root" / "index", cache_dir=tmp_path / "root" / "cache",
-                    reports_manifest=tmp_path / "root" / "reports" / "manifest.json")
+                    reports_manifest=tmp_path / "root" / "reports" / "manifest.json", model=FAST_MODEL)
 
 
 # --- queries --------------------------------------------------------------------------------------------------

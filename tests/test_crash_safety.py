@@ -30,6 +30,7 @@ from reportrag.index import search_index as store
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.retrieval.search import Searcher
 from reportrag.service import ingesting as corpus
+from tests.conftest import FAST_MODEL
 from tests.test_bad_input import cli_env, make_small_corpus, results
 
 EXTRA = """# Extra report
@@ -76,7 +77,8 @@ def env_for(settings: Settings, kill_at: int = 0) -> dict[str, str]:
 
 def copy_of(base: Settings, dest: Path) -> Settings:
     shutil.copytree(base.index.index_dir.parent, dest)
-    return Settings(index_dir=dest / "index", cache_dir=dest / "cache", reports_manifest=dest / "reports" / "manifest.json")
+    return Settings(index_dir=dest / "index", cache_dir=dest / "cache",
+                    reports_manifest=dest / "reports" / "manifest.json", model=FAST_MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from reportrag.core.errors import IndexNotFound
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.service import Service
-from tests.conftest import run_cli
+from tests.conftest import FAST_MODEL, run_cli
 
 READS = [("docs",), ("doc", "cedaw"), ("passages", "cedaw"), ("search", "shelters"), ("ask", "shelters"),
          ("cite", "concluding observations 36 (e)")]
@@ -29,7 +29,7 @@ def test_a_read_on_an_empty_index_points_at_ingest_and_writes_nothing(command, t
 
 
 def test_the_service_refuses_reads_without_an_index(tmp_path):
-    service = Service(Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache"))
+    service = Service(Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=FAST_MODEL))
     with pytest.raises(IndexNotFound, match="reportrag ingest"):
         service.documents()
     with pytest.raises(IndexNotFound, match="reportrag ingest"):
@@ -41,7 +41,7 @@ def test_reading_the_stored_reports_never_loads_the_model(search_settings, searc
         "import json, sys\n"
         "from reportrag.core.settings import Settings\n"
         "from reportrag.service import Service\n"
-        f"s = Service(Settings(index_dir={str(search_settings.index.index_dir)!r}))\n"
+        f"s = Service(Settings(index_dir={str(search_settings.index.index_dir)!r}, model={FAST_MODEL!r}))\n"
         "docs = s.documents(); doc = s.document('cedaw'); ps = s.passages('review')\n"
         "print(json.dumps([len(docs), doc.doc_id, len(ps), 'sentence_transformers' in sys.modules, 'torch' in sys.modules]))"
     )
@@ -64,7 +64,7 @@ def _model_loaded_after(code: str, index_dir) -> bool:
         "import sys\n"
         "from reportrag.core.settings import Settings\n"
         "from reportrag.service import Service\n"
-        f"s = Service(Settings(index_dir={str(index_dir)!r}))\n"
+        f"s = Service(Settings(index_dir={str(index_dir)!r}, model={FAST_MODEL!r}))\n"
         f"{code}\n"
         "print('sentence_transformers' in sys.modules)"
     )
@@ -82,7 +82,8 @@ def test_citing_and_removing_never_load_the_model(search_settings, searcher, tmp
     shutil.copytree(search_settings.index.index_dir, copy)
     # the other report's vectors come from the cache: nothing to embed, so no model
     code = f"import os; os.environ['REPORTRAG_CACHE_DIR'] = {str(search_settings.index.cache_dir)!r}\n" \
-           f"s = Service(Settings(index_dir={str(copy)!r}, cache_dir={str(search_settings.index.cache_dir)!r}))\n" \
+           f"s = Service(Settings(index_dir={str(copy)!r}, cache_dir={str(search_settings.index.cache_dir)!r}, " \
+           f"model={FAST_MODEL!r}))\n" \
            "s.remove('review')"
     assert not _model_loaded_after(code, copy)
     assert _model_loaded_after("s.search('death penalty')", search_settings.index.index_dir)  # the check can fail

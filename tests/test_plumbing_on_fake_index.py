@@ -32,6 +32,7 @@ from reportrag.service import ingesting as corpus
 from reportrag.service.service import Service
 from reportrag.skins.langchain_adapters import ReportragRetriever
 from tests.checks import check_citations
+from tests.conftest import FAST_MODEL
 
 QUERY = "shelters for victims of domestic violence"
 FIGURE = re.compile(r"\b\d,\d{3}\b")  # "1,788"
@@ -51,7 +52,7 @@ def copy_index(settings: Settings, dest) -> Settings:
     """A private copy of an index and its embedding cache, to change."""
     shutil.copytree(settings.index.index_dir, dest / "index")
     shutil.copytree(settings.index.cache_dir, dest / "cache")
-    return Settings(index_dir=dest / "index", cache_dir=dest / "cache")
+    return Settings(index_dir=dest / "index", cache_dir=dest / "cache", model=FAST_MODEL)
 
 
 # -- search ------------------------------------------------------------------------------------------------------

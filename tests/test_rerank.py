@@ -11,6 +11,7 @@ from reportrag.core.settings import Settings
 from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, named_titles, query_references
 from reportrag.retrieval.search import Searcher
 from reportrag.service import ingesting as corpus
+from tests.conftest import FAST_MODEL
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,8 @@ def cross_encoder_dir(tmp_path_factory):
 
 
 def test_a_cross_encoder_from_a_folder_reorders_the_candidates(searcher, search_settings, cross_encoder_dir):
-    settings = Settings(index_dir=search_settings.index.index_dir, cache_dir=search_settings.index.cache_dir, reranker_path=cross_encoder_dir)
+    settings = Settings(index_dir=search_settings.index.index_dir, cache_dir=search_settings.index.cache_dir,
+                        reranker_path=cross_encoder_dir, model=FAST_MODEL)
     reranker = corpus.make_reranker(settings)
     assert isinstance(reranker, CrossEncoderReranker)
     with_ce = Searcher(search_settings.index.index_dir, searcher.embedder, reranker=reranker)

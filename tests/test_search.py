@@ -14,7 +14,7 @@ from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.retrieval.search import Filters, Searcher
 from reportrag.service import ingesting as corpus
-from tests.conftest import run_cli
+from tests.conftest import FAST_MODEL, run_cli
 
 # Committed baselines (eval/questions.jsonl, answerable questions) minus a small margin.
 GATE = {
@@ -107,7 +107,7 @@ def test_cli_search_json_and_batch(search_settings, searcher, tmp_path):
 
 
 def test_remove_a_report_and_add_it_back_without_re_embedding(search_settings, searcher, tmp_path):
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir, model=FAST_MODEL)
     shutil.copytree(search_settings.index.index_dir, settings.index.index_dir)
     proc = run_cli("remove", "review", index_dir=settings.index.index_dir, env={"REPORTRAG_CACHE_DIR": str(settings.index.cache_dir)})
     assert proc.returncode == 0, proc.stderr
@@ -137,14 +137,15 @@ def test_damaged_or_foreign_index_gives_a_way_out(search_settings, searcher, tmp
     with pytest.raises(IndexNotFound, match="reportrag ingest"):
         store.load(copy, model=searcher.embedder.name)
     # the way out: ingest notices and rebuilds from the embedding cache, without re-embedding
-    settings = Settings(index_dir=copy, cache_dir=search_settings.index.cache_dir)
+    settings = Settings(index_dir=copy, cache_dir=search_settings.index.cache_dir, model=FAST_MODEL)
     corpus.ingest_reports(settings)
     assert Searcher(copy, searcher.embedder).search("death penalty", k=1)
 
 
 def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(search_settings, searcher, tmp_path):
     # force the approximate path on our 723 passages: the same cache, so nothing is re-embedded
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir, exact_search_up_to=100)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=search_settings.index.cache_dir, exact_search_up_to=100,
+                        model=FAST_MODEL)
     shutil.copytree(search_settings.index.index_dir / "documents", settings.index.index_dir / "documents")
     with pytest.raises(IndexNotFound, match="reportrag ingest"):  # reading never builds
         corpus.open_searcher(settings, searcher.embedder)
@@ -160,7 +161,7 @@ def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(sea
         assert overlap >= 0.95, (mode, overlap)
     # the threshold is part of the index: with it changed back, the index is stale and never served; ingest
     # rebuilds it from the cache instead of mixing
-    back = Settings(index_dir=settings.index.index_dir, cache_dir=search_settings.index.cache_dir)
+    back = Settings(index_dir=settings.index.index_dir, cache_dir=search_settings.index.cache_dir, model=FAST_MODEL)
     with pytest.raises(IndexMismatch, match="reportrag ingest"):
         corpus.open_searcher(back, searcher.embedder)
     corpus.ingest_reports(back)

