@@ -97,8 +97,15 @@ def answer_quality(searcher: Searcher, questions: list[dict], settings=None) -> 
         "wrongly_flagged": [q["id"] for q, a in answers if q["gold"] and not a.answered],
         "missed": [q["id"] for q, a in answers if not q["gold"] and a.answered],
         "without_gold": [q["id"] for (q, _), h in zip(answered, holding) if not any(h)],
+        # "the reports give different figures" said exactly where the two reports truly differ ("differs" rows)
+        "comparisons_right": [q["id"] for q, a in answers if "differs" in q and _notes_difference(a) == q["differs"]],
+        "comparisons_wrong": [q["id"] for q, a in answers if "differs" in q and _notes_difference(a) != q["differs"]],
         "ms_per_question": 1000 * seconds / max(len(questions), 1),
     }
+
+
+def _notes_difference(answer) -> bool:
+    return any("same measure" in note for note in answer.differences)
 
 
 def overlaps(quote: str, gold: list[str]) -> bool:

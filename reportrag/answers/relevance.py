@@ -5,8 +5,9 @@ Closeness alone quotes labour-force figures for "the minimum wage" and the parag
 with the question and its passage's rank, how much of the question's rare vocabulary it carries, whether its
 passage answers the references the question names ("26 (a)", "Article 11"), whether its section's title names
 the topic, whether it gives a figure when one is asked for, and whether it only leads into a list. It is trained
-on the training split only (``python -m reportrag.eval.train_quotes`` over eval/questions.jsonl) and stored as
-plain JSON coefficients beside this module: no pickle, nothing to trust but numbers.
+on the training split only (``python -m reportrag.eval.train_quotes`` over eval/questions.jsonl), once per
+bundled embedding model, and stored as plain JSON coefficients in relevance_models/: no pickle, nothing to trust
+but numbers. Each file also carries the quote-choice settings chosen with it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from reportrag.core.errors import BadDataset
+from reportrag.core.settings import AnswerSettings
 from reportrag.index.keyword import tokenize
 from reportrag.retrieval.rerank import QueryReferences, query_references, reference_match
 from reportrag.retrieval.term_stats import TermStats
 
-BUNDLED = Path(__file__).with_name("relevance_model.json")
+# one model per embedding model (its cosines are its own), named after it; a model of the user's own gets mpnet's
+BUNDLED_DIR = Path(__file__).with_name("relevance_models")
+FALLBACK = "all-mpnet-base-v2"
+# the quote-choice settings chosen with each model (train_quotes), used where the settings leave them unset
+CHOICE = ("quote_margin", "other_report_margin", "min_relevance", "min_answer_relevance")
 FEATURES = (
     "cosine", "cosine_gap", "coverage", "coverage_gap", "passage_rank", "top_passage", "section_coverage",
     "reference_match", "reference_miss", "figure_given", "figure_missing", "year_given", "lead_in",
@@ -125,13 +131,25 @@ class RelevanceModel:
                    np.asarray(data["coef"], float), float(data["intercept"]), dict(data.get("about", {})))
 
 
-def load(path: Path | None = None) -> RelevanceModel:
-    """The model at ``path`` (the bundled one when none); a file that is not one is a clear error."""
-    path = Path(path or BUNDLED)
+def bundled(embedding_model: str) -> Path:
+    path = BUNDLED_DIR / f"{embedding_model}.json"
+    return path if path.is_file() else BUNDLED_DIR / f"{FALLBACK}.json"
+
+
+def load(path: Path | None = None, embedding_model: str = FALLBACK) -> RelevanceModel:
+    """The model at ``path`` (the one bundled for ``embedding_model`` when none); a file that is not one is a clear
+    error."""
+    path = Path(path or bundled(embedding_model))
     try:
         model = RelevanceModel.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadDataset(f"{path}: not a relevance model ({exc}); retrain with 'python -m reportrag.eval.train_quotes'") from None
-    if model.features != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(FEATURES)):
+    if set(CHOICE) - set(model.about.get("choice", {})) or model.features != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(FEATURES)):
         raise BadDataset(f"{path}: its features are not this version's; retrain with 'python -m reportrag.eval.train_quotes'")
     return model
+
+
+def with_choice(settings: AnswerSettings, model: RelevanceModel) -> AnswerSettings:
+    """``settings`` with each quote-choice setting it leaves unset taken from ``model``."""
+    unset = {k: model.about["choice"][k] for k in CHOICE if getattr(settings, k) is None}
+    return settings.model_copy(update=unset) if unset else settings

@@ -52,27 +52,27 @@ class IndexSettings(_Section):
 class RetrievalSettings(_Section):
     """Hybrid scoring and re-ranking."""
 
-    passage_weight: float = Field(0.5, description="fused score: weight of the passage cosine")
-    sentence_weight: float = Field(0.5, description="fused score: weight of the best sentence's cosine")
-    keyword_weight: float = Field(0.1, description="fused score: weight of max-normalised BM25")
-    keyword_identifiers_weight: float = Field(0.8, description="BM25's weight when the query carries numbers or (e)-items")
+    passage_weight: float | None = Field(None, ge=0, description="fused score: weight of the passage cosine; none: tuned for the model")
+    sentence_weight: float | None = Field(None, ge=0, description="fused score: weight of the best sentence's cosine; none: tuned for the model")
+    keyword_weight: float | None = Field(None, ge=0, description="fused score: weight of max-normalised BM25; none: tuned for the model")
+    keyword_identifiers_weight: float | None = Field(None, ge=0, description="BM25's weight when the query carries numbers or (e)-items; none: tuned for the model")
     rerank_depth: int = Field(50, ge=1, description="fused candidates the rerank stage re-scores")
     reranker_path: Path | None = Field(None, description="a CrossEncoder folder; none: re-scoring by named references")
 
 
 class AnswerSettings(_Section):
-    """Extractive answers and abstention. The quote-choice defaults (max_quotes, the margins, min_relevance,
-    min_answer_relevance) are chosen with the relevance model on the training split only
-    (``python -m reportrag.eval.train_quotes``, which prints them)."""
+    """Extractive answers and abstention. The quote-choice settings left unset (the margins, min_relevance,
+    min_answer_relevance) take the values chosen with the embedding model's relevance model, on the training split
+    only (``python -m reportrag.eval.train_quotes``)."""
 
     search_depth: int = Field(8, ge=1, description="passages whose sentences may be quoted")
     max_quotes: int = Field(3, ge=1, description="quotes per answer at most")
     max_per_passage: int = Field(2, ge=1, description="quotes from one passage at most")
-    quote_margin: float = Field(0.3, ge=0, description="a sentence is quoted when its relevance is within this of the best one's")
-    other_report_margin: float = Field(0.5, ge=0, description="… or, for the other report's best sentence, within this")
-    min_relevance: float = Field(0.2, ge=0, le=1, description="below this relevance only the best sentence is quoted")
-    min_answer_relevance: float = Field(0.12, ge=0, le=1, description="below this relevance of the best sentence, abstain")
-    relevance_model: Path | None = Field(None, description="the quote-relevance model (JSON); none: the bundled one")
+    quote_margin: float | None = Field(None, ge=0, le=1, description="a sentence is quoted when its relevance is within this of the best one's; none: tuned for the model")
+    other_report_margin: float | None = Field(None, ge=0, le=1, description="… or, for the other report's best sentence, within this; none: tuned for the model")
+    min_relevance: float | None = Field(None, ge=0, le=1, description="below this relevance only the best sentence is quoted; none: tuned for the model")
+    min_answer_relevance: float | None = Field(None, ge=0, le=1, description="below this relevance of the best sentence, abstain; none: tuned for the model")
+    relevance_model: Path | None = Field(None, description="the quote-relevance model (JSON); none: the one bundled for the model")
     min_cosine: float = Field(0.30, description="below this no sentence is close enough to quote")
     year_topic_share: float = Field(0.7, ge=0, le=1, description="a year must stand with this share of the topic")
 

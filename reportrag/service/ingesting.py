@@ -27,7 +27,7 @@ from reportrag.ingest.pipeline import (
 )
 from reportrag.ingest.tokens import TokenCounter
 from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
-from reportrag.retrieval.scoring import Weights
+from reportrag.retrieval.scoring import weights_for
 from reportrag.retrieval.search import Searcher
 
 
@@ -168,7 +168,8 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
             "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"
         )
     r = settings.retrieval
-    weights = Weights(r.passage_weight, r.sentence_weight, r.keyword_weight, r.keyword_identifiers_weight)
+    weights = weights_for(embedding_model_name(settings), passage=r.passage_weight, sentence=r.sentence_weight,
+                          keyword=r.keyword_weight, keyword_identifiers=r.keyword_identifiers_weight)
     return Searcher(settings.index.index_dir, embedder or make_embedder(settings), weights=weights,
                     reranker=make_reranker(settings), rerank_depth=r.rerank_depth)
 
