@@ -33,7 +33,7 @@ GRID = {
     "quote_margin": (0.05, 0.1, 0.15, 0.2, 0.3),
     "other_report_margin": (0.1, 0.2, 0.3, 0.4, 0.5),
     "min_relevance": (0.1, 0.2, 0.3, 0.4, 0.5),
-    "min_answer_relevance": (0.0, 0.02, 0.05, 0.08, 0.12),
+    "min_answer_relevance": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
 }
 
 

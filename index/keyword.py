@@ -46,6 +46,18 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# The same Kazakh word, transliterated differently by the two reports ("Mazhilis" in the review, "Majilis" in the
+# CEDAW report): a query naming one also finds the other. Query side only, so no index needs rebuilding.
+_SPELLED_ALIKE = [{"mazhili", "majili", "majli", "mazhli"}, {"maslikhat", "maslikhat", "maslihat"}, {"akimat", "akimiat"}]
+_VARIANTS = {t: group for group in _SPELLED_ALIKE for t in group}
+
+
+def query_tokens(query: str) -> list[str]:
+    """``tokenize(query)`` plus the other spellings of any transliterated word it holds."""
+    tokens = tokenize(query)
+    return tokens + [v for t in tokens for v in sorted(_VARIANTS.get(t, ())) if v != t]
+
+
 def _number(value: str) -> str:
     """1,472 → 1472 (thousands separators go; a decimal comma or point stays: 16,6 / 72.1)."""
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", value):
@@ -66,7 +78,7 @@ class KeywordIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no query term is known)."""
-        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        ids = [self._vocab[t] for t in dict.fromkeys(query_tokens(query)) if t in self._vocab]
         n = self._bm25.scores["num_docs"]
         return self._bm25.get_scores(ids) if ids else np.zeros(n, dtype=np.float32)
 

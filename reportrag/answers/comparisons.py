@@ -228,7 +228,9 @@ def _compatible(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) ->
     for kind in {k for k, _ in a} & {k for k, _ in b}:
         if not _specific({v for k, v in a if k == kind}) & _specific({v for k, v in b if k == kind}):
             return False
-    return True
+    # a figure for a named body (the maslikhats, a district court) never meets one that names no body ("local
+    # government bodies"): the second may count something else
+    return ("body" in {k for k, _ in a}) == ("body" in {k for k, _ in b})
 
 
 def _specific(values: set[str]) -> set[str]:

@@ -13,6 +13,7 @@ under (``scope``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
 from reportrag.retrieval.search import Filters, Searcher, clean_query
 
+_WEB_ADDRESS = re.compile(r"https?://|www\.", re.I)
 DEFAULTS = AnswerSettings()  # search depth, quote count and margins: settings (answers section)
 
 
@@ -88,6 +90,8 @@ def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits:
         cosines = searcher.sentence_vectors(hit.passage) @ vector
         for i, (span, cos) in enumerate(zip(hit.passage.sentences, cosines)):
             text = document.text[span.start : span.end]
+            if _WEB_ADDRESS.search(text):
+                continue  # a source list's entry ("Official website of the Ministry … https://…") answers nothing
             c = relevance.candidate(terms, stats, text, float(cos), hit.passage, rank, cues, first=i == 0)
             found.append((hit, span, text))
             candidates.append(c)
