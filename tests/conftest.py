@@ -40,6 +40,7 @@ REAL_MODEL_FIXTURES = {
     "bundled_index",  # test_cli_ingest.py: `reportrag ingest` through the CLI
     "world",  # test_crash_safety.py
     "mpnet_folder",  # test_mpnet.py: all-mpnet-base-v2 assembled from its real parts (440 MB), then loaded
+    "quality_searcher",  # test_quality.py: the bundled reports indexed with the default model, all-mpnet-base-v2
 }
 # Modules where every test is a server, browser, load or crash test.
 SLOW_MODULES = {"test_api", "test_browser", "test_crash_safety", "test_load"}
@@ -175,6 +176,19 @@ def searcher(search_settings):
 
     corpus.ingest_reports(search_settings)  # reading never builds: ingest first, as `make run` does
     return corpus.open_searcher(search_settings)
+
+
+@pytest.fixture(scope="session")
+def quality_searcher(tmp_path_factory):
+    """The bundled reports indexed with the default model, all-mpnet-base-v2, for the tests that measure answer
+    quality (tests/test_quality.py): what users get. Built once per session, about 4-7 minutes on two cores."""
+    from reportrag.service import ingesting as corpus
+
+    root = tmp_path_factory.mktemp("quality")
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model="mpnet")
+    with mpnet_allowed():  # the model is assembled (once, cached in data/models) and loaded here, not later
+        corpus.ingest_reports(settings)
+        return corpus.open_searcher(settings)
 
 
 @pytest.fixture(scope="session")

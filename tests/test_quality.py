@@ -1,0 +1,60 @@
+"""Answer quality with the default model (all-mpnet-base-v2), as users get it: the held-out figures `make eval`
+reports, and each failure the answers issue named (a filter typo as an error: tests/test_filters_and_language.py and the
+CLI and API tests). Thresholds are the figures measured when the choices were made
+(on the training split only), less a question's margin, so a regression fails here."""
+
+from __future__ import annotations
+
+import pytest
+
+from reportrag.answers.extractive import answer
+from reportrag.core.settings import PROJECT_ROOT
+from reportrag.eval.runner import answer_quality, load_questions
+from tests.checks import check_citations
+
+
+def test_held_out_figures(quality_searcher):
+    """Measured 2026-11-26 on the 85 held-out questions (55 answerable, 30 not): gold quoted 0.782, quote precision
+    0.742, 1.26 quotes per answer, no false abstention, 60 % of unanswerable ones flagged."""
+    figures = answer_quality(quality_searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
+    assert figures["all_citations_verified"]
+    assert figures["answerable_quoting_gold"] >= 0.76, figures["without_gold"]
+    assert figures["quote_precision"] >= 0.72
+    assert figures["quotes_per_answer"] <= 2.5
+    assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
+    assert figures["unanswerable_flagged"] >= 0.56, figures["missed"]
+
+
+def test_the_minimum_wage_is_not_in_the_reports(quality_searcher):
+    """Labour-force figures and a ministry's web address used to be quoted, all marked verified."""
+    result = answer(quality_searcher, "What is the minimum wage in Kazakhstan?")
+    assert not result.answered and "do not appear to address" in result.reason and not result.citations
+
+
+@pytest.mark.parametrize("question", [
+    "What did Kazakhstan do on paragraph 26 (a) of the concluding observations?",
+    "What did the government do about the Committee's recommendation on criminal liability for domestic violence?",
+])
+def test_paragraph_26a_is_answered_from_its_response(quality_searcher, question):
+    result = answer(quality_searcher, question)
+    check_citations(quality_searcher, result)
+    paragraphs = {c.place.paragraph for c in result.citations if c.place.doc_id == "cedaw"}
+    assert result.answered and 165 in paragraphs and paragraphs <= {165, 166, 167}, paragraphs
+
+
+def test_a_question_on_domestic_violence_as_the_committee_asked_is_answered_not_refused(quality_searcher):
+    result = answer(quality_searcher, "What did the government do about the Committee's recommendation on domestic violence?")
+    check_citations(quality_searcher, result)
+    assert result.answered and all("Committee" in c.quote or "violence" in c.quote.lower() or c.place.doc_id == "cedaw"
+                                   for c in result.citations)
+
+
+def test_every_quote_is_rated_and_verbatim(quality_searcher):
+    result = answer(quality_searcher, "How many crisis centres for victims of domestic violence are there?")
+    check_citations(quality_searcher, result)
+    assert result.answered and all(c.verified and c.strength in {"strong", "moderate", "weak"} for c in result.citations)
+
+
+def test_a_question_in_russian_gets_the_notice(quality_searcher):
+    result = answer(quality_searcher, "Какие меры приняты против домашнего насилия?")
+    assert not result.answered and result.language == "Russian" and not result.citations
