@@ -1,8 +1,8 @@
 """A real browser (Debian's Chromium, driven by Playwright) uses the app as a reader does: asks, clicks a citation,
-checks the highlighted text is the cited quote, follows a shared link, verifies a pasted quote, downloads the
-answer. Screenshots of the chat, the evidence panel and the quote check go to a temporary folder, or to
-``REPORTRAG_SCREENSHOTS_DIR`` when set: ``make screenshots`` sets docs/ to refresh the README's pictures (a test
-run must never change tracked files)."""
+checks the highlighted text is the cited quote, follows a shared link, verifies a pasted quote (whole, nearly, and
+cut by an ellipsis), downloads the answer. Screenshots of the chat, the evidence panel and the quote check go to a
+temporary folder, or to ``REPORTRAG_SCREENSHOTS_DIR`` when set: ``make screenshots`` sets docs/ to refresh the
+README's pictures (a test run must never change tracked files)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,38 @@ def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server, scree
     page.wait_for_function("() => document.querySelector('#rr-verdict .rr-diff') !== null")
     assert page.inner_text("#rr-verdict .rr-diff-ops del") == "yaers."
     assert page.inner_text("#rr-verdict .rr-diff-ops ins") == "years."
+
+
+def _three_plain_sentences(searcher) -> tuple[str, str, str]:
+    """Three consecutive sentences of one CEDAW paragraph, without ellipses or quotation marks of their own."""
+    document = searcher.documents["cedaw"]
+    for passage in (p for p in searcher.passages if p.doc_id == "cedaw" and not p.duplicate_of):
+        for spans in zip(passage.sentences, passage.sentences[1:], passage.sentences[2:]):
+            texts = tuple(document.text[s.start : s.end] for s in spans)
+            in_one_paragraph = any(p.start <= spans[0].start and spans[2].end <= p.end for p in document.paragraphs)
+            plain = all(60 < len(t) < 300 and not any(m in t for m in ("...", "…", "[", '"', "“", "”")) for t in texts)
+            if in_one_paragraph and plain:
+                return texts
+    pytest.fail("no CEDAW paragraph has three plain sentences")
+
+
+def test_verify_tab_shows_an_elided_quote_verbatim_in_parts(page, app_server, searcher):
+    first, _, last = _three_plain_sentences(searcher)
+    quote = f"{first} […] {last}"
+    expected = httpx.get(f"{app_server}/api/cite", params={"quote": quote}, timeout=120).json()
+    assert expected["verdict"] == "verbatim in parts" and expected["exact"]
+    assert [p["text"] for p in expected["parts"]] == [first, last]
+    page.goto(app_server)
+    page.get_by_role("tab", name="Verify a quote").click()
+    page.fill("#rr-quote textarea", quote)
+    page.click("#rr-verify-button")
+    page.wait_for_selector('#rr-verdict [data-verdict="verbatim in parts"]')
+    verdict = page.locator("#rr-verdict .rr-verdict-line")
+    assert verdict.count() == 1 and "Found verbatim in parts" in verdict.inner_text()
+    assert page.locator("#rr-verdict .rr-bad").count() == 0  # no contradicting red line
+    assert page.locator("#rr-verdict mark").all_inner_texts() == [first, last]  # each part highlighted, alone
+    parts = page.locator("#rr-verdict .rr-parts li").all_inner_texts()
+    assert [f"characters {p['start']}–{p['end']}" in row for p, row in zip(expected["parts"], parts)] == [True, True]
 
 
 def test_hostile_question_is_shown_as_text(page, app_server):

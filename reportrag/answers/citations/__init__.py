@@ -7,7 +7,8 @@ keep it (the Service does) rather than one per call. The modules, by job:
 
 - ``places``: the folded reports (``ReportView``, ``CorpusView``) and a span turned into a ``Located``
 - ``lookup``: passage ids and anchors (resolved by content, so they survive re-numbering and re-chunking)
-- ``quote_match``: pasted quotes, exactly or fuzzily with a word diff
+- ``quote_match``: pasted quotes, exactly or fuzzily with a word diff, one verdict each
+- ``quote_parts``: quotes cut by ellipses ("…", "[…]"), and the punctuation at a quote's ends
 - ``references``: "Article 11, paragraph 1 (d)", "review VII.C", "concluding observations 36 (e)"
 - ``formatting``: the CLI's text form
 """
@@ -29,11 +30,16 @@ from reportrag.answers.citations.places import (
     UnknownCitation,
 )
 from reportrag.answers.citations.quote_match import (
+    CLOSE,
     FLOOR,
     MAX_QUOTE_CHARS,
+    NOT_FOUND,
+    VERBATIM,
+    VERBATIM_IN_PARTS,
     Candidate,
     DiffOp,
     QuoteMatch,
+    QuotePart,
     diff_text,
     word_diff,
 )
@@ -41,9 +47,10 @@ from reportrag.answers.citations.references import Reference
 from reportrag.core.errors import BadQuery
 
 __all__ = [
-    "CONTEXT_PARAGRAPHS", "FLOOR", "MAX_PLACES", "MAX_QUOTE_CHARS", "Candidate", "Citations", "ContextParagraph",
-    "CorpusView", "DiffOp", "Located", "QuoteMatch", "Reference", "ReportView", "SourcePlace", "UnknownCitation",
-    "diff_text", "format_text", "snippet", "word_diff",
+    "CLOSE", "CONTEXT_PARAGRAPHS", "FLOOR", "MAX_PLACES", "MAX_QUOTE_CHARS", "NOT_FOUND", "VERBATIM",
+    "VERBATIM_IN_PARTS", "Candidate", "Citations", "ContextParagraph", "CorpusView", "DiffOp", "Located",
+    "QuoteMatch", "QuotePart", "Reference", "ReportView", "SourcePlace", "UnknownCitation", "diff_text",
+    "format_text", "snippet", "word_diff",
 ]
 
 
@@ -60,7 +67,8 @@ class Citations(CorpusView):
         return _ids.lookup(self, ident)
 
     def find_quote(self, quote: str, doc: str | None = None) -> QuoteMatch:
-        """Where a pasted quote stands: every exact place, or the closest text with a word diff."""
+        """Where a pasted quote stands: every exact place, each part of a quote cut by ellipses, or the closest
+        text with a word diff; ``verdict`` says which."""
         return _quotes.find_quote(self, quote, doc)
 
     def resolve_reference(self, text: str, doc: str | None = None) -> Reference:

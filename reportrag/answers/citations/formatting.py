@@ -1,11 +1,14 @@
 """Citation results as the CLI prints them: a located text marked »…« in its paragraphs, a quote match with its
-word diff, a reference with its passages."""
+one verdict and word diff, a reference with its passages."""
 
 from __future__ import annotations
 
-from reportrag.answers.citations.places import Located
-from reportrag.answers.citations.quote_match import QuoteMatch
+from reportrag.answers.citations.places import ContextParagraph, Located
+from reportrag.answers.citations.quote_match import VERBATIM, VERBATIM_IN_PARTS, QuoteMatch
 from reportrag.answers.citations.references import Reference
+
+
+_ELIDED_KEY = ", […] the report's text your ellipsis leaves out"
 
 
 def format_text(result: Located | QuoteMatch | Reference) -> str:
@@ -16,18 +19,20 @@ def format_text(result: Located | QuoteMatch | Reference) -> str:
     return _format_reference(result)
 
 
-def _format_located(r: Located) -> str:
-    check = "verbatim ✓: the text stands verbatim at these offsets" if r.verified else "NOT verbatim: the report text differs"
-    lines = [f"{r.place.label}  ({check})",
-             " › ".join(r.breadcrumb), f"anchor {r.anchor} · passage {r.place.passage_id}"]
+def _format_located(r: Located, marks: list[tuple[int, int]] | None = None, check: bool = True) -> str:
+    """``marks``: the spans marked »…« (the whole text by default); ``check``: say whether the text stands verbatim
+    (a quote match says it once, in its verdict)."""
+    marks = marks or [(r.place.start, r.place.end)]
+    verbatim = ("verbatim ✓: the text stands verbatim at these offsets" if r.verified
+                else "NOT verbatim: the report text differs")
+    lines = [f"{r.place.label}" + (f"  ({verbatim})" if check else ""), " › ".join(r.breadcrumb),
+             f"anchor {r.anchor} · passage {r.place.passage_id}"]
     if r.note:
         lines.append(f"note: {r.note}")
     lines.append("")
     for c in r.context:
         if c.quoted:
-            a, b = max(r.place.start, c.start) - c.start, min(r.place.end, c.end) - c.start
-            text = (c.text[:a] + ("»" if r.place.start >= c.start else "") + c.text[a:b]
-                    + ("«" if r.place.end <= c.end else "") + c.text[b:])
+            text = _marked(c, marks)
         elif c.end <= r.place.start:
             text = c.text if len(c.text) <= 300 else "…" + c.text[-300:]
         else:
@@ -42,18 +47,37 @@ def _format_located(r: Located) -> str:
     return "\n".join(lines)
 
 
+def _marked(c: ContextParagraph, marks: list[tuple[int, int]]) -> str:
+    """A paragraph's text with each span of ``marks`` that touches it marked »…« (» only where the span starts,
+    « only where it ends)."""
+    out, at = [], 0
+    for start, end in sorted(marks):
+        a, b = max(start, c.start, c.start + at) - c.start, min(end, c.end) - c.start
+        if a >= b:  # not in this paragraph
+            continue
+        out += [c.text[at:a], "»" if start >= c.start else "", c.text[a:b], "«" if end <= c.end else ""]
+        at = b
+    return "".join(out) + c.text[at:]
+
+
 def _format_quote(m: QuoteMatch) -> str:
+    """The verdict, once, on the first line; then each place, the quoted words marked »…«."""
     if not m.found:
-        lines = [f"not found: {m.note} (best {m.similarity:.1f}/100); closest:"]
+        lines = [f"verdict: {m.verdict} — {m.note} (best {m.similarity:.1f}/100); closest:"]
         lines += [f"  {c.similarity:5.1f}  {c.place.label}\n         {snippet(c.text, 200)}" for c in m.closest]
         return "\n".join(lines)
-    if m.exact:
-        plural = "s" if len(m.places) != 1 else ""
-        head = [f"exact match in {len(m.places)} place{plural}" + (f" ({m.note})" if m.note else "")]
+    where = f"in {len(m.places)} place{'s' if len(m.places) != 1 else ''}" + (f" ({m.note})" if m.note else "")
+    if m.verdict == VERBATIM:
+        head = [f"verdict: {m.verdict} — the quote stands word for word {where}"]
+    elif m.verdict == VERBATIM_IN_PARTS:
+        head = [f"verdict: {m.verdict} — each of its {len(m.parts)} parts stands word for word, in order, {where}"]
     else:
-        head = [f"closest match: similarity {m.similarity:.1f}/100 (not verbatim)",
-                f"differences ([-your quote-]{{+the report+}}): {m.diff_text}"]
-    return "\n\n".join(["\n".join(head), *(_format_located(p) for p in m.places)])
+        head = [f"verdict: {m.verdict} — not word for word; the closest text is {m.similarity:.1f}/100 similar",
+                f"differences ([-your quote-]{{+the report+}}{_ELIDED_KEY if m.parts else ''}): {m.diff_text}"]
+    head += [f"  part {i}: {p.place.label}, characters {p.place.start}–{p.place.end}"
+             + ("" if p.verbatim else f", closest text ({p.similarity:.1f}/100)") + f": {snippet(p.text, 120)}"
+             for i, p in enumerate(m.parts, 1)]
+    return "\n\n".join(["\n".join(head), *(_format_located(p, m.marks(p), check=False) for p in m.places)])
 
 
 def _format_reference(r: Reference) -> str:

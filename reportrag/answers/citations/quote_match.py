@@ -1,6 +1,8 @@
 """Where a pasted quote stands. Quotes match exactly once quotes, dashes and spacing are folded
 (``quotes.normalize``), else fuzzily (rapidfuzz) with a word diff, so a mis-typed figure shows as exactly that
-figure. Similarities are on rapidfuzz's 0–100 scale throughout (100 = exact).
+figure. A quote that leaves words out ("…", "[…]") matches part by part (``quote_parts``). Similarities are on
+rapidfuzz's 0–100 scale throughout (100 = exact). Each result has one verdict: "verbatim", "verbatim in parts",
+"close" or "not found".
 """
 
 from __future__ import annotations
@@ -11,10 +13,22 @@ import math
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
 from reportrag.answers.citations.places import MAX_PLACES, CorpusView, Located, ReportView, words_of
+from reportrag.answers.citations.quote_parts import (
+    MAX_PARTS,
+    FoldedSpan,
+    loose_ends,
+    looser_readings,
+    occurrences,
+    reach_end,
+    reach_start,
+    split_at_ellipses,
+    verbatim_chains,
+)
 from reportrag.answers.quotes import normalized
 from reportrag.core.errors import BadQuery
 from reportrag.core.records import Place
@@ -22,11 +36,15 @@ from reportrag.core.records import Place
 MAX_QUOTE_CHARS = 5000
 FLOOR = 60.0  # fuzzy similarity (0–100) below which a quote counts as not found
 FUZZY_CANDIDATES = 8  # paragraphs aligned character by character (the costly step) after the cheap word pass
+VERBATIM, VERBATIM_IN_PARTS, CLOSE, NOT_FOUND = "verbatim", "verbatim in parts", "close", "not found"
+ENDS_SET_ASIDE = "read without the punctuation, quotation marks or ellipsis at its ends"
 
 
 @dataclass(frozen=True)
 class DiffOp:
-    op: str  # "equal", "replace", "delete" (only in the quote), "insert" (only in the report)
+    # "equal", "replace", "delete" (only in the quote), "insert" (only in the report), "elided" (the quote's
+    # ellipsis, and the report's text it leaves out)
+    op: str
     quote: str
     report: str
 
@@ -39,8 +57,25 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class QuotePart:
+    """One part of a quote that leaves words out, and where it stands."""
+
+    quote: str  # the part as pasted, folded (straight quotes, plain dashes)
+    text: str  # the report's text there: document.text[place.start:place.end]
+    place: Place
+    verbatim: bool  # the part stands there word for word (after folding); else ``text`` is the closest
+    similarity: float  # 0–100
+
+    def to_json(self) -> dict:
+        return {"quote": self.quote, "text": self.text, **self.place.to_json(), "verbatim": self.verbatim,
+                "similarity": self.similarity}
+
+
+@dataclass(frozen=True)
 class QuoteMatch:
-    """Where a pasted quote stands: every exact place, or the closest text with what differs."""
+    """Where a pasted quote stands: every exact place, or the closest text with what differs. ``exact`` holds
+    for "verbatim in parts" too (every quoted word stands verbatim); ``places`` then span each stretch from the
+    first part to the last, and ``parts`` place each part (in the first stretch)."""
 
     quote: str
     found: bool
@@ -51,44 +86,74 @@ class QuoteMatch:
     diff: tuple[DiffOp, ...] = ()
     closest: tuple[Candidate, ...] = ()  # when not found
     note: str = ""
+    parts: tuple[QuotePart, ...] = ()  # a quote cut by ellipses
+
+    @property
+    def verdict(self) -> str:
+        """The one verdict every skin shows: "verbatim", "verbatim in parts", "close" or "not found"."""
+        if not self.found:
+            return NOT_FOUND
+        if not self.exact:
+            return CLOSE
+        return VERBATIM_IN_PARTS if self.parts else VERBATIM
 
     @property
     def diff_text(self) -> str:
         return diff_text(self.diff)
 
+    def marks(self, place: Located) -> list[tuple[int, int]]:
+        """The canonical spans to highlight in one of ``places``: each part standing in it, else the whole place."""
+        inside = [(p.place.start, p.place.end) for p in self.parts if p.place.doc_id == place.place.doc_id
+                  and place.place.start <= p.place.start and p.place.end <= place.place.end]
+        return inside or [(place.place.start, place.place.end)]
+
     def to_json(self) -> dict:
-        return {"kind": "quote", "quote": self.quote, "found": self.found, "exact": self.exact,
+        return {"kind": "quote", "quote": self.quote, "verdict": self.verdict, "found": self.found,
+                "exact": self.exact,
                 "similarity": self.similarity, "similarity_scale": "0-100", "text": self.text,
                 "places": [p.to_json() for p in self.places], "diff": [asdict(d) for d in self.diff],
                 "diff_text": self.diff_text, "note": self.note,
-                "closest": [{**c.place.to_json(), "similarity": c.similarity, "text": c.text} for c in self.closest]}
+                "closest": [{**c.place.to_json(), "similarity": c.similarity, "text": c.text} for c in self.closest],
+                "parts": [p.to_json() for p in self.parts]}
 
 
 def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMatch:
     """Where a pasted quote stands: exactly (after folding quotes, dashes, spacing) → every place, similarity 100;
-    else the closest text (similarity 0–100, word diff); below ``FLOOR`` → not found, with the closest ones."""
+    cut by ellipses, with every part verbatim, in order, close together → "verbatim in parts"; else the closest
+    text (similarity 0–100, word diff); below ``FLOOR`` → not found, with the closest ones."""
     needle = _clean_quote(quote)
     reports = [view.report(doc, "--doc")] if doc else list(view.reports.values())
-    spans = [(r, a, b) for r in reports for a, b in r.find(needle)]
-    bare = _unquoted(needle)
-    if not spans and bare != needle:  # pasted with the quotation marks around it: “…”
-        needle = bare
-        spans = [(r, a, b) for r in reports for a, b in r.find(needle)]
-    if spans:
-        places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False) for r, a, b in spans[:MAX_PLACES])
-        note = f"the first {MAX_PLACES} of {len(spans)} places" if len(spans) > MAX_PLACES else ""
-        return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
-                          note=note)
+    parts = split_at_ellipses(needle)
+    for reading, note in _readings(needle, parts):
+        spans = [(r, a, b) for r in reports for a, b in r.find(reading)]
+        if spans:
+            places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
+                           for r, a, b in spans[:MAX_PLACES])
+            many = f"the first {MAX_PLACES} of {len(spans)} places" if len(spans) > MAX_PLACES else ""
+            return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
+                              note="; ".join(n for n in (note, many) if n))
+    if len(parts) > 1:
+        return _in_parts(view, reports, quote, parts)
     return _closest(view, reports, quote, needle)
+
+
+def _readings(needle: str, parts: list[str]) -> list[tuple[str, str]]:
+    """(reading, note): the ways a pasted quote is looked up, in turn, until one stands verbatim. As pasted; without
+    the quotation marks around it (“…”); then without the punctuation, quotation marks or ellipsis at its ends,
+    which are the quoter's (a final "." where the report goes on with ",")."""
+    bare = parts[0] if len(parts) == 1 else needle  # "… the words" or "the words …": without the ellipsis
+    readings = [(needle, ""), (_unquoted(needle), ""), *((r, ENDS_SET_ASIDE) for r in looser_readings(bare))]
+    first_notes = {}
+    for reading, note in readings:
+        first_notes.setdefault(reading, note)  # a reading the quote as pasted already is carries no note
+    return [(reading, note) for reading, note in first_notes.items() if reading]
 
 
 def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: str) -> QuoteMatch:
     """A quote found nowhere verbatim: the nearest text if it is near enough, else the few nearest candidates."""
     matches = _fuzzy(reports, needle)
     if not matches or matches[0][0] < FLOOR:
-        closest = tuple(_candidate(r, score, lo, hi) for score, r, lo, hi in matches[:3])
-        return QuoteMatch(quote, found=False, exact=False, similarity=matches[0][0] if matches else 0.0, text="",
-                          closest=closest, note=f"no text of the reports reaches similarity {FLOOR:.0f}/100")
+        return _not_found(quote, matches)
     score, best, lo, hi = matches[0]
     start, end = best.canonical(lo, hi)
     found = best.normalized[lo:hi]
@@ -97,7 +162,13 @@ def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: st
     places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
                    for r, a, b in [(best, start, end), *others][:MAX_PLACES])
     return QuoteMatch(quote, found=True, exact=False, similarity=score, text=places[0].text, places=places,
-                      diff=word_diff(needle, found))
+                      diff=word_diff(needle, found, loose=True))
+
+
+def _not_found(quote: str, matches: list[tuple[float, ReportView, int, int]]) -> QuoteMatch:
+    closest = tuple(_candidate(r, score, lo, hi) for score, r, lo, hi in matches[:3])
+    return QuoteMatch(quote, found=False, exact=False, similarity=matches[0][0] if matches else 0.0, text="",
+                      closest=closest, note=f"no text of the reports reaches similarity {FLOOR:.0f}/100")
 
 
 def _candidate(report: ReportView, score: float, lo: int, hi: int) -> Candidate:
@@ -122,6 +193,101 @@ def _unquoted(needle: str) -> str:
     if len(needle) > 2 and needle[0] == needle[-1] and needle[0] in "\"'":
         return needle[1:-1].strip()
     return needle
+
+
+# ---------------------------------------------------------------- quotes cut by ellipses
+
+
+def _in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str]) -> QuoteMatch:
+    """A quote cut by ellipses: "verbatim in parts" where every part stands verbatim, in order, close together;
+    else the closest text, part by part."""
+    if len(parts) > MAX_PARTS:
+        raise BadQuery(f"quote: {len(parts) - 1} ellipses, over the {MAX_PARTS - 1} limit; paste a shorter passage")
+    chains = [(r, chain) for r in reports for chain in verbatim_chains(r, parts, MAX_PLACES + 1)]
+    if not chains:
+        return _closest_in_parts(view, reports, quote, parts)
+    places = tuple(view.located(r, *r.canonical(chain[0][0], chain[-1][1]), kind="quote", ident=quote, also=False)
+                   for r, chain in chains[:MAX_PLACES])
+    report, chain = chains[0]
+    return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
+                      parts=tuple(_part(report, part, span, 100.0) for part, span in zip(parts, chain)),
+                      note=f"the first {MAX_PLACES} places" if len(chains) > MAX_PLACES else "")
+
+
+def _closest_in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str]) -> QuoteMatch:
+    """Some part stands nowhere verbatim near the others: the closest text, aligned part by part so the diff marks
+    only words that differ (aligned whole, the quote would end where its length runs out and strike its last
+    words, which the report holds a little further on, after the text the ellipsis leaves out)."""
+    joined = " ".join(parts)
+    aligned: dict[tuple, _PartsAligned] = {}  # one per stretch: several likely paragraphs may lead to the same
+    for report, i in _paragraphs_sharing_words(reports, joined)[:FUZZY_CANDIDATES]:
+        a = _align_parts(report, parts, i)
+        if a:
+            aligned.setdefault((id(report), a.stretch), a)
+    if not aligned:  # no room for the parts near any likely paragraph: the whole quote, aligned at once
+        return _closest(view, reports, quote, joined)
+    ranked = sorted(aligned.values(), key=lambda a: -a.similarity)
+    if ranked[0].similarity < FLOOR:  # the closest stretches, scored as the verdict would be
+        return _not_found(quote, [(a.similarity, a.report, *a.stretch) for a in ranked])
+    best = ranked[0]
+    report, spans = best.report, best.spans
+    place = view.located(report, *report.canonical(*best.stretch), kind="quote", ident=quote, also=False)
+    ops: list[DiffOp] = []
+    for k, (part, (lo, hi)) in enumerate(zip(parts, spans)):
+        if k:
+            ops.append(DiffOp("elided", "…", report.normalized[spans[k - 1][1] : lo].strip()))
+        ops += word_diff(part, report.normalized[lo:hi], loose=True)
+    return QuoteMatch(quote, found=True, exact=False, similarity=best.similarity, text=place.text,
+                      places=(place,), diff=tuple(ops),
+                      parts=tuple(_part(report, *args) for args in zip(parts, spans, best.scores)))
+
+
+class _PartsAligned(NamedTuple):
+    similarity: float  # the parts' similarities, weighted by their lengths
+    report: ReportView
+    spans: list[FoldedSpan]  # one per part, in order
+    scores: list[float]  # each part's similarity
+
+    @property
+    def stretch(self) -> FoldedSpan:
+        return self.spans[0][0], self.spans[-1][1]
+
+
+def _align_parts(report: ReportView, parts: list[str], paragraph: int) -> _PartsAligned | None:
+    """The parts aligned in order, the first within a few paragraphs of ``paragraph``, each next one within reach
+    of the one before; None when one finds no room."""
+    at = bisect.bisect_left(report.offsets, report.document.paragraphs[paragraph].start)
+    lo, hi = reach_start(report, at), reach_end(report, at + 1)
+    spans, scores = [], []
+    for part in parts:
+        span, score = _align_part(report, part, lo, hi)
+        if span is None:
+            return None
+        spans.append(span)
+        scores.append(score)
+        lo, hi = span[1], reach_end(report, span[1])
+    similarity = sum(len(p) * s for p, s in zip(parts, scores)) / sum(len(p) for p in parts)
+    return _PartsAligned(min(99.9, round(similarity, 1)), report, spans, scores)
+
+
+def _align_part(report: ReportView, part: str, lo: int, hi: int) -> tuple[FoldedSpan | None, float]:
+    """Where ``part`` stands between folded offsets ``lo`` and ``hi``: verbatim (100), else its closest text."""
+    exact = occurrences(report, part, lo, hi)
+    if exact:
+        return exact[0], 100.0
+    aligned = fuzz.partial_ratio_alignment(part, report.normalized[lo:hi]) if lo < hi else None
+    if aligned is None:
+        return None, 0.0
+    a, b = _refine(part, report.normalized, lo + aligned.dest_start, lo + aligned.dest_end, floor=lo)
+    if a >= b:
+        return None, 0.0
+    return (a, b), min(99.9, round(fuzz.ratio(part, report.normalized[a:b]), 1))
+
+
+def _part(report: ReportView, part: str, span: FoldedSpan, similarity: float) -> QuotePart:
+    start, end = report.canonical(*span)
+    return QuotePart(part, report.document.text[start:end], report.place(start, end), similarity == 100.0,
+                     similarity)
 
 
 # ---------------------------------------------------------------- fuzzy matching
@@ -158,10 +324,10 @@ def _paragraphs_sharing_words(reports: list[ReportView], needle: str) -> list[tu
     return sorted(paragraphs, key=lambda ri: -sum(idf[w] for w in ri[0].words[ri[1]] & wanted) / total)
 
 
-def _refine(needle: str, text: str, lo: int, hi: int, reach: int = 3) -> tuple[int, int]:
+def _refine(needle: str, text: str, lo: int, hi: int, reach: int = 3, floor: int = 0) -> tuple[int, int]:
     """Snap an alignment to whole words, trying each end up to ``reach`` words either way for the best ratio
-    (character alignment happily starts mid-word or drops a final full stop)."""
-    area_lo = text.rfind(" ", 0, max(0, lo - 300)) + 1
+    (character alignment happily starts mid-word or drops a final full stop); never starting before ``floor``."""
+    area_lo = max(floor, text.rfind(" ", 0, max(0, lo - 300)) + 1)
     area_hi = text.find(" ", min(len(text), hi + 300))
     area_hi = len(text) if area_hi < 0 else area_hi
     words = [(m.start() + area_lo, m.end() + area_lo) for m in re.finditer(r"\S+", text[area_lo:area_hi])]
@@ -181,19 +347,23 @@ def _refine(needle: str, text: str, lo: int, hi: int, reach: int = 3) -> tuple[i
 # ---------------------------------------------------------------- what differs
 
 
-def word_diff(quote: str, report: str) -> tuple[DiffOp, ...]:
+def word_diff(quote: str, report: str, loose: bool = False) -> tuple[DiffOp, ...]:
     """Word-level differences between a quote and the report's text, both normalized (so typed quotes, dashes and
-    spacing never show as differences)."""
+    spacing never show as differences); ``loose``: nor do punctuation and quotation marks at the two ends."""
     a, b = quote.split(), report.split()
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    matcher = difflib.SequenceMatcher(a=loose_ends(a) if loose else a, b=loose_ends(b) if loose else b,
+                                      autojunk=False)
     return tuple(DiffOp(op, " ".join(a[i1:i2]), " ".join(b[j1:j2])) for op, i1, i2, j1, j2 in matcher.get_opcodes())
 
 
 def diff_text(ops: tuple[DiffOp, ...], keep: int = 3) -> str:
-    """Compact form: ``[-the quote's words-]{+the report's words+}``, long equal runs shortened to "…"."""
+    """Compact form: ``[-the quote's words-]{+the report's words+}``, long equal runs shortened to "…", the text a
+    quote's ellipsis leaves out shown as "[…]"."""
     parts = []
     for k, op in enumerate(ops):
-        if op.op != "equal":
+        if op.op == "elided":
+            parts.append("[…]")
+        elif op.op != "equal":
             parts.append((f"[-{op.quote}-]" if op.quote else "") + (f"{{+{op.report}+}}" if op.report else ""))
             continue
         words = op.quote.split()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from reportrag.answers.citations import Located, QuoteMatch, Reference, snippet
+from reportrag.answers.citations import ContextParagraph, DiffOp, Located, QuoteMatch, Reference, snippet
+from reportrag.answers.citations import VERBATIM as MATCH_VERBATIM, VERBATIM_IN_PARTS
 from reportrag.answers.export import NOT_VERBATIM, VERBATIM, VERBATIM_MEANS, relevance_mark, scope_line
 from reportrag.core.records import Answer, Document
 from reportrag.service.ingesting import IngestResult
@@ -95,16 +96,18 @@ def citation_choices(answer: Answer) -> list[tuple[str, str]]:
             for i, h in enumerate(answer.closest[:CLOSEST_SHOWN], 1)]
 
 
-def located_html(loc: Located, share_url: str = "") -> str:
-    """A cited text in its report: breadcrumb, the paragraphs around it, the cited part highlighted."""
-    check = (f'<span class="rr-ok" title="{esc(VERBATIM_MEANS)}">{esc(VERBATIM)}: the text stands verbatim at these '
-             'offsets</span>' if loc.verified else f'<span class="rr-bad">{esc(NOT_VERBATIM)}: the report text differs</span>')
+def located_html(loc: Located, share_url: str = "", marks: list[tuple[int, int]] | None = None,
+                 check: bool = True) -> str:
+    """A cited text in its report: breadcrumb, the paragraphs around it, the cited part highlighted (or each span
+    of ``marks``). ``check``: say whether the text stands verbatim (a quote's verdict says it once, above)."""
+    marks = marks or [(loc.place.start, loc.place.end)]
+    verbatim = (f'<span class="rr-ok" title="{esc(VERBATIM_MEANS)}">{esc(VERBATIM)}: the text stands verbatim at these '
+                'offsets</span>' if loc.verified else f'<span class="rr-bad">{esc(NOT_VERBATIM)}: the report text differs</span>')
+    check_html = f" · {verbatim}" if check else ""
     rows = []
     for c in loc.context:
         if c.quoted:
-            a, b = max(loc.place.start, c.start) - c.start, min(loc.place.end, c.end) - c.start
-            body = f"{esc(c.text[:a])}<mark>{esc(c.text[a:b])}</mark>{esc(c.text[b:])}"
-            rows.append(f'<p class="rr-quoted"><span class="rr-pn">¶{c.number}</span>{body}</p>')
+            rows.append(f'<p class="rr-quoted"><span class="rr-pn">¶{c.number}</span>{_marked_html(c, marks)}</p>')
         else:
             rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(snippet(c.text, 600))}</p>')
     note = f"<p><em>{esc(loc.note)}</em></p>" if loc.note else ""
@@ -115,28 +118,70 @@ def located_html(loc: Located, share_url: str = "") -> str:
              if share_url else "")
     return (f'<div class="rr-evidence" data-start="{loc.place.start}" data-end="{loc.place.end}">'
             f'<p class="rr-crumb">{esc(" › ".join(loc.breadcrumb))}</p>'
-            f"<p><strong>{esc(loc.place.label)}</strong> · {check}</p>{note}{''.join(rows)}{also}"
+            f"<p><strong>{esc(loc.place.label)}</strong>{check_html}</p>{note}{''.join(rows)}{also}"
             f'<p class="rr-crumb">Anchor <code>{esc(loc.anchor)}</code> · characters {loc.place.start}–{loc.place.end}'
             f" · original file {esc(s.file)}{line}</p>{share}</div>")
 
 
+def _marked_html(c: ContextParagraph, marks: list[tuple[int, int]]) -> str:
+    """A paragraph's text with the part of each span of ``marks`` that falls in it in ``<mark>``."""
+    out, at = [], 0
+    for start, end in sorted(marks):
+        a, b = max(start, c.start, c.start + at) - c.start, min(end, c.end) - c.start
+        if a >= b:  # not in this paragraph
+            continue
+        out.append(f"{esc(c.text[at:a])}<mark>{esc(c.text[a:b])}</mark>")
+        at = b
+    return "".join(out) + esc(c.text[at:])
+
+
 def quote_html(match: QuoteMatch) -> str:
-    """Where a pasted quote stands: verbatim, nearly (with what differs), or nowhere (with the closest texts)."""
+    """Where a pasted quote stands, with one verdict (``data-verdict``, said once, above the places): verbatim,
+    verbatim in parts (each part highlighted), close (with what differs), or not found (with the closest texts)."""
+    verdict = esc(match.verdict)
     if not match.found:
         closest = "".join(f"<li>{c.similarity:.0f}/100 — <em>{esc(c.place.label)}</em>: {esc(snippet(c.text, 240))}</li>"
                           for c in match.closest)
-        return (f'<div class="rr-verify"><p class="rr-bad">Not found in the reports.</p><p>{esc(match.note)} '
-                f"(best {match.similarity:.0f}/100).</p><p>Closest texts:</p><ol>{closest}</ol></div>")
-    if match.exact:
-        head = f'<p class="rr-ok">Found verbatim in {len(match.places)} place{"s" if len(match.places) != 1 else ""}.</p>'
+        return (f'<div class="rr-verify" data-verdict="{verdict}"><p class="rr-bad rr-verdict-line">Not found in the '
+                f"reports.</p><p>{esc(match.note)} (best {match.similarity:.0f}/100).</p><p>Closest texts:</p>"
+                f"<ol>{closest}</ol></div>")
+    where = f'in {len(match.places)} place{"s" if len(match.places) != 1 else ""}'
+    if match.verdict == MATCH_VERBATIM:
+        head = f'<p class="rr-ok rr-verdict-line">Found verbatim {where}.</p>'
+    elif match.verdict == VERBATIM_IN_PARTS:
+        head = (f'<p class="rr-ok rr-verdict-line">Found verbatim in parts: each of its {len(match.parts)} parts '
+                f"stands word for word, in order, {where}.</p>")
     else:
-        diff = "".join(esc(d.quote) + " " if d.op == "equal" else
-                       (f"<del>{esc(d.quote)}</del> " if d.quote else "") + (f"<ins>{esc(d.report)}</ins> " if d.report else "")
-                       for d in match.diff)
-        head = (f'<p class="rr-bad">Not verbatim: the closest text is {match.similarity:.0f}/100 similar.</p>'
-                f'<p class="rr-diff">What differs (<del>your quote</del> <ins>the report</ins>): '
-                f'<span class="rr-diff-ops">{diff}</span></p>')
-    return f'<div class="rr-verify">{head}{"".join(located_html(p) for p in match.places)}</div>'
+        head = (f'<p class="rr-bad rr-verdict-line">Not verbatim: the closest text is {_similarity(match.similarity)}'
+                f'/100 similar.</p><p class="rr-diff">What differs (<del>your quote</del> <ins>the report</ins>): '
+                f'<span class="rr-diff-ops">{"".join(_diff_op_html(d) for d in match.diff)}</span></p>')
+    note = f"<p><em>{esc(match.note)}</em></p>" if match.note else ""
+    places = "".join(located_html(p, marks=match.marks(p), check=False) for p in match.places)
+    return f'<div class="rr-verify" data-verdict="{verdict}">{head}{note}{_parts_html(match)}{places}</div>'
+
+
+def _similarity(score: float) -> str:
+    """A whole number, except near 100, where rounding would say "100/100" of a text that is not verbatim."""
+    return f"{score:.1f}" if score >= 99.5 else f"{score:.0f}"
+
+
+def _diff_op_html(d: DiffOp) -> str:
+    if d.op == "equal":
+        return esc(d.quote) + " "
+    if d.op == "elided":
+        left_out = f"your ellipsis leaves out: {snippet(d.report, 300)}" if d.report else "your ellipsis"
+        return f'<span class="rr-elided" title="{esc(left_out)}">[…]</span> '
+    return (f"<del>{esc(d.quote)}</del> " if d.quote else "") + (f"<ins>{esc(d.report)}</ins> " if d.report else "")
+
+
+def _parts_html(match: QuoteMatch) -> str:
+    """Each part of a quote cut by ellipses, at its exact place."""
+    rows = "".join(
+        f"<li>“{esc(snippet(p.text, 240))}” — <em>{esc(p.place.label)}</em>, "
+        f"characters {p.place.start}–{p.place.end}"
+        + ("" if p.verbatim else f" (the closest text, {_similarity(p.similarity)}/100 similar)") + "</li>"
+        for p in match.parts)
+    return f'<ol class="rr-parts">{rows}</ol>' if rows else ""
 
 
 def reference_html(ref: Reference) -> str:

@@ -14,6 +14,7 @@ a.rr-cite { font-weight: 600; text-decoration: none; cursor: pointer; }
 .rr-ok { color: #161; font-weight: 600; } .rr-bad { color: #a10; font-weight: 600; }
 .rr-rel { color: #555; } .rr-rel-strong { color: #124; font-weight: 600; } .rr-rel-weak { color: #876; }
 .rr-diff del { background: #fdd; } .rr-diff ins { background: #dfd; text-decoration: none; }
+.rr-diff .rr-elided { color: #666; cursor: help; } .rr-parts { font-size: .9em; }
 .rr-read p { white-space: pre-wrap; } .rr-read .rr-fn { font-size: .85em; color: #444; }
 """
 
