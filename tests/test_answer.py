@@ -144,16 +144,16 @@ def test_every_answer_to_every_eval_question_cites_exactly_and_abstains_at_the_c
 
 
 def test_held_out_questions_abstain_at_the_measured_rate(searcher):
-    """Questions written after the rules were set (never tuned on): 13 of 18 unanswerable flagged, 0 of 18
-    answerable."""
+    """Questions never tuned on, with the fast model (the default model's figures: tests/test_quality.py): 18 of 30
+    unanswerable flagged, none of 55 answerable."""
     from reportrag.eval.runner import answer_quality, load_questions
 
     from reportrag.core.settings import PROJECT_ROOT
 
     figures = answer_quality(searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
     assert figures["all_citations_verified"]
-    assert figures["answerable_flagged"] <= 1 / 18, figures["wrongly_flagged"]
-    assert figures["unanswerable_flagged"] >= 12 / 18, figures["missed"]
+    assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
+    assert figures["unanswerable_flagged"] >= 17 / 30, figures["missed"]
 
 
 def test_a_year_the_reports_do_not_give_for_the_topic_is_an_honest_no(searcher):
