@@ -184,3 +184,4 @@ def _sentences(p: Paragraph) -> list[tuple[int, int]]:
             spans.append((p.start + at + lead, p.start + at + len(piece.rstrip())))
         at = m.end() if m else at
     return spans
+

@@ -2,7 +2,7 @@
 
 Each skin turns the results into its own form (``to_json`` for the CLI's ``--json`` and the API, HTML for the
 app), so they can never disagree about an answer. Reads of the stored reports (``documents``, ``document``,
-``passages``) never load the model; nothing here ingests unless asked to (``ingest``).
+``passages``, ``co``) never load the model; nothing here ingests unless asked to (``ingest``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from reportrag.answers import citations, extractive, language, scope
+from reportrag.answers import citations, extractive, language, scope, tracker
 from reportrag.core.records import Answer, Document, Hit, Passage
 from reportrag.core.settings import Settings
 from reportrag.index import document_store
@@ -88,6 +88,14 @@ class Service:
 
     def passages(self, doc_id: str) -> list[Passage]:
         return self._stored(doc_id)[1]
+
+    def co(self) -> list[tracker.TrackedObservation]:
+        """The concluding-observations tracker: every Committee paragraph the reports respond to, with the
+        responding paragraphs and the status the report states (quoted). Read from the index, no model."""
+        if self._searcher is not None:
+            return tracker.tracker(self._searcher)
+        stored = [self._stored(doc_id) for doc_id in ingesting.require_index(self.settings)]
+        return tracker.track({d.doc_id: d for d, _ in stored}, [p for _, ps in stored for p in ps])
 
     def _stored(self, doc_id: str) -> tuple[Document, list[Passage]]:
         known = ingesting.require_index(self.settings)

@@ -1,7 +1,7 @@
 """The HTTP API: the CLI's JSON over HTTP, from the same ``Service`` calls. Errors are JSON with a status code.
 
 GET /api/docs · GET /api/docs/{doc_id} · GET /api/search?q=… · POST /api/ask · GET /api/cite?id=… | ?quote=…
-GET /api/health · the OpenAPI schema at /api/openapi.json.
+GET /api/co · GET /api/health · the OpenAPI schema at /api/openapi.json.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def create_api(service: Service) -> FastAPI:
     api.middleware("http")(cap_body)
     add_error_handlers(api)
     add_routes(api, service)
+    add_tracker_route(api, service)
     add_unknown_path_answers(api)  # last: it matches every /api/ path the routes above did not
     return api
 
@@ -133,6 +134,14 @@ def add_routes(api: FastAPI, service: Service) -> None:
         if (id is None) == (quote is None):
             raise BadQuery("cite: give ?id= (a passage id, anchor or reference) or ?quote= (one of them)")
         return service.cite(ident=id, quote=quote, doc=doc).to_json()
+
+
+def add_tracker_route(api: FastAPI, service: Service) -> None:
+    @api.get("/api/co")
+    def co() -> list[dict]:
+        """The concluding-observations tracker: each Committee paragraph the reports respond to, the responding
+        paragraphs, the status the report states, quoted with its offsets (as ``reportrag co --json``)."""
+        return [t.to_json() for t in service.co()]
 
 
 def add_unknown_path_answers(api: FastAPI) -> None:

@@ -129,6 +129,13 @@ def _add_read_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_cite)
 
+    p = sub.add_parser("co", help="the concluding-observations tracker: each Committee paragraph the reports "
+                                  "answer, the responding ¶, the status the report states (quoted)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", type=Path, metavar="FILE", help="also write the tracker as CSV")
+    p.add_argument("--docx", type=Path, metavar="FILE", help="also write the tracker as DOCX")
+    p.set_defaults(run=_co)
+
 
 def _search(settings: Settings, args) -> int:
     if bool(args.query) == bool(args.batch):
@@ -315,6 +322,22 @@ def _cite(settings: Settings, args) -> int:
         _print_json(result.to_json())
     else:
         print(format_text(result))
+    return 0
+
+
+def _co(settings: Settings, args) -> int:
+    from reportrag.answers import tracker_export
+
+    tracked = Service(settings).co()
+    for path in (args.csv, args.docx):
+        if path is not None:
+            print(f"wrote {tracker_export.export(tracked, path)}", file=sys.stderr)
+    if args.json:
+        _print_json([t.to_json() for t in tracked])
+    elif not (args.csv or args.docx):
+        for t in tracked:
+            status = "; ".join(f"“{s.phrase}” (¶{s.paragraph})" for s in t.status) or "no status stated"
+            print(f"{t.reference:<7} {t.doc_id:<8} {t.paragraph_label:<14} {', '.join(t.sections)[:40]:<40} {status}")
     return 0
 
 
