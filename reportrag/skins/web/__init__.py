@@ -7,7 +7,7 @@ shown.
 
 - ``startup``: the start-up clock and Gradio's environment, set before Gradio is imported (so: first, here)
 - ``html``: the pure renderers; ``page``: CSS and ``<head>``; ``shared``: what the tabs share
-- ``ask_tab``, ``verify_tab``, ``browse_tab``, ``upload_tab``: one builder per tab, its components and events
+- ``ask_tab``, ``verify_tab``, ``browse_tab``, ``upload_tab``, ``co_tab``: one builder per tab, its components and events
 - ``blocks``: ``build_app``, the tabs together; ``server``: ``create_server`` and ``main``
 """
 

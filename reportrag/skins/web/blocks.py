@@ -8,6 +8,7 @@ from reportrag.core.errors import ReportragError
 from reportrag.service import Service
 from reportrag.skins.web.ask_tab import build_ask_tab, open_shared_links
 from reportrag.skins.web.browse_tab import build_browse_tab
+from reportrag.skins.web.co_tab import build_co_tab
 from reportrag.skins.web.shared import ALL_REPORTS, report_choices, search_filters
 from reportrag.skins.web.upload_tab import build_upload_tab
 from reportrag.skins.web.verify_tab import build_verify_tab
@@ -29,6 +30,7 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
             open_shared_links(app, service, ask, tabs)
             if allow_uploads:  # off unless the server was started with --allow-uploads
                 build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc)
+            build_co_tab(app, service)  # last: the components and endpoints built before keep their numbers
         add_ask_json(service)
     # Gradio runs one event at a time by default; the service serves many (their embeddings batched)
     app.queue(default_concurrency_limit=CONCURRENT_EVENTS)

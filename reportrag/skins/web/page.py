@@ -16,6 +16,9 @@ a.rr-cite { font-weight: 600; text-decoration: none; cursor: pointer; }
 .rr-diff del { background: #fdd; } .rr-diff ins { background: #dfd; text-decoration: none; }
 .rr-diff .rr-elided { color: #666; cursor: help; } .rr-parts { font-size: .9em; }
 .rr-read p { white-space: pre-wrap; } .rr-read .rr-fn { font-size: .85em; color: #444; }
+.rr-co-table td { vertical-align: top; } .rr-co-ref { font-weight: 600; white-space: nowrap; }
+.rr-co-place { font-size: .85em; color: #555; } .rr-co-snippet { font-size: .9em; }
+.rr-co-status { margin: 0 0 .3em 0; padding-left: .6em; border-left: 3px solid #8aa; } .rr-co-none { color: #888; }
 """
 
 # A click on a citation number in the chat picks that citation in the list beside it, which shows the evidence
