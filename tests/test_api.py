@@ -131,9 +131,19 @@ def test_hostile_text_is_data_not_code(api):
         assert response.json()["question"] == text
 
 
+def test_co_tracker_returns_exactly_the_cli_json(api, search_settings):
+    tracked = api.get("/api/co")
+    assert tracked.status_code == 200
+    body = tracked.json()
+    assert body == _cli_json(search_settings, "co")
+    row = next(t for t in body if t["reference"] == "26(a)")
+    assert row["doc_id"] == "cedaw" and row["paragraphs"] == [165, 166, 167] and row["status"] == []
+    assert {"paragraph", "section_label", "start", "end", "passage_id", "snippet"} <= set(row["responses"][0])
+
+
 def test_openapi_schema_describes_every_endpoint(api):
     schema = api.get("/api/openapi.json").json()
-    for path in ("/api/docs", "/api/search", "/api/ask", "/api/cite", "/api/health"):
+    for path in ("/api/docs", "/api/search", "/api/ask", "/api/cite", "/api/co", "/api/health"):
         assert path in schema["paths"], path
     ask = schema["paths"]["/api/ask"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert ask["$ref"].endswith("AskRequest")

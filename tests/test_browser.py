@@ -143,3 +143,23 @@ def test_browse_reads_a_section_with_its_paragraph_numbers(page, app_server):
     page.get_by_role("tab", name="Browse").click()
     page.wait_for_selector("#rr-reading .rr-pn")
     assert page.inner_text("#rr-reading .rr-pn").startswith("¶")
+
+
+def test_co_tracker_tab_lists_26a_and_opens_its_paragraphs_and_status_in_the_evidence_panel(page, app_server):
+    tracked = {t["reference"]: t for t in httpx.get(f"{app_server}/api/co", timeout=60).json()}
+    page.goto(app_server)
+    page.get_by_role("tab", name="CO tracker").click()
+    row = page.locator('#rr-co tr[data-reference="26(a)"]')
+    row.wait_for()
+    assert "¶165–167" in row.inner_text() and "no status stated" in row.inner_text()
+    first = tracked["26(a)"]["responses"][0]
+    row.locator("a.rr-co-link").first.click()  # ¶165: its passage opens in the evidence panel
+    page.wait_for_selector("#rr-evidence mark")
+    assert page.url.endswith(f"?cite={first['passage_id']}")
+    assert "¶165" in page.inner_text("#rr-evidence")
+
+    status = tracked["44(a)"]["status"][0]
+    page.get_by_role("tab", name="CO tracker").click()
+    page.locator('#rr-co tr[data-reference="44(a)"] .rr-co-status a.rr-co-link').click()
+    page.wait_for_function("q => document.querySelector('#rr-evidence mark')?.textContent === q", arg=status["quote"])
+    assert "partially fulfilled" in page.inner_text("#rr-evidence mark")

@@ -14,7 +14,7 @@ from reportrag.service import Service
 from tests.conftest import FAST_MODEL, run_cli
 
 READS = [("docs",), ("doc", "cedaw"), ("passages", "cedaw"), ("search", "shelters"), ("ask", "shelters"),
-         ("cite", "concluding observations 36 (e)")]
+         ("cite", "concluding observations 36 (e)"), ("co",)]
 
 
 @pytest.mark.parametrize("command", READS, ids=lambda c: c[0])
