@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from collections.abc import Iterable
 from pathlib import Path
 
 from reportrag.ingest.chunk import chunk
 from reportrag.ingest.clean import clean
+from reportrag.ingest.contents import contents_pages
 from reportrag.ingest.loaders import load
 from reportrag.ingest.structure import structure
 from reportrag.ingest.tokens import TokenCounter
@@ -18,14 +20,16 @@ from reportrag.core.errors import ReportragError
 from reportrag.core.records import Document, Passage, ReportInfo
 
 # Bump when cleaning, structure or chunking change what a report turns into: stored reports are then rebuilt.
-PIPELINE_VERSION = 2  # 2: paragraphs carry the concluding observations they address
+PIPELINE_VERSION = 3  # 2: paragraphs carry the concluding observations they address; 3: sections their first page
 
 
 def read_manifest(path: Path) -> list[tuple[ReportInfo, Path]]:
     """The bundled reports: their metadata and where their files are."""
     try:
         entries = json.loads(Path(path).read_text(encoding="utf-8"))["reports"]
-        return [(ReportInfo(**e), Path(path).parent / e["file"]) for e in entries]
+        # keys starting with "_" are notes for people ("_note": where a date or a symbol comes from)
+        return [(ReportInfo(**{k: v for k, v in e.items() if not k.startswith("_")}), Path(path).parent / e["file"])
+                for e in entries]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:  # a config file: one line, no traceback
         raise ReportragError(
             f"{Path(path).name}: not a readable reports manifest ({type(e).__name__}: {e}); fix it "
@@ -47,13 +51,15 @@ def build_document(path: Path, info: ReportInfo, *, max_bytes: int, sha256: str 
     source = load(path, max_bytes=max_bytes)
     cleaned = clean(source)
     parts = structure(info.doc_id, cleaned)
+    pages = contents_pages(source.text)
+    sections = tuple(replace(s, page=pages[s.label]) if s.label in pages else s for s in parts.sections)
     return Document(
         info=info,
         sha256=sha256 or hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         source_text=source.text,
         text=cleaned.text,
         segments=tuple(cleaned.segments),
-        sections=parts.sections,
+        sections=sections,
         paragraphs=parts.paragraphs,
         footnotes=parts.footnotes,
     )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+
+from reportrag.answers import bibliography
 
 from reportrag.core.errors import ReportragError
 from reportrag.core.files import write_atomic
-from reportrag.core.records import Answer
+from reportrag.core.records import Answer, ReportInfo
 
-FORMATS = (".md", ".docx")
+FORMATS = (".md", ".docx", ".json", ".bib")  # .json: CSL-JSON (name it answer.csl.json), .bib: BibTeX
 # what a citation's check is called wherever readers see it: it says where the quote stands, not that it is relevant
 VERBATIM = "verbatim ✓"
 NOT_VERBATIM = "NOT verbatim"
@@ -53,8 +56,8 @@ def to_markdown(answer: Answer) -> str:
     for note in answer.differences:
         lines += [f"_{note}_", ""]
     for c in answer.citations:
-        also = "".join(f"; also at {other.label}" for other in c.also_at)
-        lines.append(f"[^{c.n}]: {c.place.label}, characters {c.place.start}–{c.place.end}{also} "
+        also = "".join(f"; also at {other.print_label}" for other in c.also_at)
+        lines.append(f"[^{c.n}]: {c.place.print_label}{also} "
                      f"({verbatim_mark(c.verified)}; {relevance_mark(c) + '; ' if c.strength else ''}anchor `{c.anchor}`)")
     lines += ["", f"_Answer method: {answer.method}. Quotes are verbatim from the reports' canonical text; "
                   f"{VERBATIM}: {VERBATIM_MEANS}._"]
@@ -85,7 +88,7 @@ def to_docx(answer: Answer, path: Path) -> None:
             doc.add_paragraph(note).runs[0].italic = True
         doc.add_heading("Sources", level=2)
         for c in answer.citations:
-            doc.add_paragraph(f"[{c.n}] {c.place.label}, characters {c.place.start}–{c.place.end} "
+            doc.add_paragraph(f"[{c.n}] {c.place.print_label} "
                               f"({verbatim_mark(c.verified)}; anchor {c.anchor})")
         doc.add_paragraph(f"{VERBATIM}: {VERBATIM_MEANS}.").runs[0].italic = True
     tmp = path.with_name(f".{path.name}.tmp")
@@ -93,14 +96,19 @@ def to_docx(answer: Answer, path: Path) -> None:
     tmp.replace(path)
 
 
-def export(answer: Answer, path: Path) -> Path:
-    """Write ``answer`` to ``path`` (.md or .docx), atomically."""
+def export(answer: Answer, path: Path, reports: Mapping[str, ReportInfo] | None = None) -> Path:
+    """Write ``answer`` to ``path`` atomically: .md or .docx; .json (CSL-JSON) or .bib (BibTeX): one entry per
+    cited report, for a reference manager (``reports``: what the manifest says of each, by report id)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ReportragError(f"{path}: can only export {' or '.join(FORMATS)}; pick one of those extensions")
     if not path.parent.is_dir():
         raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
-    if path.suffix.lower() == ".md":
+    if path.suffix.lower() in (".json", ".bib"):
+        entries = bibliography.cited(answer, reports or {})
+        write_atomic(path, bibliography.to_csl_json(entries) if path.suffix.lower() == ".json"
+                     else bibliography.to_bibtex(entries))
+    elif path.suffix.lower() == ".md":
         write_atomic(path, to_markdown(answer))
     else:
         to_docx(answer, path)

@@ -175,16 +175,7 @@ def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Ci
 
 def place_of(document: Document, passage: Passage, span: Span) -> Place:
     paragraph = next((p.number for p in document.paragraphs if p.start <= span.start < p.end), passage.paragraph)
-    return Place(
-        doc_id=document.doc_id,
-        doc_title=document.info.short_title,
-        section=passage.section,
-        section_label=passage.section_label,
-        paragraph=paragraph,
-        start=span.start,
-        end=span.end,
-        passage_id=passage.passage_id,
-    )
+    return document.place(passage.section, passage.section_label, paragraph, span.start, span.end, passage.passage_id)
 
 
 def _spans_of(document: Document, passage: Passage, sentence: str) -> list[Span]:

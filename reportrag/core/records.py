@@ -6,6 +6,7 @@ Offsets are the contract: for every record with ``start``/``end`` and ``text``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -35,6 +36,7 @@ class Section:
     level: int
     start: int  # start of the heading in canonical text
     end: int  # end of the section's last paragraph
+    page: int | None = None  # the printed page the section starts on, where the report says (its contents list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,14 @@ class ReportInfo:
     source_format: str
     original_file: str  # the file's name as it reached us
     file: str  # path of the bundled copy, relative to the manifest
+    # for citing it in print (all optional: a user's own report has none of them)
+    symbol: str = ""  # the document symbol, e.g. "CEDAW/C/KAZ/6"
+    date: str = ""  # ISO date or year of issue, as far as the report itself says
+    language: str = "en"
+    source_url: str = ""  # a public address of the document, only where one can be justified
+    publisher: str = ""
+    answers: str = ""  # the document it responds to, e.g. the concluding observations "CEDAW/C/KAZ/CO/5"
+    numbered_paragraphs: bool = False  # true: the report numbers its own paragraphs, and our ¶ equals its number
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +138,38 @@ class Document:
     def doc_id(self) -> str:
         return self.info.doc_id
 
+    def page_of(self, section_label: str) -> int | None:
+        """The printed page the section labelled ``section_label`` starts on; None where the report does not say."""
+        return next((s.page for s in self.sections if s.label == section_label and s.page), None)
+
+    def place(self, section: tuple[str, ...], section_label: str, paragraph: int, start: int, end: int,
+              passage_id: str) -> Place:
+        """A span of this report as a citation names it, with what printing it needs (symbol, page, numbering)."""
+        return Place(doc_id=self.doc_id, doc_title=self.info.short_title, section=section,
+                     section_label=section_label, paragraph=paragraph, start=start, end=end, passage_id=passage_id,
+                     symbol=self.info.symbol, page=self.page_of(section_label),
+                     numbered=self.info.numbered_paragraphs)
+
 
 def place_label(doc_title: str, section_label: str, paragraph: int) -> str:
     """Report, section (when there is one) and ¶: how a citation or a hit is named to a reader."""
     section = f", {section_label}" if section_label else ""
     return f"{doc_title}{section}, ¶{paragraph}"
+
+
+_NUMBERED_SECTION = re.compile(r"[IVXLC]+(?:\.[A-Z0-9]+)*")  # "VII.E", "II": a bare number reads "sec. VII.E"
+
+
+def print_label(name: str, section_label: str, paragraph: int, *, page: int | None = None,
+                numbered: bool = False) -> str:
+    """The citation as printed, checkable on paper: "CEDAW/C/KAZ/6, para. 180 (Article 5 (a))" where the report
+    numbers its paragraphs itself; "Annual Review 2022, sec. VII.E, p. 19, para. 192 (counted)" where we count
+    them. ``name``: the symbol, else the short title; "p." only where the page is known."""
+    section = f"sec. {section_label}" if _NUMBERED_SECTION.fullmatch(section_label) else section_label
+    pages = f", p. {page}" if page else ""
+    if numbered:
+        return f"{name}{pages}, para. {paragraph}" + (f" ({section})" if section else "")
+    return f"{name}" + (f", {section}" if section else "") + f"{pages}, para. {paragraph} (counted)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +217,20 @@ class Place:
     start: int
     end: int
     passage_id: str
+    symbol: str = ""  # the report's document symbol, "" when it has none
+    page: int | None = None  # the printed page (a section's first page, where the report's contents list says)
+    numbered: bool = False  # the report numbers its paragraphs itself (else ``paragraph`` is our count)
 
     @property
     def label(self) -> str:
         """The human-readable citation: "CEDAW sixth periodic report, Article 10 (e), ¶296"."""
         return place_label(self.doc_title, self.section_label, self.paragraph)
+
+    @property
+    def print_label(self) -> str:
+        """The citation a reader can check in print: "CEDAW/C/KAZ/6, para. 180 (Article 5 (a))"."""
+        return print_label(self.symbol or self.doc_title, self.section_label, self.paragraph, page=self.page,
+                           numbered=self.numbered)
 
     def to_json(self) -> dict:
         return {
@@ -197,6 +243,10 @@ class Place:
             "end": self.end,
             "passage_id": self.passage_id,
             "label": self.label,
+            "print_label": self.print_label,
+            "symbol": self.symbol or None,
+            "page": self.page,
+            "paragraph_numbered_by": "document" if self.numbered else "counted",
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from reportrag.core.errors import IndexMismatch, IndexNotFound, ReportragError
@@ -205,6 +205,11 @@ def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:
         return False
 
 
+def info_hash(info: ReportInfo) -> str:
+    """What the manifest says of a report, hashed: a corrected symbol or date refreshes the stored report."""
+    return hashlib.sha256(json.dumps(asdict(info), sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class IngestResult:
     added: list[str] = field(default_factory=list)
@@ -235,7 +240,7 @@ def ingest(
                 "fix its doc_id in the manifest"
             )
             continue
-        build = {"pipeline": PIPELINE_VERSION, "max_tokens": max_tokens, "sha256": sha}
+        build = {"pipeline": PIPELINE_VERSION, "max_tokens": max_tokens, "sha256": sha, "info": info_hash(info)}
         twin = next((d for d, b in known.items() if b and b.get("sha256") == sha and d != info.doc_id), None)
         if sha and twin and _same_file(index_dir, twin, path):
             # the very file already stored (a re-run, e.g. after an interrupted ingest): unchanged, not a failure

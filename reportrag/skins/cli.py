@@ -72,7 +72,9 @@ def _add_answer_commands(sub) -> None:
     p.add_argument("--doc", help="only this report (doc id)")
     p.add_argument("--section", help='only this section or article: "Article 11", "VII.C"')
     p.add_argument("--co", help='only passages answering this concluding-observations paragraph: "36(e)"')
-    p.add_argument("--export", type=Path, metavar="FILE.md|FILE.docx", help="also write the answer with its citations")
+    p.add_argument("--export", type=Path, metavar="FILE.md|FILE.docx|FILE.csl.json|FILE.bib",
+                   help="also write the answer with its citations (.md, .docx), or the reports it cites for a reference "
+                   "manager (.csl.json: CSL-JSON, .bib: BibTeX)")
     p.add_argument("--chat-model", help='a generated answer: "openai-compatible:MODEL@URL" or "ollama:MODEL" (default: extractive)')
     p.add_argument("--unverified", choices=("flag", "drop"), help="generated answers: flag or drop unverifiable claims")
     p.add_argument("--json", action="store_true")
@@ -210,7 +212,7 @@ def _ask(settings: Settings, args) -> int:
         return 0
     result = service.ask(args.question, filters=filters)
     if args.export:
-        export.export(result, args.export)
+        export.export(result, args.export, {d: doc.info for d, doc in service.searcher.documents.items()})
         print(f"written: {args.export}", file=sys.stderr)
     if args.json:
         _print_json(result.to_json())

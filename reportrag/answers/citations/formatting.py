@@ -25,8 +25,8 @@ def _format_located(r: Located, marks: list[tuple[int, int]] | None = None, chec
     marks = marks or [(r.place.start, r.place.end)]
     verbatim = ("verbatim ✓: the text stands verbatim at these offsets" if r.verified
                 else "NOT verbatim: the report text differs")
-    lines = [f"{r.place.label}" + (f"  ({verbatim})" if check else ""), " › ".join(r.breadcrumb),
-             f"anchor {r.anchor} · passage {r.place.passage_id}"]
+    lines = [f"{r.place.print_label}" + (f"  ({verbatim})" if check else ""), " › ".join(r.breadcrumb),
+             f"{r.place.label} · anchor {r.anchor} · passage {r.place.passage_id}"]
     if r.note:
         lines.append(f"note: {r.note}")
     lines.append("")

@@ -147,9 +147,8 @@ class ReportView:
         paragraph = paragraph_at(document, start)
         passage = self.passage_at(start)
         owner = passage or paragraph
-        return Place(doc_id=document.doc_id, doc_title=document.info.short_title, section=owner.section,
-                     section_label=owner.section_label, paragraph=paragraph.number, start=start, end=end,
-                     passage_id=passage.passage_id if passage else "")
+        return document.place(owner.section, owner.section_label, paragraph.number, start, end,
+                              passage.passage_id if passage else "")
 
 
 # ---------------------------------------------------------------- the whole corpus

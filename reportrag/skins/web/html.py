@@ -43,7 +43,7 @@ def answer_html(answer: Answer) -> str:
         parts.append(f"<blockquote>“{esc(s.text)}” {marks}{flag}</blockquote>")
     for note in answer.differences:
         parts.append(f"<p><em>{esc(note)}</em></p>")
-    sources = "".join(f"<li>[{c.n}] {esc(c.place.label)} — {verbatim_html(c.verified)}{relevance_html(c)}</li>"
+    sources = "".join(f"<li>[{c.n}] {esc(c.place.print_label)} — {verbatim_html(c.verified)}{relevance_html(c)}</li>"
                       for c in answer.citations)
     parts.append(f'<ol class="rr-sources" style="list-style:none;padding-left:0">{sources}</ol></div>')
     return "".join(parts)
@@ -111,16 +111,17 @@ def located_html(loc: Located, share_url: str = "", marks: list[tuple[int, int]]
         else:
             rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(snippet(c.text, 600))}</p>')
     note = f"<p><em>{esc(loc.note)}</em></p>" if loc.note else ""
-    also = (f"<p class='rr-crumb'>Also at: {esc('; '.join(p.label for p in loc.also_at))}</p>" if loc.also_at else "")
+    also = (f"<p class='rr-crumb'>Also at: {esc('; '.join(p.print_label for p in loc.also_at))}</p>" if loc.also_at else "")
     s = loc.source
     line = f", line {s.line}" if s.line else ""
     share = (f'<p class="rr-crumb">Link to this place: <a class="rr-share" href="{esc(share_url)}">{esc(share_url)}</a></p>'
              if share_url else "")
     return (f'<div class="rr-evidence" data-start="{loc.place.start}" data-end="{loc.place.end}">'
             f'<p class="rr-crumb">{esc(" › ".join(loc.breadcrumb))}</p>'
-            f"<p><strong>{esc(loc.place.label)}</strong>{check_html}</p>{note}{''.join(rows)}{also}"
-            f'<p class="rr-crumb">Anchor <code>{esc(loc.anchor)}</code> · characters {loc.place.start}–{loc.place.end}'
-            f" · original file {esc(s.file)}{line}</p>{share}</div>")
+            f"<p><strong>{esc(loc.place.print_label)}</strong>{check_html}</p>{note}{''.join(rows)}{also}"
+            f'<details class="rr-tech"><summary>Technical details</summary><p class="rr-crumb">{esc(loc.place.label)}'
+            f' · anchor <code>{esc(loc.anchor)}</code> · characters {loc.place.start}–{loc.place.end}'
+            f" · original file {esc(s.file)}{line}</p></details>{share}</div>")
 
 
 def _marked_html(c: ContextParagraph, marks: list[tuple[int, int]]) -> str:
