@@ -108,23 +108,24 @@ def score_sentences(searcher: Searcher, question: str, vector: np.ndarray, hits:
 def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> list[Sentence]:
     """The sentences likely to answer, best first: those within ``quote_margin`` of the best one's chance and above
     ``min_relevance`` (so one clearly best sentence is quoted alone), at most a few per passage, without
-    repeats; the other report's best one too when it is within ``other_report_margin``."""
+    repeats; the other report's best one too when it is within ``other_report_margin`` (whatever its chance)."""
     if not sentences:
         return []
     best = sentences[0].score
     chosen: list[Sentence] = []
     per_passage: dict[str, int] = {}
     seen: set[str] = set()
-    floor = max(settings.min_relevance, best - max(settings.quote_margin, settings.other_report_margin))
+    floor = best - max(settings.quote_margin, settings.other_report_margin)
     for s in sentences:
         if chosen and s.score < floor:
             break  # best first: no later sentence qualifies
         key = normalized(s.text)
         if key in seen or per_passage.get(s.passage.passage_id, 0) >= settings.max_per_passage:
             continue
-        first_of_report = all(c.passage.doc_id != s.passage.doc_id for c in chosen)
-        margin = settings.other_report_margin if first_of_report and chosen else settings.quote_margin
-        if chosen and (s.score < best - margin or s.score < settings.min_relevance):
+        other_report = chosen and all(c.passage.doc_id != s.passage.doc_id for c in chosen)
+        # the other report's best sentence is held only to its margin: a question both reports speak to gets both
+        margin, least = (settings.other_report_margin, 0.0) if other_report else (settings.quote_margin, settings.min_relevance)
+        if chosen and (s.score < best - margin or s.score < least):
             continue
         if len(chosen) >= settings.max_quotes:
             break
