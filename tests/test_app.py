@@ -95,3 +95,66 @@ def test_gradio_environment_is_set_before_gradio_is_imported(tmp_path):
                           cwd=PROJECT_ROOT, check=True)
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen == {"temp": str(tmp_path / "work" / "tmp"), "analytics": "False"}
+
+
+def test_conversation_exports_every_answer_in_order(tmp_path):
+    from docx import Document
+
+    from reportrag.answers import export
+
+    first, second = _answer("First quote."), dataclasses.replace(_answer("Second quote."), question="Second?")
+    md = export.export_conversation([first, second], tmp_path / "c.md").read_text(encoding="utf-8")
+    assert md.index("## q <script>") < md.index("First quote.") < md.index("## Second?") < md.index("Second quote.")
+    assert "[^1.1]:" in md and "[^2.1]:" in md  # each answer's footnotes stay its own
+    text = "\n".join(p.text for p in Document(str(export.export_conversation([first, second], tmp_path / "c.docx"))).paragraphs)
+    assert "First quote." in text and "Second?" in text and "Second quote." in text
+    with pytest.raises(Exception, match=".md or .docx"):
+        export.export_conversation([first], tmp_path / "c.bib")
+
+
+def test_web_messages_speak_of_the_app_not_the_command_line():
+    from reportrag.skins.web.html import error_html, web_message
+
+    empty = "no reports in the index at /srv/data/index; run 'reportrag ingest' (or 'make run') first"
+    for message in (empty, "search index and reports disagree (3 passages); run 'reportrag ingest'",
+                    "chat model: langchain-openai is not installed; run 'pip install langchain-openai'"):
+        shown = web_message(message)
+        assert "run '" not in shown and "reportrag ingest" not in shown and "/srv" not in shown
+    assert "Add a report" in error_html(empty)
+    assert web_message("section: no section 'Art. 99'") == "section: no section 'Art. 99'"  # others stay as they are
+
+
+def test_header_names_each_report_with_its_date():
+    from reportrag.skins.web.html import reports_header_html
+
+    html = reports_header_html([{"doc_id": "a", "title": "Report <A>", "date": "2023"}, {"doc_id": "b", "title": "B"}])
+    assert "Report &lt;A&gt; (2023)" in html and "; B</p>" in html and "<A>" not in html
+    assert "none yet" in reports_header_html([])
+
+
+def test_an_answer_searched_with_filters_says_so_and_offers_to_clear_them():
+    filtered = dataclasses.replace(_answer("Some quote."), scope="CEDAW 6th periodic report, section Article 11")
+    html = webapp.answer_html(filtered)
+    assert "Searched only: CEDAW 6th periodic report, section Article 11." in html and 'class="rr-clear-filters"' in html
+    assert "rr-clear-filters" not in webapp.answer_html(_answer("Some quote."))
+    assert "#rr-clear-filters" in webapp.HEAD  # the page script presses the hidden button that resets them
+
+
+class _Request:
+    def __init__(self, **headers):
+        self.headers = headers
+
+
+def test_share_links_use_the_public_url_or_the_readers_host():
+    from reportrag.skins.web.shared import share_url
+
+    assert share_url(_Request(host="127.0.0.1:7860"), "x") == "http://127.0.0.1:7860/?cite=x"
+    proxied = _Request(**{"host": "127.0.0.1:7860", "x-forwarded-host": "reports.example.org, inner",
+                          "x-forwarded-proto": "https"})
+    assert share_url(proxied, "x") == "https://reports.example.org/?cite=x"
+    assert share_url(proxied, "x", "https://example.org/rr/") == "https://example.org/rr/?cite=x"
+    assert share_url(None, "x") == "?cite=x"
+
+
+def test_the_page_uses_one_system_font_stack_with_every_glyph():
+    assert 'font-family: system-ui, "DejaVu Sans"' in webapp.CSS

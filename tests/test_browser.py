@@ -163,3 +163,75 @@ def test_co_tracker_tab_lists_26a_and_opens_its_paragraphs_and_status_in_the_evi
     page.locator('#rr-co tr[data-reference="44(a)"] .rr-co-status a.rr-co-link').click()
     page.wait_for_function("q => document.querySelector('#rr-evidence mark')?.textContent === q", arg=status["quote"])
     assert "partially fulfilled" in page.inner_text("#rr-evidence mark")
+
+
+DISABLED = "e => (e.tagName === 'BUTTON' ? e : e.querySelector('button')).disabled"
+# where the last answer's top stands in the chat's scrolled box: 0 is its top edge
+ANSWER_TOP = """() => {
+  const all = document.querySelectorAll('#rr-chat .rr-answer'), last = all[all.length - 1];
+  let box = last.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY))) {
+    box = box.parentElement;
+  }
+  if (!box) return {top: 0, atEnd: true};  // all of it fits: nothing to scroll
+  return {top: last.getBoundingClientRect().top - box.getBoundingClientRect().top,
+          atEnd: box.scrollTop + box.clientHeight >= box.scrollHeight - 2};
+}"""
+
+
+def test_a_clearer_app(page, app_server, searcher, tmp_path):
+    """Downloads greyed out until there is an answer; the header names the reports; an answer shows from its top;
+    a filtered answer says so and clears its filters in one click; the conversation downloads whole; one font."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_server)
+    page.wait_for_selector("#rr-download-md")
+    for ident in ("md", "docx", "conversation-md", "conversation-docx"):
+        assert page.locator(f"#rr-download-{ident}").evaluate(DISABLED), ident
+    header = page.inner_text("#rr-header")
+    for document in searcher.documents.values():
+        assert document.info.title in header and document.info.date in header
+
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Section or article").fill("Article 11")
+    page.fill("#rr-question textarea", "employment of women")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-chat .rr-scope a.rr-clear-filters")
+    assert "Searched only:" in page.inner_text("#rr-chat .rr-scope")
+    assert not page.locator("#rr-download-md").evaluate(DISABLED)
+    assert not page.locator("#rr-download-conversation-docx").evaluate(DISABLED)
+    page.click("#rr-chat .rr-scope a.rr-clear-filters")
+    page.wait_for_function("() => document.querySelector('#rr-question') && "
+                           "[...document.querySelectorAll('textarea, input')].every(e => e.value !== 'Article 11')")
+
+    page.fill("#rr-question textarea", QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#rr-chat .rr-answer').length === 2")
+    page.wait_for_timeout(500)
+    where = page.evaluate(ANSWER_TOP)  # the new answer's start is in view, at the top unless the chat ends below it
+    assert where["top"] >= 0 and (where["top"] <= 40 or where["atEnd"]), where
+    assert "Searched only:" not in page.locator("#rr-chat .rr-answer").nth(1).inner_text()  # the filters were cleared
+    font = page.locator("#rr-chat .rr-answer").nth(1).evaluate("e => getComputedStyle(e).fontFamily")
+    assert font.startswith("system-ui") and "DejaVu Sans" in font
+
+    with page.expect_download() as download:
+        page.click("#rr-download-conversation-md")
+    saved = tmp_path / "conversation.md"
+    download.value.save_as(saved)
+    conversation = saved.read_text(encoding="utf-8")
+    assert conversation.index("## employment of women") < conversation.index(f"## {QUESTION}")
+
+
+def test_on_a_narrow_screen_a_citation_click_scrolls_to_the_evidence(page, app_server):
+    page.set_viewport_size({"width": 600, "height": 800})
+    try:
+        page.goto(app_server)
+        page.fill("#rr-question textarea", QUESTION)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#rr-chat a.rr-cite")
+        page.wait_for_selector("#rr-evidence mark")
+        page.evaluate("window.scrollTo(0, 0)")
+        page.locator("#rr-chat a.rr-cite").last.click()
+        page.wait_for_function("() => { const r = document.querySelector('#rr-evidence').getBoundingClientRect();"
+                               " return r.top >= -5 && r.top < window.innerHeight / 2; }", timeout=10_000)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from reportrag.answers import bibliography
@@ -64,10 +64,35 @@ def to_markdown(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conversation_markdown(answers: Sequence[Answer]) -> str:
+    """Several answers (a session's conversation) as one Markdown text: each under its question, its footnotes
+    numbered apart ([^2.1] is the second answer's first citation) so that they stay distinct in one file."""
+    parts = ["# Conversation with the reports", ""]
+    for i, answer in enumerate(answers, 1):
+        parts.append("#" + to_markdown(answer).replace("[^", f"[^{i}."))  # "# question" becomes "## question"
+    return "\n".join(parts)
+
+
+def conversation_docx(answers: Sequence[Answer], path: Path) -> None:
+    """Several answers in one DOCX file, one section per question."""
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading("Conversation with the reports", level=0)
+    for answer in answers:
+        _add_answer(doc, answer)
+    _save(doc, path)
+
+
 def to_docx(answer: Answer, path: Path) -> None:
     from docx import Document
 
     doc = Document()
+    _add_answer(doc, answer)
+    _save(doc, path)
+
+
+def _add_answer(doc, answer: Answer) -> None:
     doc.add_heading(answer.question, level=1)
     if answer.scope:
         doc.add_paragraph(scope_line(answer) + ".").runs[0].italic = True
@@ -91,6 +116,9 @@ def to_docx(answer: Answer, path: Path) -> None:
             doc.add_paragraph(f"[{c.n}] {c.place.print_label} "
                               f"({verbatim_mark(c.verified)}; anchor {c.anchor})")
         doc.add_paragraph(f"{VERBATIM}: {VERBATIM_MEANS}.").runs[0].italic = True
+
+
+def _save(doc, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     doc.save(str(tmp))
     tmp.replace(path)
@@ -112,4 +140,18 @@ def export(answer: Answer, path: Path, reports: Mapping[str, ReportInfo] | None 
         write_atomic(path, to_markdown(answer))
     else:
         to_docx(answer, path)
+    return path
+
+
+def export_conversation(answers: Sequence[Answer], path: Path) -> Path:
+    """Write several answers (a conversation, in order) to ``path`` atomically: .md or .docx."""
+    path = Path(path)
+    if path.suffix.lower() not in (".md", ".docx"):
+        raise ReportragError(f"{path}: a conversation exports as .md or .docx; pick one of those extensions")
+    if not path.parent.is_dir():
+        raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
+    if path.suffix.lower() == ".md":
+        write_atomic(path, conversation_markdown(answers))
+    else:
+        conversation_docx(answers, path)
     return path

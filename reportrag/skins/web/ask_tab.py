@@ -40,8 +40,9 @@ def build_ask_tab(service: Service, report_choices: list) -> AskTab:
     with gr.Tab("Ask", id="ask"):
         with gr.Row():
             with gr.Column(scale=3):
+                # autoscroll off: a long answer shows from its top (the page script brings that top into view)
                 chat = gr.Chatbot(label="Answers", height=520, elem_id="rr-chat", latex_delimiters=[],
-                                  feedback_options=None, sanitize_html=True, buttons=[],  # copy: the Markdown box below
+                                  feedback_options=None, sanitize_html=True, buttons=[], autoscroll=False,
                                   placeholder="Ask about the reports. Every answer quotes them verbatim.")
                 question = gr.Textbox(label="Question", placeholder="e.g. " + EXAMPLES[0], max_length=MAX_QUERY_CHARS,
                                       elem_id="rr-question", submit_btn="Ask")
@@ -50,20 +51,31 @@ def build_ask_tab(service: Service, report_choices: list) -> AskTab:
                     with gr.Row():
                         doc_filter = gr.Dropdown(report_choices, value=ALL_REPORTS, label="Report")
                         section_filter = gr.Textbox(label="Section or article", placeholder="Article 11, VII.C …")
-                with gr.Row():
-                    md_file = gr.DownloadButton("Download Markdown", size="sm")
-                    docx_file = gr.DownloadButton("Download DOCX", size="sm")
+                downloads = _download_buttons()
                 with gr.Accordion("Copy as Markdown (citations as footnotes)", open=False):
                     markdown = gr.Code(language="markdown", label="Answer as Markdown", interactive=False)
             with gr.Column(scale=2):
                 cites = gr.Radio([], label="Citations: pick one to see it in its report", elem_id="rr-citations")
                 evidence = gr.HTML(elem_id="rr-evidence")
+        answers = gr.State([])  # this session's answers, in order, for the conversation's export
 
     handlers = _AskHandlers(service)
-    outputs = [chat, cites, evidence, md_file, docx_file, markdown, question]
-    question.submit(handlers.respond, [question, chat, doc_filter, section_filter], outputs, api_name="ask_stream")
+    outputs = [chat, cites, evidence, *downloads, markdown, question, answers]
+    question.submit(handlers.respond, [question, chat, doc_filter, section_filter, answers], outputs,
+                    api_name="ask_stream")
     cites.change(handlers.show, cites, evidence, api_name=False)
+    clear = gr.Button("Clear filters", size="sm", elem_id="rr-clear-filters", visible="hidden")
+    clear.click(lambda: (ALL_REPORTS, ""), None, [doc_filter, section_filter], api_name=False)
     return AskTab(doc_filter=doc_filter, evidence=evidence)
+
+
+def _download_buttons() -> list[gr.DownloadButton]:
+    """The answer's and the conversation's exports; greyed out until there is an answer to download."""
+    with gr.Row():
+        return [gr.DownloadButton(label, size="sm", interactive=False, elem_id=f"rr-download-{ident}")
+                for label, ident in (("Download Markdown", "md"), ("Download DOCX", "docx"),
+                                     ("Conversation as Markdown", "conversation-md"),
+                                     ("Conversation as DOCX", "conversation-docx"))]
 
 
 def open_shared_links(app: gr.Blocks, service: Service, ask: AskTab, tabs: gr.Tabs) -> None:
@@ -73,7 +85,12 @@ def open_shared_links(app: gr.Blocks, service: Service, ask: AskTab, tabs: gr.Ta
 
 def _chat_only(history: list) -> tuple:
     """The respond outputs while an answer is on its way: the chat changes, the rest stays, the question clears."""
-    return history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+    return history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip()
+
+
+def _download(path: str | None):
+    """A download button with its file, usable only when there is one."""
+    return gr.DownloadButton(value=path, interactive=path is not None)
 
 
 class _AskHandlers:
@@ -84,7 +101,7 @@ class _AskHandlers:
     def show(self, ident: str | None, request: gr.Request) -> str:
         return citation_html(self.service, ident, request)
 
-    def respond(self, question: str, history: list, doc: str, section: str, request: gr.Request):
+    def respond(self, question: str, history: list, doc: str, section: str, answers: list, request: gr.Request):
         question = (question or "").strip()
         if not question:
             yield _chat_only(history)
@@ -103,14 +120,16 @@ class _AskHandlers:
                     yield _chat_only(history)
         except ReportragError as e:
             history[-1] = {"role": "assistant", "content": error_html(e)}
-            yield history, gr.update(choices=[], value=None), "", None, None, "", ""
+            yield (history, gr.update(choices=[], value=None), "", _download(None), _download(None),
+                   *self.conversation_downloads(answers), "", "", answers)
             return
         history[-1] = {"role": "assistant", "content": answer_html(answer)}
         choices = citation_choices(answer)
         first = choices[0][1] if choices else None
+        answers = [*answers, answer]
         md, docx = self.write_exports(answer)
-        yield (history, gr.update(choices=choices, value=first), self.show(first, request), md, docx,
-               export.to_markdown(answer), "")
+        yield (history, gr.update(choices=choices, value=first), self.show(first, request), _download(md),
+               _download(docx), *self.conversation_downloads(answers), export.to_markdown(answer), "", answers)
 
     def write_exports(self, answer: Answer) -> tuple[str, str]:
         self.exports.mkdir(parents=True, exist_ok=True)
@@ -118,6 +137,16 @@ class _AskHandlers:
         stem = "answer-" + hashlib.sha1(answer.question.encode("utf-8")).hexdigest()[:12]
         return (str(export.export(answer, self.exports / f"{stem}.md")),
                 str(export.export(answer, self.exports / f"{stem}.docx")))
+
+    def conversation_downloads(self, answers: list[Answer]) -> tuple:
+        """The conversation's two download buttons: its files, or greyed out before a first answer."""
+        if not answers:
+            return _download(None), _download(None)
+        self.exports.mkdir(parents=True, exist_ok=True)
+        key = "\n".join(f"{a.question}\t{a.scope}" for a in answers)  # the same conversation, the same files
+        stem = "conversation-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+        return (_download(str(export.export_conversation(answers, self.exports / f"{stem}.md"))),
+                _download(str(export.export_conversation(answers, self.exports / f"{stem}.docx"))))
 
     def on_load(self, request: gr.Request):
         ident = request.query_params.get("cite") if request is not None else None

@@ -9,6 +9,7 @@ from reportrag.service import Service
 from reportrag.skins.web.ask_tab import build_ask_tab, open_shared_links
 from reportrag.skins.web.browse_tab import build_browse_tab
 from reportrag.skins.web.co_tab import build_co_tab
+from reportrag.skins.web.html import reports_header_html
 from reportrag.skins.web.shared import ALL_REPORTS, report_choices, search_filters
 from reportrag.skins.web.upload_tab import build_upload_tab
 from reportrag.skins.web.verify_tab import build_verify_tab
@@ -23,13 +24,14 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
     choices = report_choices(service)
     with gr.Blocks(title="reportrag") as app:
         gr.Markdown("## reportrag — ask the reports; every sentence of an answer is a verbatim, cited quote")
+        header = gr.HTML(reports_header_html(service.documents()), elem_id="rr-header")
         with gr.Tabs() as tabs:
             ask = build_ask_tab(service, choices)
             verify = build_verify_tab(service, choices)
             browse = build_browse_tab(app, service, choices)
             open_shared_links(app, service, ask, tabs)
             if allow_uploads:  # off unless the server was started with --allow-uploads
-                build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc)
+                build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc, header)
             build_co_tab(app, service)  # last: the components and endpoints built before keep their numbers
         add_ask_json(service)
     # Gradio runs one event at a time by default; the service serves many (their embeddings batched)

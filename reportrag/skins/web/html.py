@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from reportrag.answers.citations import ContextParagraph, DiffOp, Located, QuoteMatch, Reference, snippet
@@ -19,8 +20,34 @@ def esc(text: str) -> str:
     return escape(str(text), quote=True)
 
 
+# What a web user can do, in place of the command line the service's messages name (the service speaks to both)
+_WEB_WORDING = (
+    (re.compile(r"no reports in the index at .*"),
+     "No reports are loaded yet: add one in the “Add a report” tab, or ask whoever runs this app to add them."),
+    (re.compile(r"; run 'reportrag ingest'.*"),
+     ". The index needs rebuilding: ask whoever runs this app to rebuild it."),
+    (re.compile(r"; run 'pip install [^']*'"), ": the chat model is not set up on this server"),
+    (re.compile(r"; run '[^']*'.*"), ": ask whoever runs this app."),
+)
+
+
+def web_message(text: str) -> str:
+    """A message for a web user: what to do in the app, never a command to type."""
+    for pattern, wording in _WEB_WORDING:
+        text = pattern.sub(wording, text)
+    return text
+
+
 def error_html(e: Exception | str) -> str:
-    return f'<p class="rr-bad">{esc(e)}</p>'
+    return f'<p class="rr-bad">{esc(web_message(str(e)))}</p>'
+
+
+def reports_header_html(documents: list[dict]) -> str:
+    """The page's header: the reports loaded, each with its date."""
+    names = [esc(d.get("title") or d.get("doc_id", "")) + (f" ({esc(d['date'])})" if d.get("date") else "")
+             for d in documents]
+    loaded = "; ".join(names) if names else "none yet"
+    return f'<p class="rr-loaded" id="rr-loaded"><strong>Reports loaded:</strong> {loaded}</p>'
 
 
 def answer_html(answer: Answer) -> str:
@@ -65,7 +92,11 @@ def relevance_html(citation) -> str:
 
 
 def _scope_html(answer: Answer) -> str:
-    return f'<p class="rr-scope"><em>{esc(scope_line(answer))}.</em></p>' if answer.scope else ""
+    """The filters this answer was searched with, and one click to clear them (the page script resets them)."""
+    if not answer.scope:
+        return ""
+    return (f'<p class="rr-scope"><em>{esc(scope_line(answer))}.</em>'
+            '<a class="rr-clear-filters" href="#clear-filters">Clear filters</a></p>')
 
 
 def _abstained_html(answer: Answer) -> str:
@@ -215,5 +246,5 @@ def ingest_result_html(result: IngestResult) -> str:
     """What became of uploaded files: added, unchanged, or failed (with why)."""
     lines = [f'<p class="rr-ok">Added: {esc(d)}</p>' for d in result.added]
     lines += [f"<p>Unchanged: {esc(d)}</p>" for d in result.unchanged]
-    lines += [f'<p class="rr-bad">{esc(line)}</p>' for line in result.failed]
+    lines += [f'<p class="rr-bad">{esc(web_message(line))}</p>' for line in result.failed]
     return "".join(lines)

@@ -31,10 +31,20 @@ def search_filters(doc: str, section: str) -> Filters:
     return Filters(doc=only_report(doc), section=(section or "").strip() or None)
 
 
-def share_url(request: gr.Request | None, ident: str) -> str:
-    """A link to a citation's place; absolute when the request says which host the reader used."""
-    host = request.headers.get("host", "") if request is not None else ""
-    return f"http://{host}/?cite={ident}" if host else f"?cite={ident}"
+def share_url(request: gr.Request | None, ident: str, public_url: str | None = None) -> str:
+    """A link to a citation's place: under ``public_url`` when set; else absolute when the request says which
+    host the reader used (a proxy's X-Forwarded-Host and -Proto first); else relative."""
+    if public_url:
+        return f"{public_url.rstrip('/')}/?cite={ident}"
+    headers = request.headers if request is not None else {}
+    host = _first(headers.get("x-forwarded-host")) or headers.get("host", "")
+    scheme = _first(headers.get("x-forwarded-proto")) or "http"
+    return f"{scheme}://{host}/?cite={ident}" if host else f"?cite={ident}"
+
+
+def _first(value: str | None) -> str:
+    """A forwarded header's first value (each proxy appends its own)."""
+    return (value or "").split(",")[0].strip()
 
 
 def citation_html(service: Service, ident: str | None, request: gr.Request | None) -> str:
@@ -42,6 +52,6 @@ def citation_html(service: Service, ident: str | None, request: gr.Request | Non
     if not ident:
         return ""
     try:
-        return located_html(service.cite(ident=ident), share_url(request, ident))
+        return located_html(service.cite(ident=ident), share_url(request, ident, service.settings.server.public_url))
     except ReportragError as e:
         return error_html(e)

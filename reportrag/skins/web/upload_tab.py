@@ -14,7 +14,7 @@ import gradio as gr
 
 from reportrag.ingest.loaders import SUPPORTED
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, ingest_result_html
+from reportrag.skins.web.html import error_html, ingest_result_html, reports_header_html
 from reportrag.skins.web.shared import report_choices, single_reports
 
 
@@ -31,15 +31,15 @@ def safe_upload_name(name: str) -> str:
 
 
 def build_upload_tab(service: Service, ask_filter: gr.Dropdown, verify_filter: gr.Dropdown,
-                     browse_choice: gr.Dropdown) -> None:
-    """The tab and its button; the other tabs' report dropdowns gain each report added."""
+                     browse_choice: gr.Dropdown, header: gr.HTML) -> None:
+    """The tab and its button; the other tabs' report dropdowns, and the header, gain each report added."""
     with gr.Tab("Add a report", id="add"):
         gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.ingest.max_file_bytes // 2**20} MiB). "
                     "It is split into citable passages and searchable at once.")
         upload = gr.File(label="Report file", file_types=list(SUPPORTED), type="filepath", elem_id="rr-upload")
         add = gr.Button("Add to the index", variant="primary")
         added = gr.HTML(elem_id="rr-added")
-    add.click(_UploadHandlers(service).add_report, upload, [added, ask_filter, verify_filter, browse_choice],
+    add.click(_UploadHandlers(service).add_report, upload, [added, ask_filter, verify_filter, browse_choice, header],
               api_name="add_report")
 
 
@@ -50,7 +50,7 @@ class _UploadHandlers:
 
     def add_report(self, file_path: str | None):
         if not file_path:
-            return error_html("Choose a report file first."), gr.skip(), gr.skip(), gr.skip()
+            return error_html("Choose a report file first."), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         self.uploads.mkdir(parents=True, exist_ok=True)
         # Gradio keeps the browser's file name; it is reduced to a plain name inside the uploads folder
         target = self.uploads / safe_upload_name(Path(file_path).name)
@@ -58,4 +58,4 @@ class _UploadHandlers:
         result = self.service.add_reports([target])
         choices = report_choices(self.service)  # for the ask filter, the verify filter and the browse choice
         return (ingest_result_html(result), gr.update(choices=choices), gr.update(choices=choices),
-                gr.update(choices=single_reports(choices)))
+                gr.update(choices=single_reports(choices)), reports_header_html(self.service.documents()))

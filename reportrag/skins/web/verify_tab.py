@@ -70,5 +70,5 @@ class _VerifyHandlers:
         except ReportragError as e:
             return error_html(e)
         if isinstance(result, Located):
-            return located_html(result, share_url(request, result.anchor))
+            return located_html(result, share_url(request, result.anchor, self.service.settings.server.public_url))
         return reference_html(result)
