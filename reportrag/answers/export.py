@@ -124,14 +124,20 @@ def _save(doc, path: Path) -> None:
     tmp.replace(path)
 
 
+def export_path(path: Path, formats: Sequence[str], what: str = "an answer") -> Path:
+    """``path`` when its extension is one of ``formats`` and its folder exists; else a one-line error saying which."""
+    path = Path(path)
+    if path.suffix.lower() not in formats:
+        raise ReportragError(f"{path}: can only export {what} as {' or '.join(formats)}; pick one of those extensions")
+    if not path.parent.is_dir():
+        raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
+    return path
+
+
 def export(answer: Answer, path: Path, reports: Mapping[str, ReportInfo] | None = None) -> Path:
     """Write ``answer`` to ``path`` atomically: .md or .docx; .json (CSL-JSON) or .bib (BibTeX): one entry per
     cited report, for a reference manager (``reports``: what the manifest says of each, by report id)."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise ReportragError(f"{path}: can only export {' or '.join(FORMATS)}; pick one of those extensions")
-    if not path.parent.is_dir():
-        raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
+    path = export_path(path, FORMATS)
     if path.suffix.lower() in (".json", ".bib"):
         entries = bibliography.cited(answer, reports or {})
         write_atomic(path, bibliography.to_csl_json(entries) if path.suffix.lower() == ".json"
@@ -145,11 +151,7 @@ def export(answer: Answer, path: Path, reports: Mapping[str, ReportInfo] | None 
 
 def export_conversation(answers: Sequence[Answer], path: Path) -> Path:
     """Write several answers (a conversation, in order) to ``path`` atomically: .md or .docx."""
-    path = Path(path)
-    if path.suffix.lower() not in (".md", ".docx"):
-        raise ReportragError(f"{path}: a conversation exports as .md or .docx; pick one of those extensions")
-    if not path.parent.is_dir():
-        raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
+    path = export_path(path, (".md", ".docx"), "a conversation")
     if path.suffix.lower() == ".md":
         write_atomic(path, conversation_markdown(answers))
     else:

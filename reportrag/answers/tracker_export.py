@@ -7,8 +7,8 @@ import csv
 import io
 from pathlib import Path
 
+from reportrag.answers.export import export_path
 from reportrag.answers.tracker import TrackedObservation, paragraph_label
-from reportrag.core.errors import ReportragError
 from reportrag.core.files import write_atomic
 
 CSV_COLUMNS = ("reference", "doc_id", "paragraphs", "sections", "status", "status_quote", "status_offsets",
@@ -64,11 +64,7 @@ def to_docx(tracked: list[TrackedObservation], path: Path) -> None:
 
 def export(tracked: list[TrackedObservation], path: Path) -> Path:
     """Write the tracker to ``path`` (.csv or .docx), atomically."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise ReportragError(f"{path}: the tracker exports as {' or '.join(FORMATS)}; pick one of those extensions")
-    if not path.parent.is_dir():
-        raise ReportragError(f"{path.parent}: no such folder; create it or export elsewhere")
+    path = export_path(path, FORMATS, "the tracker")
     if path.suffix.lower() == ".csv":
         write_atomic(path, to_csv(tracked))
     else:
