@@ -235,3 +235,20 @@ def test_on_a_narrow_screen_a_citation_click_scrolls_to_the_evidence(page, app_s
                                " return r.top >= -5 && r.top < window.innerHeight / 2; }", timeout=10_000)
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_the_evidence_panel_cites_in_print_with_technical_details_folded(page, app_server):
+    """A citation reads as a reader prints it ("CEDAW/C/KAZ/6, … para. N (counted)"); offsets and the original file
+    wait in a closed "Technical details" fold."""
+    expected = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=120).json()
+    first = expected["citations"][0]
+    page.goto(app_server)
+    page.fill("#rr-question textarea", QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-evidence mark")
+    panel = page.inner_text("#rr-evidence")
+    assert first["print_label"] in panel and "characters" not in page.inner_text("#rr-evidence strong")
+    fold = page.locator("#rr-evidence details.rr-tech")
+    assert fold.count() >= 1 and fold.first.get_attribute("open") is None  # closed until asked
+    fold.first.locator("summary").click()
+    assert fold.first.get_attribute("open") is not None and first["anchor"] in fold.first.inner_text()

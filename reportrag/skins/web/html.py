@@ -122,7 +122,7 @@ def citation_choices(answer: Answer) -> list[tuple[str, str]]:
     """(label, id to look up): the citations, or the closest passages when the answer abstains, numbered as
     ``answer_html`` numbers them."""
     if answer.answered:
-        return [(f"[{c.n}] {c.place.label}", c.anchor) for c in answer.citations]
+        return [(f"[{c.n}] {c.place.print_label}", c.anchor) for c in answer.citations]
     return [(f"[{i}] {h.label}", h.passage.passage_id)
             for i, h in enumerate(answer.closest[:CLOSEST_SHOWN], 1)]
 
