@@ -6,7 +6,8 @@
 * ``.md``/``.markdown`` – the same text, plus the spans of ATX/setext heading titles (markdown-it-py).
 * ``.docx`` – one line per paragraph (table cell paragraphs in document order), headings from
   "Title" (level 0) and "Heading N" (level N) paragraph styles (python-docx).
-* ``.pdf`` – each page's ``extract_text()`` (pypdf), pages joined with a blank line.
+* ``.pdf`` – each page's ``extract_text()`` (pypdf), pages joined by a line holding a form feed (a blank line to
+  cleaning; to a citation, where its page turns: ``Document.page_at``).
 * ``.html``/``.htm`` – visible ``<body>`` text, one block element per paragraph, paragraphs
   separated by a blank line, h1–h6 as headings (BeautifulSoup).
 
@@ -34,6 +35,9 @@ _BOM = codecs.BOM_UTF8
 # C0 controls other than tab, LF, FF, CR (and DEL): plentiful in binary data, absent from real text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
+
+# between PDF pages: whitespace to cleaning, a page turn to citations (records.Document.page_at counts them)
+PAGE_BREAK = "\n\f\n"
 
 def load(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> SourceText:
     """Read ``path`` and return its text; raise ``UnreadableFile``/``UnsupportedFile``/``EmptyDocument``."""
@@ -205,7 +209,7 @@ def _read_pdf(data: bytes, name: str) -> tuple[str, Headings]:
         raise UnreadableFile(
             f"{name}: the PDF is damaged or truncated; download or export it again and add the new copy"
         ) from e
-    text = "\n\n".join(pages)
+    text = PAGE_BREAK.join(pages)
     if not text.strip():
         raise EmptyDocument(f"{name}: the PDF has no extractable text (scanned? run OCR first, then add it again)")
     return text, ()

@@ -133,10 +133,10 @@ def test_pdf_fixture_is_valid_for_pypdf(tmp_path):
     assert [p.extract_text() for p in reader.pages] == ["Hello PDF (page one)\nSecond line", "Page two text"]
 
 
-def test_pdf_pages_joined_by_blank_line(tmp_path):
+def test_pdf_pages_joined_by_a_form_feed_line(tmp_path):
     src = load(F.write_pdf(tmp_path / "report.pdf", PAGES))
     assert src.source_format == "pdf"
-    assert src.text == "Hello PDF (page one)\nSecond line\n\nPage two text"
+    assert src.text == "Hello PDF (page one)\nSecond line\n\f\nPage two text"
     assert src.headings == ()
 
 
@@ -148,7 +148,7 @@ def test_pdf_encrypted(tmp_path):
 def test_pdf_owner_password_only_opens(tmp_path):
     # Encrypted but with an empty open password: every viewer opens it, so do we.
     src = load(F.write_encrypted_pdf(tmp_path / "owner.pdf", PAGES, user_password=""))
-    assert src.text == "Hello PDF (page one)\nSecond line\n\nPage two text"
+    assert src.text == "Hello PDF (page one)\nSecond line\n\f\nPage two text"
 
 
 def test_pdf_truncated(tmp_path):

@@ -137,3 +137,22 @@ def test_old_stored_reports_still_load(tmp_path, review):
     loaded, _ = document_store.load(tmp_path, "review")
     assert loaded.info.symbol == "" and not loaded.info.numbered_paragraphs and loaded.page_of("VII.A") is None
     assert asdict(loaded.info)["title"] == document.info.title
+
+
+def test_a_pdf_citation_names_the_page_it_stands_on(tmp_path):
+    """A user's own PDF: each quote's page is the PDF page it stands on ("p. 2"), whatever its section."""
+    from reportrag.ingest.pipeline import build_document
+    from tests import fixtures_files as F
+
+    pdf = F.write_pdf(tmp_path / "own.pdf", [["Shelters for women were opened in every region."],
+                                             ["The budget for shelters doubled in 2023."]])
+    info = ReportInfo(doc_id="own", title="Own report", short_title="Own report", issuer="", period="",
+                      source_format="pdf", original_file="own.pdf", file="own.pdf")
+    document = build_document(pdf, info, max_bytes=Settings().ingest.max_file_bytes)
+    for needle, page in (("Shelters for women", 1), ("The budget", 2)):
+        start = document.text.index(needle)
+        place = document.place((), "", 1, start, start + len(needle), "own-1")
+        assert place.page == page and f"p. {page}" in place.print_label
+    review = build_document(F.write_text(tmp_path / "plain.txt", "One paragraph.\n\nAnother one."), info,
+                            max_bytes=Settings().ingest.max_file_bytes)
+    assert review.page_at(5) is None  # no pages marked: the section's first page, where the report gives one

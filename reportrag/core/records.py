@@ -6,6 +6,7 @@ Offsets are the contract: for every record with ``start``/``end`` and ``text``,
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -142,12 +143,26 @@ class Document:
         """The printed page the section labelled ``section_label`` starts on; None where the report does not say."""
         return next((s.page for s in self.sections if s.label == section_label and s.page), None)
 
+    def page_at(self, start: int) -> int | None:
+        """The page a canonical offset stands on, where the source marks its pages (a PDF's form feeds between
+        pages); None where it does not."""
+        if "\f" not in self.source_text:
+            return None
+        starts = [s.start for s in self.segments]
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0:
+            return 1
+        segment = self.segments[i]
+        source = segment.source_start + min(start - segment.start, max(segment.length - 1, 0))
+        return self.source_text.count("\f", 0, source) + 1
+
     def place(self, section: tuple[str, ...], section_label: str, paragraph: int, start: int, end: int,
               passage_id: str) -> Place:
-        """A span of this report as a citation names it, with what printing it needs (symbol, page, numbering)."""
+        """A span of this report as a citation names it, with what printing it needs (symbol, page, numbering):
+        the page it stands on where the source marks pages, else its section's first page where the report says."""
         return Place(doc_id=self.doc_id, doc_title=self.info.short_title, section=section,
                      section_label=section_label, paragraph=paragraph, start=start, end=end, passage_id=passage_id,
-                     symbol=self.info.symbol, page=self.page_of(section_label),
+                     symbol=self.info.symbol, page=self.page_at(start) or self.page_of(section_label),
                      numbered=self.info.numbered_paragraphs)
 
 
