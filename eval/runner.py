@@ -81,26 +81,33 @@ def answer_quality(searcher: Searcher, questions: list[dict], settings=None) -> 
     started = time.perf_counter()
     answers = [(q, answer(searcher, q["question"], settings=settings or DEFAULTS)) for q in questions]
     seconds = time.perf_counter() - started
-    answerable = [a for q, a in answers if q["gold"]]
-    unanswerable = [a for q, a in answers if not q["gold"]]
-    answered = [(q, a) for q, a in answers if q["gold"] and a.answered and a.citations]
-    holding = [[overlaps(c.quote, q["gold"]) for c in a.citations] for q, a in answered]
-    quoted = sum(any(h) for h in holding)
     return {
         "rule": "evidence check (reportrag/answers/evidence.py)",
-        "unanswerable_flagged": sum(not a.answered for a in unanswerable) / max(len(unanswerable), 1),
-        "answerable_flagged": sum(not a.answered for a in answerable) / max(len(answerable), 1),
-        "answerable_quoting_gold": quoted / max(len(answerable), 1),
-        "quote_precision": sum(sum(h) / len(h) for h in holding) / max(len(holding), 1),
-        "quotes_per_answer": sum(len(h) for h in holding) / max(len(holding), 1),
+        **answer_figures([(q, [c.quote for c in a.citations] if a.answered else None) for q, a in answers]),
         "all_citations_verified": all(c.verified for _, a in answers for c in a.citations),
         "wrongly_flagged": [q["id"] for q, a in answers if q["gold"] and not a.answered],
         "missed": [q["id"] for q, a in answers if not q["gold"] and a.answered],
-        "without_gold": [q["id"] for (q, _), h in zip(answered, holding) if not any(h)],
+        "without_gold": [q["id"] for q, a in answers if q["gold"] and a.answered and a.citations
+                         and not any(overlaps(c.quote, q["gold"]) for c in a.citations)],
         # "the reports give different figures" said exactly where the two reports truly differ ("differs" rows)
         "comparisons_right": [q["id"] for q, a in answers if "differs" in q and _notes_difference(a) == q["differs"]],
         "comparisons_wrong": [q["id"] for q, a in answers if "differs" in q and _notes_difference(a) != q["differs"]],
         "ms_per_question": 1000 * seconds / max(len(questions), 1),
+    }
+
+
+def answer_figures(outcomes: Sequence[tuple[dict, Sequence[str] | None]]) -> dict:
+    """The answer figures from each question's quotes (None: it abstained): the one definition the report
+    (``answer_quality``) and the quote-choice tuning (``train_quotes``) share."""
+    answerable = [quotes for q, quotes in outcomes if q["gold"]]
+    unanswerable = [quotes for q, quotes in outcomes if not q["gold"]]
+    holding = [[overlaps(t, q["gold"]) for t in quotes] for q, quotes in outcomes if q["gold"] and quotes]
+    return {
+        "unanswerable_flagged": sum(quotes is None for quotes in unanswerable) / max(len(unanswerable), 1),
+        "answerable_flagged": sum(quotes is None for quotes in answerable) / max(len(answerable), 1),
+        "answerable_quoting_gold": sum(any(h) for h in holding) / max(len(answerable), 1),
+        "quote_precision": sum(sum(h) / len(h) for h in holding) / max(len(holding), 1),
+        "quotes_per_answer": sum(len(h) for h in holding) / max(len(holding), 1),
     }
 
 

@@ -26,7 +26,7 @@ from reportrag.answers.extractive import DEFAULTS, Sentence, choose, score_sente
 from reportrag.core.files import write_atomic
 from reportrag.core.settings import PROJECT_ROOT, AnswerSettings, Settings
 from reportrag.eval.results import provenance
-from reportrag.eval.runner import load_questions, overlaps
+from reportrag.eval.runner import answer_figures, load_questions, overlaps
 from reportrag.retrieval.search import Filters, Searcher, clean_query
 
 GRID = {
@@ -83,25 +83,13 @@ def scored(data: list, chances: list[np.ndarray]) -> list[tuple[dict, list[Sente
 
 
 def figures(data: list, settings: AnswerSettings) -> dict:
-    """The answer metrics (``runner.answer_quality``'s) for this choice, on candidates already scored."""
-    quoted, precision, quotes, flagged_answerable, flagged_unanswerable = 0, [], [], 0, 0
+    """The answer figures (``runner.answer_figures``, as ``reportrag eval`` reports them) for this choice, on
+    candidates already scored."""
+    outcomes = []
     for q, sentences, reason in data:
         abstains = bool(reason) or not sentences or sentences[0].score < settings.min_answer_relevance
-        if not q["gold"]:
-            flagged_unanswerable += abstains
-            continue
-        if abstains:
-            flagged_answerable += 1
-            continue
-        holding = [overlaps(s.text, q["gold"]) for s in choose(sentences, settings)]
-        quoted += any(holding)
-        precision.append(sum(holding) / len(holding))
-        quotes.append(len(holding))
-    n_answerable = sum(1 for q, _, _ in data if q["gold"]) or 1
-    n_unanswerable = sum(1 for q, _, _ in data if not q["gold"]) or 1
-    return {"answerable_quoting_gold": quoted / n_answerable, "quote_precision": float(np.mean(precision or [0])),
-            "quotes_per_answer": float(np.mean(quotes or [0])), "answerable_flagged": flagged_answerable / n_answerable,
-            "unanswerable_flagged": flagged_unanswerable / n_unanswerable}
+        outcomes.append((q, None if abstains else [s.text for s in choose(sentences, settings)]))
+    return answer_figures(outcomes)
 
 
 def tune(data: list, chances: list[np.ndarray]) -> tuple[dict, dict]:
