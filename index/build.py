@@ -1,28 +1,28 @@
-"""Build the search index from ingested reports: embed (through the cache), then faiss + bm25s."""
+"""Build one shard of the search index from ingested reports: embed (through the cache), then faiss + postings."""
 
 from __future__ import annotations
 
 import numpy as np
-from reportrag.index import search_index as store
+from reportrag.index import shards
+from reportrag.index.search_index import embedding_text
 from reportrag.index import vectors as vector_index
-from reportrag.index.embed import Embedder, EmbeddingCache
-from reportrag.index.keyword import KeywordIndex
+from reportrag.index.embed import EmbeddingCache, TextEmbedder
+from reportrag.index.keyword import Postings
 
 from reportrag.core.records import Document, Passage
 
 
 def build(
     corpus: list[tuple[Document, list[Passage]]],
-    embedder: Embedder,
+    embedder: TextEmbedder,
     cache: EmbeddingCache,
     *,
     exact_up_to: int = vector_index.EXACT_UP_TO,
-    shaped_by: dict | None = None,
-) -> tuple[store.SearchIndex, int]:
-    """The search index over every passage of ``corpus``, and how many texts had to be embedded afresh.
-    ``shaped_by``: the settings that decide what is indexed, recorded (and hashed) in the manifest."""
+) -> tuple[shards.Shard, int]:
+    """A shard over every passage of ``corpus`` (reports in id order), and how many texts were embedded afresh."""
+    corpus = sorted(corpus, key=lambda item: item[0].doc_id)
     passages = [(doc, p) for doc, ps in corpus for p in ps]
-    passage_texts = [store.embedding_text(p, doc.info.short_title) for doc, p in passages]
+    passage_texts = [embedding_text(p, doc.info.short_title) for doc, p in passages]
     sentence_texts, owner = [], []
     for row, (doc, p) in enumerate(passages):
         for s in p.sentences:
@@ -30,23 +30,19 @@ def build(
             owner.append(row)
     passage_vectors, new_p = cache.embed(passage_texts, embedder)
     sentence_vectors, new_s = cache.embed(sentence_texts, embedder)
-    cache.save(keep={cache.key(t) for t in passage_texts + sentence_texts})
-    manifest = store.manifest_for(
-        embedder.name,
-        embedder.dimension,
-        {doc.doc_id: doc.sha256 for doc, _ in corpus},
-        len(passages),
-        len(sentence_texts),
-        {**(shaped_by or {}), "exact_up_to": exact_up_to},
-    )
-    index = store.SearchIndex(
-        manifest=manifest,
+    cache.save()
+    position = {doc.doc_id: i for i, (doc, _) in enumerate(corpus)}
+    shard = shards.Shard(
+        name=shards.new_name(), model=embedder.name, dimension=embedder.dimension,
+        reports={doc.doc_id: doc.sha256 for doc, _ in corpus},
         passage_ids=[p.passage_id for _, p in passages],
-        passages=vector_index.build(passage_vectors, exact_up_to=exact_up_to),
+        passage_docs=np.asarray([position[doc.doc_id] for doc, _ in passages], dtype=np.int32),
         passage_vectors=passage_vectors,
-        sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
+        passages=vector_index.build(passage_vectors, exact_up_to=exact_up_to),
         sentence_vectors=sentence_vectors,
         sentence_owner=np.asarray(owner, dtype=np.int32),
-        keyword=KeywordIndex.build(passage_texts),
+        sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
+        text_keys=np.asarray([cache.key(t) for t in passage_texts + sentence_texts], dtype="S40"),
+        postings=Postings.build(passage_texts),
     )
-    return index, new_p + new_s
+    return shard, new_p + new_s

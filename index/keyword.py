@@ -1,4 +1,4 @@
-"""Keyword index: bm25s over a tokenizer that keeps identifiers searchable as users type them.
+"""Keyword index: BM25 (as bm25s scores it) over a tokenizer that keeps identifiers searchable as users type them.
 
 "36 (e)", "12(1)", "2022–2024", "1,472", "CEDAW", "Article 11" must match the text however they are spaced:
 numbers lose their thousands separators, a number followed by "(x)" also yields the joined token "36(e)",
@@ -7,12 +7,17 @@ ranges yield both ends and the range, and words are stemmed (PyStemmer) with Eng
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+from scipy import sparse
 
 _TOKEN = re.compile(
     r"(?P<ident>\d+(?:[.,]\d+)*\s?\((?:[a-z]|\d{1,2})\))"  # 36 (e), 12(1)
@@ -65,26 +70,131 @@ def _number(value: str) -> str:
     return value
 
 
-class KeywordIndex:
-    def __init__(self, bm25: bm25s.BM25) -> None:
-        self._bm25 = bm25
-        self._vocab = bm25.vocab_dict
+# bm25s's defaults (method "lucene"), which scored the index before it was sharded: the same scores, to float32 noise
+K1, B = 1.5, 0.75
+
+
+@dataclass
+class Postings:
+    """One shard's keyword index: term frequencies as a sparse matrix (passages × terms, CSC: a term's postings
+    are contiguous), its vocabulary and each passage's length in tokens.
+
+    Why not bm25s here: bm25s stores scores already multiplied by the idf and average length of the corpus it
+    indexed, so two of its indexes can never be summed into one ranking. Postings keep raw counts; ``KeywordScorer``
+    applies BM25 with statistics summed over every live shard, so N shards rank exactly as one index would."""
+
+    vocab: dict[str, int]
+    indptr: np.ndarray  # int64, len(vocab) + 1: term t's postings are rows[indptr[t]:indptr[t + 1]]
+    rows: np.ndarray  # int32 passage rows
+    tf: np.ndarray  # float32 term frequencies
+    lengths: np.ndarray  # int32 tokens per passage (at least 1, as bm25s counted an empty passage)
 
     @classmethod
-    def build(cls, texts: list[str]) -> KeywordIndex:
-        bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
-        return cls(bm25)
+    def build(cls, texts: list[str]) -> Postings:
+        vocab: dict[str, int] = {}
+        rows, cols, counts, lengths = [], [], [], []
+        for row, text in enumerate(texts):
+            tokens = tokenize(text)
+            lengths.append(max(len(tokens), 1))
+            for token, count in Counter(tokens).items():
+                rows.append(row)
+                cols.append(vocab.setdefault(token, len(vocab)))
+                counts.append(count)
+        return cls._from_triples(vocab, np.asarray(rows, np.int64), np.asarray(cols, np.int64),
+                                 np.asarray(counts, np.float32), np.asarray(lengths, np.int32))
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for ``query`` (zeros when no query term is known)."""
-        ids = [self._vocab[t] for t in dict.fromkeys(query_tokens(query)) if t in self._vocab]
-        n = self._bm25.scores["num_docs"]
-        return self._bm25.get_scores(ids) if ids else np.zeros(n, dtype=np.float32)
+    @classmethod
+    def _from_triples(cls, vocab: dict[str, int], rows, cols, tf, lengths) -> Postings:
+        matrix = sparse.csc_matrix((tf, (rows, cols)), shape=(len(lengths), len(vocab)), dtype=np.float32)
+        matrix.sort_indices()
+        return cls(vocab, matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32),
+                   matrix.data.astype(np.float32), lengths)
+
+    @classmethod
+    def merge(cls, parts: list[tuple[Postings, np.ndarray]], n_rows: int) -> Postings:
+        """One set of postings from several: ``parts`` pairs each with its row map (old row → new row, -1 to drop).
+        Counts are copied, never re-tokenized: compaction costs no tokenizer pass."""
+        vocab: dict[str, int] = {}
+        rows, cols, tf = [], [], []
+        lengths = np.ones(n_rows, dtype=np.int32)
+        for postings, row_map in parts:
+            kept = row_map >= 0
+            lengths[row_map[kept]] = postings.lengths[kept]
+            to_global = np.array([vocab.setdefault(t, len(vocab)) for t in postings.vocab], dtype=np.int64)
+            local_cols = np.repeat(np.arange(len(postings.vocab)), np.diff(postings.indptr))
+            new_rows = row_map[postings.rows]
+            live = new_rows >= 0
+            rows.append(new_rows[live])
+            cols.append(to_global[local_cols[live]])
+            tf.append(postings.tf[live])
+        merged = cls._from_triples(vocab, np.concatenate(rows or [np.zeros(0, np.int64)]),
+                                   np.concatenate(cols or [np.zeros(0, np.int64)]),
+                                   np.concatenate(tf or [np.zeros(0, np.float32)]), lengths)
+        used = np.diff(merged.indptr) > 0  # terms only dropped passages held: out of the vocabulary
+        if used.all():
+            return merged
+        terms = [t for t, i in sorted(vocab.items(), key=lambda kv: kv[1]) if used[i]]
+        keep_cols = np.flatnonzero(used)
+        starts, ends = merged.indptr[keep_cols], merged.indptr[keep_cols + 1]
+        take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+        indptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+        return cls({t: i for i, t in enumerate(terms)}, indptr, merged.rows[take], merged.tf[take], lengths)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        col = self.vocab.get(term)
+        if col is None:
+            return None
+        a, b = self.indptr[col], self.indptr[col + 1]
+        return self.rows[a:b], self.tf[a:b]
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder), show_progress=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        (folder / "vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        for name in ("indptr", "rows", "tf", "lengths"):
+            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: Path) -> KeywordIndex:
-        return cls(bm25s.BM25.load(str(folder), mmap=False, show_progress=False))
+    def load(cls, folder: Path) -> Postings:
+        terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in ("indptr", "rows", "tf", "lengths")}
+        postings = cls({t: i for i, t in enumerate(terms)}, **arrays)
+        n = len(postings.lengths)
+        if not (isinstance(terms, list) and len(postings.indptr) == len(terms) + 1 and postings.indptr[-1] == len(postings.rows)
+                == len(postings.tf) and (len(postings.rows) == 0 or 0 <= postings.rows.min() <= postings.rows.max() < n)):
+            raise ValueError("keyword postings do not fit together")
+        return postings
+
+
+class KeywordScorer:
+    """BM25 over the live passages of several shards, with corpus-wide statistics: N, the average length and each
+    term's document frequency are summed over the live rows of every shard, so the scores equal one index built
+    over the same passages (a removed report's passages count nowhere). ``parts`` pairs each shard's postings with
+    its row map (shard row → row of the merged view, -1 for a removed passage)."""
+
+    def __init__(self, parts: list[tuple[Postings, np.ndarray]], n_rows: int) -> None:
+        self.parts = parts
+        self.n_rows = n_rows
+        total = sum(int(postings.lengths[row_map >= 0].sum(dtype=np.int64)) for postings, row_map in parts)
+        self.average_length = total / n_rows if n_rows else 1.0
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every live passage for ``query`` (zeros when no query term is known)."""
+        out = np.zeros(self.n_rows, dtype=np.float32)
+        for term in dict.fromkeys(query_tokens(query)):
+            found = []
+            for postings, row_map in self.parts:
+                hit = postings.postings(term)
+                if hit is None:
+                    continue
+                rows = row_map[hit[0]]
+                live = rows >= 0
+                found.append((rows[live], hit[1][live], postings.lengths[hit[0][live]]))
+            df = sum(len(rows) for rows, _, _ in found)
+            if df == 0:
+                continue
+            idf = np.float32(math.log(1 + (self.n_rows - df + 0.5) / (df + 0.5)))
+            for rows, tf, lengths in found:  # as bm25s: float64 term weight, stored as float32, summed in float32
+                norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / self.average_length)
+                out[rows] += (np.float64(idf) * (tf / (norm + tf))).astype(np.float32)
+        return out

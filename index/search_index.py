@@ -1,13 +1,18 @@
-"""The search index on disk: vectors (faiss), keyword index (bm25s) and a manifest, replaced atomically.
+"""The search index on disk: immutable shards, and one manifest naming the live ones, replaced atomically.
 
-    search/CURRENT              name of the live build folder (written atomically: the switch is one rename)
-    search/<build>/manifest.json  format, model, dimension, corpus hashes, counts, settings, build date
-    search/<build>/passage_ids.json, passages.faiss, passage_vectors.npy
-    search/<build>/sentences.faiss, sentence_vectors.npy, sentence_owner.npy (passage row of each sentence)
-    search/<build>/bm25/          bm25s's own JSON + .npy files
+    search/manifest.json    format, model, dimension, the settings that shaped it (and their hash), corpus (each
+                            live report → sha256 of its source), records (each live report → hash of what built its
+                            stored record), shards ([{"name", "removed": [report ids]}]), live passage and sentence
+                            counts, date
+    search/shards/<name>/   one shard (shards.py): passages, vectors, faiss indexes, keyword postings
 
-A new build is written beside the live one and switched to by rewriting CURRENT, so a crash at any point leaves
-the previous index loadable. Nothing is unpickled (``np.load(allow_pickle=False)``).
+Adding reports writes one new shard and a new manifest; removing one lists it under its shard's "removed" (a
+tombstone: nothing is re-embedded or rewritten); compaction (service/ingesting.py) merges shards. The manifest is
+replaced by one rename, so a crash at any point leaves the previous index loadable; shards no manifest names are
+deleted only after the switch.
+
+Loading lays the live rows of every shard out in one canonical order (reports by id), so the same reports give the
+same rows, the same scores and the same ranking however many shards hold them and in whatever order they came.
 """
 
 from __future__ import annotations
@@ -15,24 +20,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
+from reportrag.index import shards as shard_store
 from reportrag.index import vectors as vector_index
-from reportrag.index.keyword import KeywordIndex
+from reportrag.index.keyword import KeywordScorer
+from reportrag.index.shards import Shard, ShardDamaged
 
 from reportrag.core.errors import IndexMismatch, IndexNotFound
-from reportrag.core.files import fsync_folder, fsync_tree, write_atomic
+from reportrag.core.files import write_atomic
 from reportrag.core.records import Passage
 
-FORMAT_VERSION = 1
-_BUILD_NAME = re.compile(r"build-[0-9a-f]{12}")  # what save() writes into CURRENT; anything else is damage
-_MANIFEST_KEYS = ("format", "model", "corpus", "passages", "sentences", "settings")
+FORMAT_VERSION = 2
+_MANIFEST_KEYS = ("format", "model", "corpus", "records", "shards", "passages", "sentences", "settings")
 
 
 EMBEDDING_TEXT_VERSION = 1  # bump when embedding_text changes: indexes built with the old text are rebuilt
@@ -47,122 +50,171 @@ def embedding_text(passage: Passage, doc_title: str) -> str:
 
 @dataclass
 class SearchIndex:
+    """The live rows of every shard as one index: what the searcher scores."""
+
     manifest: dict
+    shards: list[Shard]
+    row_maps: list[np.ndarray]  # per shard: its row → row here (-1: a removed report's passage)
     passage_ids: list[str]
-    passages: faiss.Index
     passage_vectors: np.ndarray
-    sentences: faiss.Index
     sentence_vectors: np.ndarray
-    sentence_owner: np.ndarray
-    keyword: KeywordIndex
+    sentence_owner: np.ndarray  # row here of each sentence, ascending
+    keyword: KeywordScorer
+
+    @property
+    def exact_up_to(self) -> int:
+        return int(self.manifest["settings"].get("exact_up_to", vector_index.EXACT_UP_TO))
+
+    def nearest(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Rows an approximate search proposes: each shard's nearest ``n`` passages and the passages of its nearest
+        ``n`` sentences (a removed report's rows dropped)."""
+        found = []
+        for shard, row_map in zip(self.shards, self.row_maps):
+            _, near = vector_index.search(shard.passages, vector[None, :], n)
+            _, near_sentences = vector_index.search(shard.sentences, vector[None, :], n)
+            local = np.concatenate([near[0][near[0] >= 0],
+                                    np.asarray(shard.sentence_owner)[near_sentences[0][near_sentences[0] >= 0]]])
+            found.append(row_map[local])
+        rows = np.unique(np.concatenate(found or [np.zeros(0, np.int64)]))
+        return rows[rows >= 0]
 
 
-def save(root: Path, index: SearchIndex) -> Path:
-    base = Path(root) / "search"
-    base.mkdir(parents=True, exist_ok=True)
-    build = base / f"build-{uuid.uuid4().hex[:12]}"
-    tmp = base / f".{build.name}.tmp"
-    tmp.mkdir()
-    write_atomic(tmp / "passage_ids.json", json.dumps(index.passage_ids))
-    vector_index.save(index.passages, tmp / "passages.faiss")
-    vector_index.save(index.sentences, tmp / "sentences.faiss")
-    np.save(tmp / "passage_vectors.npy", index.passage_vectors, allow_pickle=False)
-    np.save(tmp / "sentence_vectors.npy", index.sentence_vectors, allow_pickle=False)
-    np.save(tmp / "sentence_owner.npy", index.sentence_owner, allow_pickle=False)
-    index.keyword.save(tmp / "bm25")
-    # the manifest goes last and carries every part's hash: a part damaged or swapped later (same size, valid
-    # header, wrong numbers) is caught on load instead of silently giving wrong scores
-    write_atomic(tmp / "manifest.json", json.dumps({**index.manifest, "files": _file_hashes(tmp)}, indent=1))
-    fsync_tree(tmp)  # every part on disk before the switch: a power cut never leaves CURRENT naming half a build
-    tmp.rename(build)
-    fsync_folder(base)
-    write_atomic(base / "CURRENT", build.name)
-    for old in base.iterdir():  # earlier builds and leftovers of interrupted ones (folders, and CURRENT's temp files)
-        if old.is_dir() and old.name != build.name:
-            shutil.rmtree(old, ignore_errors=True)
-        elif old.name.startswith(".CURRENT.") and old.name.endswith(".tmp"):
-            old.unlink(missing_ok=True)
-    return build
+def path(root: Path) -> Path:
+    return Path(root) / "search"
 
 
-def remove(root: Path) -> None:
-    """No reports left: no search index. CURRENT goes first, so a crash leaves "no index", never half of one."""
-    base = Path(root) / "search"
-    (base / "CURRENT").unlink(missing_ok=True)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def _file_hashes(build: Path) -> dict[str, str]:
-    """sha256 of every part of a build but its manifest, by path relative to the build folder."""
-    return {
-        f.relative_to(build).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
-        for f in sorted(build.rglob("*"))
-        if f.is_file() and f.name != "manifest.json"
-    }
-
-
-def load(root: Path, *, model: str) -> SearchIndex:
-    base = Path(root) / "search"
+def read_manifest(root: Path, *, model: str) -> dict:
+    """The live manifest, checked but with no shard read (adding a report needs nothing more)."""
+    base = path(root)
     try:
-        name = (base / "CURRENT").read_text(encoding="utf-8").strip()
-        if not _BUILD_NAME.fullmatch(name):  # never follow a damaged CURRENT out of the index folder
-            raise ValueError(f"CURRENT names {name[:40]!r}, not a build")
-        build = base / name
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((base / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+        if (base / "CURRENT").exists():  # the single-build layout of earlier versions
+            raise IndexMismatch(f"{base}: the search index is in an older format; run 'reportrag ingest' to rebuild it "
+                                "(cached vectors are reused)") from e
         raise IndexNotFound(f"{base}: no search index here; run 'reportrag ingest' to build it") from e
     if not isinstance(manifest, dict):  # damaged: a clear message, never an AttributeError on every start
-        raise IndexNotFound(f"{build.name}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
+        raise IndexNotFound(f"{base}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
     if manifest.get("format") != FORMAT_VERSION or manifest.get("model") != model:
         raise IndexMismatch(
-            f"{build.name}: built with model {manifest.get('model')!r}, format {manifest.get('format')}; this is "
+            f"{base}: built with model {manifest.get('model')!r}, format {manifest.get('format')}; this is "
             f"{model!r}, format {FORMAT_VERSION}; run 'reportrag ingest' to rebuild it"
         )
     if not all(k in manifest for k in _MANIFEST_KEYS) or not (
-        isinstance(manifest["corpus"], dict) and isinstance(manifest["settings"], dict)
+        isinstance(manifest["corpus"], dict) and isinstance(manifest["records"], dict)
+        and isinstance(manifest["settings"], dict) and isinstance(manifest["shards"], list)
+        and all(isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("removed"), list)
+                and isinstance(s.get("reports"), dict) for s in manifest["shards"])
     ):
-        # damaged, not merely old: a KeyError here would come back on every start (corpus checks the manifest too)
-        raise IndexNotFound(f"{build.name}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
-    expected = manifest.get("files")  # absent in builds written before hashes were recorded
-    try:
-        changed = expected is not None and _file_hashes(build) != expected
-    except OSError:
-        changed = True
-    if changed:
-        raise IndexNotFound(f"{build.name}: the search index is damaged (a part is missing or changed); run 'reportrag ingest'")
-    try:
-        index = SearchIndex(
-            manifest=manifest,
-            passage_ids=json.loads((build / "passage_ids.json").read_text(encoding="utf-8")),
-            passages=vector_index.load(build / "passages.faiss"),
-            passage_vectors=np.load(build / "passage_vectors.npy", allow_pickle=False),
-            sentences=vector_index.load(build / "sentences.faiss"),
-            sentence_vectors=np.load(build / "sentence_vectors.npy", allow_pickle=False),
-            sentence_owner=np.load(build / "sentence_owner.npy", allow_pickle=False),
-            keyword=KeywordIndex.load(build / "bm25"),
-        )
-    except Exception as e:  # faiss raises RuntimeError, numpy ValueError, bm25s anything: all mean "damaged"
-        raise IndexNotFound(f"{build.name}: the search index is damaged ({type(e).__name__}); run 'reportrag ingest'") from e
-    try:
-        counts_ok = _counts_ok(index, manifest)
-    except Exception:  # a 0-d or odd-typed array: damaged too
-        counts_ok = False
-    if not counts_ok:
-        raise IndexNotFound(f"{build.name}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
-    return index
+        # damaged, not merely old: a KeyError here would come back on every start
+        raise IndexNotFound(f"{base}: the search index manifest is damaged; run 'reportrag ingest' to rebuild it")
+    return manifest
 
 
-def _counts_ok(index: SearchIndex, manifest: dict) -> bool:
-    return bool(
-        isinstance(index.passage_ids, list) and all(isinstance(p, str) for p in index.passage_ids)
-        and index.passages.ntotal == len(index.passage_ids) == len(index.passage_vectors) == manifest["passages"]
-        and index.sentences.ntotal == len(index.sentence_owner) == len(index.sentence_vectors) == manifest["sentences"]
-        # the searcher indexes passages by owner row and bisects owners: in range and in order, or it fails later
-        and (len(index.sentence_owner) == 0 or (
-            0 <= int(index.sentence_owner.min()) and int(index.sentence_owner.max()) < len(index.passage_ids)
-            and bool(np.all(np.diff(index.sentence_owner) >= 0))
-        ))
-    )
+def load(root: Path, *, model: str) -> SearchIndex:
+    """The live index. A shard deleted under us by a compaction that switched meanwhile: read the manifest again."""
+    for attempt in range(3):
+        manifest = read_manifest(root, model=model)
+        try:
+            shards = [shard_store.read(path(root) / "shards", s["name"], model=model) for s in manifest["shards"]]
+            for shard, listed in zip(shards, manifest["shards"]):
+                if shard.reports != {doc: r.get("sha256") for doc, r in listed["reports"].items()}:
+                    raise ShardDamaged(f"{shard.name} holds other reports than the manifest lists")
+        except ShardDamaged as e:
+            if attempt < 2 and read_manifest(root, model=model) != manifest:
+                continue
+            raise IndexNotFound(f"{path(root)}: the search index is damaged ({e}); run 'reportrag ingest'") from e
+        index = _view(manifest, shards)
+        if index.manifest["passages"] != len(index.passage_ids) or index.manifest["sentences"] != len(index.sentence_owner):
+            raise IndexNotFound(f"{path(root)}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
+        return index
+    raise AssertionError("unreachable")
+
+
+def _view(manifest: dict, shards: list[Shard]) -> SearchIndex:
+    """Every shard's live rows, reports in id order (contiguous slices of each shard: rows are grouped by report)."""
+    removed = [set(s["removed"]) for s in manifest["shards"]]
+    blocks = sorted((doc, k, i) for k, shard in enumerate(shards) for i, doc in enumerate(shard.reports)
+                    if doc not in removed[k])
+    row_maps = [np.full(len(s.passage_ids), -1, np.int64) for s in shards]
+    passage_slices, sentence_slices, passage_ids = [], [], []
+    base = 0
+    for _, k, i in blocks:
+        shard = shards[k]
+        a, b = (int(x) for x in np.searchsorted(shard.passage_docs, [i, i + 1]))
+        s, e = (int(x) for x in np.searchsorted(shard.sentence_owner, [a, b]))
+        row_maps[k][a:b] = np.arange(base, base + b - a)
+        passage_slices.append((k, a, b))
+        sentence_slices.append((k, s, e))
+        passage_ids += shard.passage_ids[a:b]
+        base += b - a
+    if len(shards) == 1 and np.array_equal(row_maps[0], np.arange(len(row_maps[0]))):
+        only = shards[0]  # one shard, all of it live: its memory-mapped arrays as they are, no copy
+        passage_vectors, sentence_vectors = only.passage_vectors, only.sentence_vectors
+        sentence_owner = np.asarray(only.sentence_owner)
+    else:
+        dim = int(manifest.get("dimension") or (shards[0].dimension if shards else 0))
+        passage_vectors = _concat([shards[k].passage_vectors[a:b] for k, a, b in passage_slices], dim)
+        sentence_vectors = _concat([shards[k].sentence_vectors[s:e] for k, s, e in sentence_slices], dim)
+        sentence_owner = np.concatenate(
+            [row_maps[k][np.asarray(shards[k].sentence_owner[s:e])] for k, s, e in sentence_slices]
+            or [np.zeros(0, np.int64)]).astype(np.int32)
+    keyword = KeywordScorer([(s.postings, m) for s, m in zip(shards, row_maps)], len(passage_ids))
+    return SearchIndex(manifest, shards, row_maps, passage_ids, passage_vectors, sentence_vectors, sentence_owner, keyword)
+
+
+def _concat(parts: list[np.ndarray], dimension: int) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32) if parts else np.zeros((0, dimension), np.float32)
+
+
+def write_shard(root: Path, shard: Shard) -> None:
+    """Put a new shard beside the live ones; it is live once a manifest naming it is committed."""
+    shard_store.write(path(root) / "shards", shard)
+
+
+def read_shard(root: Path, name: str, *, model: str) -> Shard:
+    try:
+        return shard_store.read(path(root) / "shards", name, model=model)
+    except ShardDamaged as e:
+        raise IndexNotFound(f"{path(root)}: the search index is damaged ({e}); run 'reportrag ingest'") from e
+
+
+def shard_intact(root: Path, listed: dict, *, model: str, thorough: bool) -> bool:
+    """Does the shard a manifest entry lists hold what the entry says? ``thorough``: every file hashed (what loading
+    checks); else its header and the files it lists are there (what an addition checks, at a cost that does not
+    grow with the index)."""
+    reports = {doc: r.get("sha256") for doc, r in listed["reports"].items()}
+    if thorough:
+        try:
+            return shard_store.read(path(root) / "shards", listed["name"], model=model).reports == reports
+        except ShardDamaged:
+            return False
+    return shard_store.present(path(root) / "shards", listed["name"], reports)
+
+
+def commit(root: Path, manifest: dict) -> None:
+    """Switch to ``manifest`` (one atomic rename), then delete what it no longer names: shards, and the single
+    build of the earlier layout."""
+    base = path(root)
+    write_atomic(base / "manifest.json", json.dumps(manifest, indent=1))
+    live = {s["name"] for s in manifest["shards"]}
+    for old in sorted((base / "shards").iterdir()) if (base / "shards").is_dir() else []:
+        if old.name not in live:
+            shutil.rmtree(old, ignore_errors=True)
+    (base / "CURRENT").unlink(missing_ok=True)
+    for old in base.iterdir():
+        if old.is_dir() and old.name.startswith(("build-", ".build-")):
+            shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith((".manifest.json.", ".CURRENT.")) and old.name.endswith(".tmp"):
+            old.unlink(missing_ok=True)
+
+
+def remove(root: Path) -> None:
+    """No reports left: no search index. The manifest goes first, so a crash leaves "no index", never half of one."""
+    base = path(root)
+    (base / "manifest.json").unlink(missing_ok=True)
+    (base / "CURRENT").unlink(missing_ok=True)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def settings_hash(settings: dict) -> str:
@@ -170,14 +222,34 @@ def settings_hash(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def manifest_for(model: str, dimension: int, corpus: dict[str, str], n_passages: int, n_sentences: int, settings: dict) -> dict:
+def entry(shard: Shard) -> dict:
+    """What the manifest records of a shard: enough to add, remove and count without reading the shard."""
+    owner = np.asarray(shard.sentence_owner)
+    ends = np.searchsorted(shard.passage_docs, np.arange(len(shard.reports) + 1))
+    return {"name": shard.name, "reports": {
+        doc: {"sha256": sha, "passages": int(ends[i + 1] - ends[i]),
+              "sentences": int(np.searchsorted(owner, ends[i + 1]) - np.searchsorted(owner, ends[i]))}
+        for i, (doc, sha) in enumerate(shard.reports.items())}, "removed": []}
+
+
+def live_passages(shard_entry: dict) -> int:
+    removed = set(shard_entry["removed"])
+    return sum(r["passages"] for doc, r in shard_entry["reports"].items() if doc not in removed)
+
+
+def manifest_for(model: str, dimension: int, entries: list[dict], records: dict[str, str], settings: dict) -> dict:
+    """The manifest of the shards ``entries`` describe (``entry``, with their "removed" lists); ``records``: each
+    live report's record hash."""
+    live = [(doc, r) for e in entries for doc, r in e["reports"].items() if doc not in set(e["removed"])]
     return {
         "format": FORMAT_VERSION,
         "model": model,
         "dimension": dimension,
-        "corpus": corpus,
-        "passages": n_passages,
-        "sentences": n_sentences,
+        "corpus": {doc: r["sha256"] for doc, r in sorted(live)},
+        "records": {doc: records[doc] for doc, _ in sorted(live)},
+        "shards": [{**e, "removed": sorted(e["removed"])} for e in entries],
+        "passages": sum(r["passages"] for _, r in live),
+        "sentences": sum(r["sentences"] for _, r in live),
         "settings": settings,
         "settings_sha256": settings_hash(settings),
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

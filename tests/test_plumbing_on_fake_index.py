@@ -140,8 +140,8 @@ def test_odd_but_valid_queries_answer(fake_searcher, query):
 
 def test_a_damaged_index_is_rebuilt_from_the_cache_without_embedding(fake_settings, fake_searcher, tmp_path):
     settings = copy_index(fake_settings, tmp_path)
-    build = settings.index.index_dir / "search" / (settings.index.index_dir / "search" / "CURRENT").read_text().strip()
-    (build / "passages.faiss").write_bytes(b"not a faiss index")
+    shard = next((settings.index.index_dir / "search" / "shards").iterdir())
+    (shard / "passages.faiss").write_bytes(b"not a faiss index")
     with pytest.raises(IndexNotFound, match="reportrag ingest"):
         Searcher(settings.index.index_dir, HashingEmbedder())
     messages: list[str] = []

@@ -1,4 +1,4 @@
-"""Power-safe writes: every file of an index build, and its folder, reaches the disk before the switch names it.
+"""Power-safe writes: every file of an index shard, and its folder, reaches the disk before the manifest names it.
 
 A power cut cannot be staged here, so the test records the order of ``os.fsync`` and ``os.replace``/``rename``
 calls (the operating system's own functions, wrapped, not replaced) while a real index is saved."""
@@ -38,19 +38,24 @@ def _record(monkeypatch) -> list[tuple[str, str]]:
     return events
 
 
-def test_an_index_build_is_on_disk_before_current_names_it(fake_searcher, tmp_path, monkeypatch):
+def test_a_shard_is_on_disk_before_the_manifest_names_it(fake_searcher, tmp_path, monkeypatch):
     corpus = [(d, [p for p in fake_searcher.passages if p.doc_id == doc_id][:20])
               for doc_id, d in fake_searcher.documents.items()]
-    index, _ = build(corpus, HashingEmbedder(), EmbeddingCache(tmp_path / "cache", "fake", 384))
+    shard, _ = build(corpus, HashingEmbedder(), EmbeddingCache(tmp_path / "cache", "fake", 384))
     events = _record(monkeypatch)
-    built = search_index.save(tmp_path / "index", index)
-    current = next(i for i, e in enumerate(events) if e == ("switch", str(tmp_path / "index" / "search" / "CURRENT")))
-    synced = {Path(path).name for kind, path in events[:current] if kind == "fsync"}
+    root = tmp_path / "index"
+    search_index.write_shard(root, shard)
+    records = {doc: "r" for doc in shard.reports}
+    search_index.commit(root, search_index.manifest_for(shard.model, 384, [search_index.entry(shard)], records, {}))
+    manifest = next(i for i, e in enumerate(events) if e == ("switch", str(root / "search" / "manifest.json")))
+    synced = {Path(path).name for kind, path in events[:manifest] if kind == "fsync"}
+    built = root / "search" / "shards" / shard.name
     parts = {p.name for p in built.rglob("*") if p.is_file()}
     assert parts <= synced, f"not fsynced before the switch: {sorted(parts - synced)}"
-    # the build folder (synced under its temporary name) and its parent, after the rename: both renames durable
-    assert f".{built.name}.tmp" in synced and "search" in synced
-    assert events[-1][0] == "fsync"  # and CURRENT's own folder after its replace
+    # the shard folder (synced under its temporary name) and its parent, after the rename: both renames durable
+    assert f".{shard.name}.tmp" in synced and "shards" in synced
+    assert events[-1][0] == "fsync"  # and the manifest's own folder after its replace
+    assert search_index.load(root, model=shard.model).passage_ids == shard.passage_ids
 
 
 def test_the_embedding_cache_syncs_vectors_before_keys(tmp_path, monkeypatch):

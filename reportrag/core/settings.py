@@ -45,6 +45,7 @@ class IndexSettings(_Section):
     model_path: Path | None = Field(None, description="your own sentence-transformers folder; set, it replaces `model`")
     models_dir: Path = Field(_DATA / "models", description="where mpnet is joined from its PyPI parts, verified, once")
     exact_search_up_to: int = Field(20_000, ge=1, description="vectors; above this an IVF index answers")
+    max_shards: int = Field(8, ge=1, description="shards the index may hold; one more and the smallest are merged")
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
                         description='where the model runs: "auto" (CUDA in fp16 when there is a GPU), "cpu", "cuda[:N]"')
 

@@ -6,13 +6,11 @@ index (vectors, faiss, BM25) and the embedder; ``search`` is ``batch([q])[0]``.
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 
 from reportrag.core.errors import BadQuery
 from reportrag.core.records import Document, Hit, Passage
 from reportrag.index import search_index
-from reportrag.index import vectors as vector_index
 from reportrag.index.embed import Embedder
 from reportrag.retrieval.corpus import Corpus
 from reportrag.retrieval.filters import Filters
@@ -38,8 +36,8 @@ class Searcher:
         self.arrays = IndexArrays.sorted_by_owner(
             self.index.passage_vectors, self.index.sentence_vectors, self.index.sentence_owner
         )
-        # exact faiss index: score every passage with one matrix product; approximate: score faiss's candidates only
-        self.exact = isinstance(self.index.passages, faiss.IndexFlat)
+        # small enough: score every passage with one matrix product; larger: score the shards' faiss candidates only
+        self.exact = len(self.index.passage_ids) <= self.index.exact_up_to
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -116,13 +114,10 @@ class Searcher:
     def _candidates(self, vector: np.ndarray, keyword: np.ndarray | None) -> np.ndarray:
         """Rows worth scoring in a large corpus: faiss's nearest passages and sentences, and the best keyword hits."""
         n = min(CANDIDATES, len(self.corpus.passages))
-        _, near = vector_index.search(self.index.passages, vector[None, :], n)
-        _, near_sentences = vector_index.search(self.index.sentences, vector[None, :], n)
-        found = [near[0], self.index.sentence_owner[near_sentences[0][near_sentences[0] >= 0]]]
+        found = [self.index.nearest(vector, n)]
         if keyword is not None and keyword.any():
             found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
-        rows = np.unique(np.concatenate(found))
-        return rows[rows >= 0]
+        return np.unique(np.concatenate(found))
 
 
 def _first(rows, keep, n: int):

@@ -8,12 +8,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from reportrag.core.errors import IndexMismatch, IndexNotFound, ReportragError
 from reportrag.core.records import ReportInfo
+from reportrag.core.files import writer_lock
 from reportrag.core.settings import Settings
 from reportrag.index import document_store as documents
 from reportrag.index import search_index as store
-from reportrag.index.build import build as build_index
+from reportrag.index.build import build as build_shard
+from reportrag.index.shards import merge as merge_shards
 from reportrag.index import mpnet
 from reportrag.index.embed import Embedder, EmbeddingCache, folder_dimension
 from reportrag.index.model_path import bundled_model_name, bundled_model_path, minilm_path, model_name
@@ -69,6 +73,11 @@ def ingest_reports(
     settings: Settings, paths: list[Path] | None = None, progress: Callable[[str], None] = lambda _: None
 ) -> IngestResult:
     """Ingest the bundled reports (no paths) or the given files and folders."""
+    with writer_lock(settings.index.index_dir):
+        return _ingest_reports(settings, paths, progress)
+
+
+def _ingest_reports(settings: Settings, paths: list[Path] | None, progress: Callable[[str], None]) -> IngestResult:
     if paths:
         taken = set(documents.doc_ids(settings.index.index_dir))
         known = _known_files(settings)
@@ -89,35 +98,71 @@ def ingest_reports(
         progress=progress,
     )
     stored = documents.doc_ids(settings.index.index_dir)
-    if stored and (result.added or not _search_index_current(settings)):
+    if result.added:  # at a cost in proportion to what was added: other shards are checked for presence only
+        refresh_search_index(settings, progress=progress, thorough=False)
+    elif stored and not _search_index_current(settings, thorough=True):
+        # nothing new, yet the index is stale or damaged (the searcher said so): check every shard, mend it
         refresh_search_index(settings, progress=progress)
     return result
 
 
 def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], None] = lambda _: None) -> None:
-    """Take one report out of the index; the others' vectors come from the cache, nothing is re-embedded."""
-    stored = documents.doc_ids(settings.index.index_dir)
-    if doc_id not in stored:
-        raise ReportragError(f"remove: no report {doc_id!r} in the index; known: {', '.join(stored) or 'none'}")
-    documents.remove(settings.index.index_dir, doc_id)
-    if documents.doc_ids(settings.index.index_dir):
-        refresh_search_index(settings, progress=progress)
-    else:
-        store.remove(settings.index.index_dir)
+    """Take one report out of the index: its passages are listed as removed in the manifest (a tombstone); nothing
+    is re-embedded or rewritten, and the model is not loaded."""
+    with writer_lock(settings.index.index_dir):
+        stored = documents.doc_ids(settings.index.index_dir)
+        if doc_id not in stored:
+            raise ReportragError(f"remove: no report {doc_id!r} in the index; known: {', '.join(stored) or 'none'}")
+        documents.remove(settings.index.index_dir, doc_id)
+        if documents.doc_ids(settings.index.index_dir):
+            refresh_search_index(settings, progress=progress, thorough=False)
+        else:
+            store.remove(settings.index.index_dir)
+
+
+def compact(settings: Settings, progress: Callable[[str], None] = lambda _: None, *, model: str | None = None) -> dict:
+    """Merge every shard into one (removed reports' passages dropped; nothing re-embedded) and drop the embedding
+    cache's vectors no live passage or sentence uses. ``model``: the embedder name the index was built with, when
+    not the settings' model (a stand-in embedder in tests)."""
+    with writer_lock(settings.index.index_dir):
+        manifest = store.read_manifest(settings.index.index_dir, model=model or embedding_model_name(settings))
+        before = len(manifest["shards"])
+        if before > 1 or any(e["removed"] for e in manifest["shards"]):
+            manifest = _merge_shards(settings, manifest, manifest["shards"], progress)
+        shards = [store.read_shard(settings.index.index_dir, e["name"], model=manifest["model"]) for e in manifest["shards"]]
+        cache = EmbeddingCache(settings.index.cache_dir / "embeddings", manifest["model"], int(manifest["dimension"]))
+        kept = cache.collect({k.decode() for shard in shards for k in np.asarray(shard.text_keys)})
+        progress(f"compacted: {before} shard(s) → {len(manifest['shards'])}; {manifest['passages']} passages")
+        return {"shards_before": before, "shards": len(manifest["shards"]), "passages": manifest["passages"],
+                "sentences": manifest["sentences"], "cached_vectors": kept}
 
 
 def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Embedder:
     return Embedder(model_dir(settings, progress), device=settings.index.device)
 
 
-def _search_index_current(settings: Settings) -> bool:
-    """Is there a loadable search index built by this model over exactly the stored reports?"""
+def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool:
+    """Is there a search index built by this model and these settings over exactly the stored reports, as stored?
+    Reads the manifest and the small catalog entries only (no shard, no full report); ``thorough``: and every shard's
+    files are whole (hashed)."""
+    model = embedding_model_name(settings)
     try:
-        manifest = store.load(settings.index.index_dir, model=embedding_model_name(settings)).manifest
+        manifest = store.read_manifest(settings.index.index_dir, model=model)
     except ReportragError:
         return False
-    stored = {d: (documents.build_info(settings.index.index_dir, d) or {}).get("sha256") for d in documents.doc_ids(settings.index.index_dir)}
-    return manifest["corpus"] == stored and manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings))
+    return (manifest["records"] == _stored_records(settings.index.index_dir)
+            and manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings))
+            and (not thorough or all(store.shard_intact(settings.index.index_dir, e, model=model, thorough=True)
+                                     for e in manifest["shards"])))
+
+
+def _stored_records(index_dir: Path) -> dict[str, str | None]:
+    """Each stored report's record hash: what built it (source hash, pipeline, passage size, metadata)."""
+    return {d: _record_hash(documents.build_info(index_dir, d)) for d in documents.doc_ids(index_dir)}
+
+
+def _record_hash(build: dict | None) -> str | None:
+    return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16] if build else None
 
 
 def index_shaping(settings: Settings) -> dict:
@@ -127,16 +172,86 @@ def index_shaping(settings: Settings) -> dict:
             "embedding_text": store.EMBEDDING_TEXT_VERSION}
 
 
-def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None) -> None:
-    """Rebuild vectors and keyword index over the stored reports; only new or changed texts are embedded."""
-    corpus = [documents.load(settings.index.index_dir, d) for d in documents.doc_ids(settings.index.index_dir)]
-    embedder = embedder or make_embedder(settings, progress)
-    cache = EmbeddingCache(settings.index.cache_dir / "embeddings", embedder.name, embedder.dimension)
-    progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages and their sentences (cached ones skipped)")
-    index, embedded = build_index(corpus, embedder, cache, exact_up_to=settings.index.exact_search_up_to,
-                                   shaped_by=index_shaping(settings))
-    store.save(settings.index.index_dir, index)
-    progress(f"search index: {len(index.passage_ids)} passages, {index.manifest['sentences']} sentences, {embedded} newly embedded")
+def refresh_search_index(settings: Settings, embedder: Embedder | None = None, progress=lambda _: None, *,
+                         thorough: bool = True) -> None:
+    """Bring the search index up to the stored reports: a new shard for the reports added or changed (only their
+    texts not in the embedding cache are embedded), tombstones for those removed or replaced, nothing else
+    rewritten; then merge the smallest shards if there are more than ``max_shards``. A changed model or index
+    setting rebuilds everything into one shard, from the cache. A shard found damaged or missing (every file hashed
+    when ``thorough``, else only its presence checked) is dropped and its reports indexed again, from the cache."""
+    index_dir = settings.index.index_dir
+    stored = _stored_records(index_dir)
+    model = embedder.name if embedder else embedding_model_name(settings)  # a stand-in embedder (tests) names its own
+    shaping = index_shaping(settings)
+    try:
+        manifest = store.read_manifest(index_dir, model=model)
+        if manifest.get("settings_sha256") != store.settings_hash(shaping):
+            manifest = None
+    except ReportragError:
+        manifest = None
+    entries = [dict(e) for e in manifest["shards"]] if manifest else []
+    records = dict(manifest["records"]) if manifest else {}
+    for e in [e for e in entries if not store.shard_intact(index_dir, e, model=model, thorough=thorough)]:
+        progress(f"search index: shard {e['name']} is damaged or missing; its reports are indexed again")
+        entries.remove(e)
+        records = {d: h for d, h in records.items() if d not in e["reports"]}
+    stale = {d for d in records if stored.get(d) != records[d]}  # removed, or replaced by a new version
+    for e in entries:
+        e["removed"] = sorted(set(e["removed"]) | (stale & set(e["reports"])))
+    entries = [e for e in entries if set(e["reports"]) - set(e["removed"])]  # a shard with nothing live goes
+    fresh = [d for d in stored if records.get(d) != stored[d]]
+    records = {d: h for d, h in records.items() if d not in stale}
+    embedded = 0
+    dimension = int(manifest["dimension"]) if manifest else None
+    if fresh:
+        corpus = [documents.load(index_dir, d) for d in fresh]
+        embedder = embedder or make_embedder(settings, progress)
+        cache = EmbeddingCache(settings.index.cache_dir / "embeddings", embedder.name, embedder.dimension)
+        progress(f"search index: embedding {sum(len(ps) for _, ps in corpus)} passages of {len(fresh)} report(s) "
+                 "and their sentences (cached ones skipped)")
+        shard, embedded = build_shard(corpus, embedder, cache, exact_up_to=settings.index.exact_search_up_to)
+        store.write_shard(index_dir, shard)
+        entries.append(store.entry(shard))
+        records.update((d, stored[d]) for d in fresh)
+        dimension = embedder.dimension
+    if dimension is None:  # nothing stored to index (every report failed to load before): leave things as they are
+        return
+    new = store.manifest_for(model, dimension, entries, records, shaping)
+    store.commit(index_dir, new)
+    if _needs_compaction(new["shards"], settings.index.max_shards):
+        new = _merge_shards(settings, new, _to_merge(new["shards"], settings.index.max_shards), progress)
+    progress(f"search index: {new['passages']} passages, {new['sentences']} sentences in {len(new['shards'])} "
+             f"shard(s), {embedded} newly embedded")
+
+
+def _needs_compaction(entries: list[dict], max_shards: int) -> bool:
+    return len(entries) > max_shards
+
+
+def _to_merge(entries: list[dict], max_shards: int) -> list[dict]:
+    """The shards a policy compaction merges: the smallest, enough to leave about half the allowed number (so the
+    next compaction is max_shards / 2 additions away), and any shard that is mostly removed passages."""
+    by_size = sorted(entries, key=store.live_passages)
+    chosen = by_size[: len(entries) - max_shards // 2 + 1]
+    mostly_removed = [e for e in entries if store.live_passages(e) * 2 < sum(r["passages"] for r in e["reports"].values())]
+    return [e for e in entries if e in chosen or e in mostly_removed]
+
+
+def _merge_shards(settings: Settings, manifest: dict, chosen: list[dict], progress) -> dict:
+    """Replace the ``chosen`` shards of ``manifest`` by one merged shard and commit: vectors and postings are copied,
+    faiss indexes rebuilt, nothing embedded."""
+    index_dir, model = settings.index.index_dir, manifest["model"]
+    names = {e["name"] for e in chosen}
+    parts = [(store.read_shard(index_dir, e["name"], model=model), set(e["removed"])) for e in chosen]
+    progress(f"search index: merging {len(parts)} shard(s)")
+    merged = merge_shards(parts, exact_up_to=settings.index.exact_search_up_to)
+    store.write_shard(index_dir, merged)
+    entries = [e for e in manifest["shards"] if e["name"] not in names]
+    if merged.passage_ids:
+        entries.append(store.entry(merged))
+    new = store.manifest_for(model, int(manifest["dimension"]), entries, manifest["records"], manifest["settings"])
+    store.commit(index_dir, new)
+    return new
 
 
 def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
@@ -146,8 +261,8 @@ def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
     known: dict[Path, ReportInfo] = {}
     for doc_id in documents.doc_ids(settings.index.index_dir):
         try:
-            info = documents.load(settings.index.index_dir, doc_id)[0].info
-        except ReportragError:
+            info = ReportInfo(**documents.catalog_entry(settings.index.index_dir, doc_id)["info"])
+        except (TypeError, ValueError):  # no entry (None), or fields of another version
             continue  # a damaged record is rebuilt under its own id by the ingest that follows
         if info.file:
             known.setdefault(Path(info.file).resolve(), info)
@@ -162,7 +277,7 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     way out (``reportrag ingest`` builds it, from the embedding cache where it can)."""
     require_index(settings)
     if not _search_index_current(settings):
-        store.load(settings.index.index_dir, model=embedding_model_name(settings))  # missing or damaged: its own message
+        store.read_manifest(settings.index.index_dir, model=embedding_model_name(settings))  # missing or damaged: its own message
         raise IndexMismatch(
             f"the search index in {settings.index.index_dir} does not match the stored reports or the settings that shape "
             "it (model, index type); run 'reportrag ingest' to rebuild it (cached vectors are reused)"
@@ -199,8 +314,7 @@ def make_reranker(settings: Settings) -> Reranker:
 def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:
     """Was stored report ``doc_id`` read from ``path`` itself (not from a copy of it)?"""
     try:
-        stored = json.loads((Path(index_dir) / "documents" / f"{doc_id}.json").read_text(encoding="utf-8"))
-        return Path(stored["document"]["info"]["file"]).resolve() == Path(path).resolve()
+        return Path(documents.catalog_entry(index_dir, doc_id)["info"]["file"]).resolve() == Path(path).resolve()
     except (OSError, ValueError, KeyError, TypeError):
         return False
 

@@ -179,6 +179,13 @@ class Service:
             ingesting.remove_report(self.settings, doc_id, progress=progress)
             self._reopen()
 
+    def compact(self, progress: Progress = lambda _: None) -> dict:
+        """Merge the index's shards into one; searches return what they returned before."""
+        with self._lock:
+            result = ingesting.compact(self.settings, progress=progress)
+            self._reopen()
+            return result
+
     def _reopen(self) -> None:
         """Serve the index just written; the model already loaded is kept."""
         self._documents = None

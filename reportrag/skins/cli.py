@@ -64,6 +64,10 @@ def _add_index_commands(sub) -> None:
     p.add_argument("doc_id", metavar="DOC_ID")
     p.set_defaults(run=_remove)
 
+    p = sub.add_parser("compact", help="merge the index's shards into one and drop unused cached vectors (nothing re-embedded)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_compact)
+
 
 def _add_answer_commands(sub) -> None:
     p = sub.add_parser("ask", help="an answer quoting the reports verbatim, every quote cited")
@@ -279,6 +283,16 @@ def _model(settings: Settings, args) -> int:
 def _remove(settings: Settings, args) -> int:
     Service(settings).remove(args.doc_id, progress=_to_stderr)
     print(f"removed {args.doc_id}; index: {settings.index.index_dir}")
+    return 0
+
+
+def _compact(settings: Settings, args) -> int:
+    result = Service(settings).compact(progress=_to_stderr)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"compacted {result['shards_before']} shard(s) into {result['shards']}: {result['passages']} passages, "
+              f"{result['sentences']} sentences; {result['cached_vectors']} vectors kept in the embedding cache")
     return 0
 
 
