@@ -30,7 +30,7 @@ def build(
             owner.append(row)
     passage_vectors, new_p = cache.embed(passage_texts, embedder)
     sentence_vectors, new_s = cache.embed(sentence_texts, embedder)
-    cache.save(keep={cache.key(t) for t in passage_texts + sentence_texts})
+    cache.save()
     manifest = store.manifest_for(
         embedder.name,
         embedder.dimension,
