@@ -102,7 +102,7 @@ class BeirIndex:
     sentence_vectors: np.ndarray  # abstract sentences, then titles
     sentence_owner: np.ndarray  # row of the document each sentence belongs to
     sentence_is_title: np.ndarray  # bool: the title, embedded as one more sentence
-    keyword: Any  # index.keyword.KeywordIndex
+    keyword: Any  # index.keyword.KeywordScorer
     timings: dict[str, float]
     embedded_new: int
 
@@ -117,7 +117,7 @@ def _embed_cached(
     texts: list[str], embedder: Any, cache: Any, progress: Callable[[str], Any], what: str
 ) -> tuple[np.ndarray, int]:
     """``cache.embed`` in chunks, saving after each chunk that embedded anything, with a rate and ETA line."""
-    todo = len({cache.key(t) for t in texts} - set(cache._vectors))  # noqa: SLF001 — only to report progress
+    todo = cache.missing(texts)
     if todo:
         progress(f"  embedding {todo:,} new {what} (of {len(texts):,}); cached vectors are reused")
     parts, new, start = [], 0, time.perf_counter()
@@ -138,7 +138,7 @@ def build_beir_index(
 ) -> BeirIndex:
     """Embed (through the cache) and BM25-index ``corpus``."""
     from reportrag.index.embed import EmbeddingCache
-    from reportrag.index.keyword import KeywordIndex
+    from reportrag.index.keyword import KeywordScorer
 
     started = time.perf_counter()
     doc_ids = list(corpus)
@@ -161,10 +161,10 @@ def build_beir_index(
     passage_vectors, new_p = _embed_cached(passages, embedder, cache, progress, "passages")
     sentence_vectors, new_s = _embed_cached(sentence_texts, embedder, cache, progress, "sentences")
     if new_p + new_s:
-        cache.save(keep={cache.key(t) for t in passages + sentence_texts})
+        cache.save()
     embedded = time.perf_counter()
 
-    keyword = KeywordIndex.build(passages)
+    keyword = KeywordScorer.over(passages)
     done = time.perf_counter()
     is_title = np.zeros(len(sentence_texts), dtype=bool)
     is_title[n_body:] = True

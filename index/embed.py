@@ -3,25 +3,20 @@
 ``TextEmbedder`` is what indexing, search and evaluation need from an embedder; ``Embedder`` (the real model)
 and ``fake_embedder.HashingEmbedder`` (deterministic, no model: fast tests) both provide it.
 
-The cache keys each vector by a hash of the model and the exact text embedded, so re-ingesting a corpus
-embeds only passages and sentences that are new or changed.
+The cache (``embedding_cache.EmbeddingCache``, importable from here too) keys each vector by a hash of the model
+and the exact text embedded, so re-ingesting a corpus embeds only passages and sentences that are new or changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import threading
-import uuid
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from reportrag.index.embedding_cache import EmbeddingCache  # noqa: F401 — re-exported: callers import it here
 from reportrag.index.model_path import model_name
-
-from reportrag.core.files import fsync_folder, write_atomic
 
 
 @runtime_checkable
@@ -115,60 +110,3 @@ def _read_json(path: Path):
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _vectors_name(name: object) -> str:
-    """The vectors file keys.json names: a plain file name in the cache folder, never a path out of it."""
-    if not isinstance(name, str) or not re.fullmatch(r"vectors(?:-[0-9a-f]{12})?\.npy", name):
-        raise ValueError(f"keys.json names {name!r} as its vectors")
-    return name
-
-
-class EmbeddingCache:
-    """Vectors keyed by sha1(model, text), stored as ``keys.json`` + the ``vectors-*.npy`` it names (no pickle)."""
-
-    def __init__(self, folder: Path, model_name: str, dimension: int) -> None:
-        self.folder, self.model_name, self.dimension = Path(folder), model_name, dimension
-        self._vectors: dict[str, np.ndarray] = {}
-        try:
-            keys = json.loads((self.folder / "keys.json").read_text(encoding="utf-8"))
-            # keys.json names the vectors file it goes with (older caches: vectors.npy)
-            vectors = np.load(self.folder / _vectors_name(keys.get("vectors", "vectors.npy")), allow_pickle=False)
-            if keys.get("model") == model_name and vectors.shape == (len(keys["keys"]), dimension):
-                self._vectors = dict(zip(keys["keys"], vectors))
-        except Exception:  # no cache, or a damaged one of any shape: everything is embedded again, never a crash loop
-            self._vectors = {}
-
-    def key(self, text: str) -> str:
-        return hashlib.sha1(f"{self.model_name}\x1f{text}".encode()).hexdigest()
-
-    def embed(self, texts: list[str], embedder: TextEmbedder) -> tuple[np.ndarray, int]:
-        """Vectors for ``texts`` (cached or computed) and how many had to be computed."""
-        keys = [self.key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
-        if missing:
-            fresh = embedder.encode([t for _, t in missing])
-            self._vectors.update({k: v for (k, _), v in zip(missing, fresh)})
-        out = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
-        return out.astype(np.float32), len(missing)
-
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write the cache, keeping only ``keep`` keys when given (what the current corpus uses)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        keys = sorted(k for k in self._vectors if keep is None or k in keep)
-        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension), np.float32)
-        # Keys and vectors must change together: the vectors go to a new file, then keys.json (one atomic
-        # replace) switches to it. Replacing vectors.npy first and keys.json second let a crash in between pair
-        # new vectors with old keys, and with equal counts the wrong vectors were served silently ever after.
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-        tmp = self.folder / f".{name}.tmp"
-        with open(tmp, "wb") as f:
-            np.save(f, vectors, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())  # on disk before keys.json names it: a power cut never pairs keys with no vectors
-        tmp.replace(self.folder / name)
-        fsync_folder(self.folder)
-        write_atomic(self.folder / "keys.json", json.dumps({"model": self.model_name, "keys": keys, "vectors": name}))
-        for old in self.folder.glob("vectors*.npy"):  # the previous file(s); a reader still holding one is unaffected
-            if old.name != name:
-                old.unlink(missing_ok=True)

@@ -178,6 +178,11 @@ class KeywordScorer:
         total = sum(int(postings.lengths[row_map >= 0].sum(dtype=np.int64)) for postings, row_map in parts)
         self.average_length = total / n_rows if n_rows else 1.0
 
+    @classmethod
+    def over(cls, texts: list[str]) -> KeywordScorer:
+        """A scorer over ``texts`` alone (one set of postings, every row live): the BEIR benchmark's keyword index."""
+        return cls([(Postings.build(texts), np.arange(len(texts)))], len(texts))
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every live passage for ``query`` (zeros when no query term is known)."""
         out = np.zeros(self.n_rows, dtype=np.float32)

@@ -201,7 +201,8 @@ def commit(root: Path, manifest: dict) -> None:
     for old in sorted((base / "shards").iterdir()) if (base / "shards").is_dir() else []:
         if old.name not in live:
             shutil.rmtree(old, ignore_errors=True)
-    (base / "CURRENT").unlink(missing_ok=True)
+    if (base / "CURRENT").exists():
+        (base / "CURRENT").unlink()
     for old in base.iterdir():
         if old.is_dir() and old.name.startswith(("build-", ".build-")):
             shutil.rmtree(old, ignore_errors=True)

@@ -146,7 +146,7 @@ CLI_CACHE_DIR: Path | None = None  # set by cli_embedding_cache for the session
 @pytest.fixture(scope="session", autouse=True)
 def cli_embedding_cache(tmp_path_factory) -> Path:
     """One embedding cache for the session's CLI calls that name none, shared as data/cache is for a user, but never
-    data/cache itself: saving a cache prunes it to the index just built, dropping the vectors of a user's reports."""
+    data/cache itself: compacting an index prunes its cache to the index, dropping the vectors of a user's reports."""
     global CLI_CACHE_DIR
     CLI_CACHE_DIR = tmp_path_factory.mktemp("cli-cache")
     return CLI_CACHE_DIR

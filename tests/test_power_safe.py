@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from reportrag.index import search_index
 from reportrag.index.build import build
 from reportrag.index.embed import EmbeddingCache
@@ -58,11 +56,17 @@ def test_a_shard_is_on_disk_before_the_manifest_names_it(fake_searcher, tmp_path
     assert search_index.load(root, model=shard.model).passage_ids == shard.passage_ids
 
 
-def test_the_embedding_cache_syncs_vectors_before_keys(tmp_path, monkeypatch):
-    cache = EmbeddingCache(tmp_path, "fake", 4)
-    cache._vectors = {"a": np.ones(4, np.float32)}
+def test_an_embedding_cache_segment_is_on_disk_before_its_manifest(tmp_path, monkeypatch):
+    embedder = HashingEmbedder(4)
+    cache = EmbeddingCache(tmp_path, embedder.name, embedder.dimension)
+    cache.embed(["a", "b"], embedder)
     events = _record(monkeypatch)
     cache.save()
-    keys_switch = next(i for i, e in enumerate(events) if e[0] == "switch" and e[1].endswith("keys.json"))
-    vectors = [i for i, e in enumerate(events) if e[0] == "fsync" and Path(e[1]).name.startswith(".vectors-")]
-    assert vectors and vectors[0] < keys_switch
+    [manifest] = [i for i, (kind, path) in enumerate(events) if kind == "switch" and path.endswith(".json")]
+    [segment] = [p.name.removesuffix(".json") for p in tmp_path.glob("seg-*.json")]
+    before = events[:manifest]
+    for part in (f"{segment}.keys.npy", f"{segment}.vectors.npy"):
+        synced = before.index(("fsync", str(tmp_path / f".{part}.tmp")))  # flushed to disk under its temporary name
+        renamed = before.index(("switch", str(tmp_path / part)))
+        assert synced < renamed < before.index(("fsync", str(tmp_path)))  # then renamed, and the rename made durable
+    assert events[-1] == ("fsync", str(tmp_path))  # the manifest's own rename too

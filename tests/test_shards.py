@@ -18,6 +18,7 @@ from reportrag.core.errors import IndexMismatch, IndexNotFound
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.index import document_store as documents
 from reportrag.index import search_index as store
+from reportrag.index.embed import EmbeddingCache
 from reportrag.index.fake_embedder import HashingEmbedder
 from reportrag.ingest.pipeline import info_for_file
 from reportrag.retrieval.search import MODES, Searcher
@@ -120,11 +121,11 @@ def assert_same(got: dict, want: dict) -> None:
             np.testing.assert_allclose([s for _, s in g], [s for _, s in w], rtol=0, atol=1e-5)
 
 
-def distinct_texts(settings: Settings, doc_ids) -> set[str]:
+def distinct_texts(where: Settings | Path, doc_ids) -> set[str]:
     """What indexing ``doc_ids`` embeds: each passage with its header, each sentence (the same text once)."""
     texts = set()
     for doc_id in doc_ids:
-        document, passages = documents.load(settings.index.index_dir, doc_id)
+        document, passages = documents.load(where.index.index_dir if isinstance(where, Settings) else where, doc_id)
         texts |= {store.embedding_text(p, document.info.short_title) for p in passages}
         texts |= {document.text[s.start:s.end] for p in passages for s in p.sentences}
     return texts
@@ -174,18 +175,22 @@ def test_removing_a_report_equals_never_adding_it(pool, tmp_path):
 
 def test_compaction_merges_shards_drops_removed_passages_and_ranks_the_same(pool, tmp_path):
     settings = settings_at(tmp_path)
-    for doc_id in ALL:
-        add(pool, settings, doc_id)
-    documents.remove(settings.index.index_dir, "housing")
+    add(pool, settings, "cedaw", "housing")
+    add(pool, settings, "review")
+    add(pool, settings, "shelters")
+    documents.remove(settings.index.index_dir, "housing")  # a tombstone in the first shard
     corpus.refresh_search_index(settings, NoEmbedder(), thorough=False)
     before = ranking(settings, MODES)
     result = corpus.compact(settings, model=HashingEmbedder().name)
-    assert (result["shards_before"], result["shards"]) == (4, 1)
+    assert (result["shards_before"], result["shards"]) == (3, 1)
     [name] = shard_names(settings)
     assert [p.name for p in (settings.index.index_dir / "search" / "shards").iterdir()] == [name]  # old shards gone
     shard = store.read_shard(settings.index.index_dir, name, model=HashingEmbedder().name)
     assert list(shard.reports) == ["cedaw", "review", "shelters"]
     assert not any(pid.startswith("housing") for pid in shard.passage_ids)
+    cache = EmbeddingCache(settings.index.cache_dir / "embeddings", HashingEmbedder().name, 384)
+    live, gone = distinct_texts(pool, ["cedaw", "review", "shelters"]), distinct_texts(pool, ["housing"])
+    assert cache.missing(sorted(live)) == 0 and cache.missing(sorted(gone - live)) == len(gone - live) > 0  # GC
     assert_same(ranking(settings, MODES), before)
 
 

@@ -131,10 +131,11 @@ def compact(settings: Settings, progress: Callable[[str], None] = lambda _: None
             manifest = _merge_shards(settings, manifest, manifest["shards"], progress)
         shards = [store.read_shard(settings.index.index_dir, e["name"], model=manifest["model"]) for e in manifest["shards"]]
         cache = EmbeddingCache(settings.index.cache_dir / "embeddings", manifest["model"], int(manifest["dimension"]))
-        kept = cache.collect({k.decode() for shard in shards for k in np.asarray(shard.text_keys)})
+        live = {k.decode() for shard in shards for k in np.asarray(shard.text_keys)}
+        cache.collect(live)
         progress(f"compacted: {before} shard(s) → {len(manifest['shards'])}; {manifest['passages']} passages")
         return {"shards_before": before, "shards": len(manifest["shards"]), "passages": manifest["passages"],
-                "sentences": manifest["sentences"], "cached_vectors": kept}
+                "sentences": manifest["sentences"], "cached_vectors": len(live)}
 
 
 def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Embedder:
