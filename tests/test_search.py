@@ -122,15 +122,16 @@ def test_remove_a_report_and_add_it_back_without_re_embedding(search_settings, s
 
 
 def test_unchanged_reingest_does_not_rebuild(search_settings, searcher):
-    before = (search_settings.index.index_dir / "search" / "CURRENT").read_text()
+    manifest = search_settings.index.index_dir / "search" / "manifest.json"
+    before = (manifest.read_text(), manifest.stat().st_mtime_ns)
     corpus.ingest_reports(search_settings)
-    assert (search_settings.index.index_dir / "search" / "CURRENT").read_text() == before
+    assert (manifest.read_text(), manifest.stat().st_mtime_ns) == before
 
 
 def test_damaged_or_foreign_index_gives_a_way_out(search_settings, searcher, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(search_settings.index.index_dir, copy)
-    build = copy / "search" / (copy / "search" / "CURRENT").read_text().strip()
+    build = next((copy / "search" / "shards").iterdir())
     with pytest.raises(IndexMismatch, match="rebuild"):
         store.load(copy, model="another-model")
     (build / "passages.faiss").write_bytes(b"not a faiss index")
