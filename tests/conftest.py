@@ -48,6 +48,7 @@ SLOW_MODULES = {"test_api", "test_browser", "test_crash_safety", "test_load"}
 SLOW_TESTS = {
     "test_cli_ingest.py::test_damaged_stored_report_gives_a_way_out",  # ingest + search through the CLI
     "test_langchain.py::TestEmbeddingsUnitStandard",  # ReportragEmbeddings() loads the bundled model
+    "test_docx_pages.py::test_cli_json_and_api_cite_page_3",  # `reportrag ingest` of a DOCX through the CLI
 }
 
 
