@@ -234,6 +234,20 @@ def app_process(search_settings, searcher, tmp_path_factory):
 
 
 @contextlib.contextmanager
+def upload_server(search_settings: Settings, root: Path):
+    """A server with --allow-uploads over a copy of the session's index in ``root`` (the copy is changed, not the
+    original). Yields (base URL, root)."""
+    import shutil
+
+    shutil.copytree(search_settings.index.index_dir, root / "index")
+    shutil.copytree(search_settings.index.cache_dir, root / "cache")
+    env = {"REPORTRAG_INDEX_DIR": str(root / "index"), "REPORTRAG_CACHE_DIR": str(root / "cache"),
+           "REPORTRAG_WORK_DIR": str(root / "work")}
+    with start_server(root, env, "--allow-uploads") as (url, _):
+        yield url, root
+
+
+@contextlib.contextmanager
 def start_server(folder: Path, env: dict[str, str], *args: str):
     """The app started for a test, stopped after it; its log (in ``folder``) is shown if it fails to come up.
     Gradio's temporary files go where the app puts them by default, whatever the calling shell says."""
