@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 
 import docx
-import pytest
 from docx.enum.section import WD_SECTION
 from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
-
-from reportrag.core.records import ReportInfo
-from reportrag.core.settings import Settings
 from reportrag.ingest.docx_reader import MAX_PAGE_CHARS
 from reportrag.ingest.loaders import load
 from reportrag.ingest.pipeline import build_document, build_passages
+
+from reportrag.core.records import ReportInfo
+from reportrag.core.settings import Settings
 from tests.conftest import FAST_MODEL, run_cli
 
 ON_PAGE_3 = "Crisis centres now serve rural districts as well."
