@@ -5,7 +5,8 @@
 * ``.txt`` – the file decoded as UTF-8; a leading BOM is dropped and CRLF/CR line ends become LF.
 * ``.md``/``.markdown`` – the same text, plus the spans of ATX/setext heading titles (markdown-it-py).
 * ``.docx`` – one line per paragraph (table cell paragraphs in document order), headings from
-  "Title" (level 0) and "Heading N" (level N) paragraph styles (python-docx).
+  "Title" (level 0) and "Heading N" (level N) paragraph styles, a form feed where the author turned the page
+  (python-docx: ``docx_reader``).
 * ``.pdf`` – each page's ``extract_text()`` (pypdf), pages joined by a line holding a form feed (a blank line to
   cleaning; to a citation, where its page turns: ``Document.page_at``).
 * ``.html``/``.htm`` – visible ``<body>`` text, one block element per paragraph, paragraphs
@@ -22,9 +23,11 @@ import codecs
 import importlib.util
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
+
+from reportrag.ingest.docx_reader import read_docx
 
 from reportrag.core.errors import EmptyDocument, UnreadableFile, UnsupportedFile
 from reportrag.core.records import SourceText
@@ -36,8 +39,10 @@ _BOM = codecs.BOM_UTF8
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-# between PDF pages: whitespace to cleaning, a page turn to citations (records.Document.page_at counts them)
+# between PDF pages: whitespace to cleaning, a page turn to citations (records.Document.page_at counts them); a
+# DOCX has the form feed alone, inside its line (docx_reader says why)
 PAGE_BREAK = "\n\f\n"
+
 
 def load(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> SourceText:
     """Read ``path`` and return its text; raise ``UnreadableFile``/``UnsupportedFile``/``EmptyDocument``."""
@@ -124,59 +129,6 @@ def _read_md(data: bytes, name: str) -> tuple[str, Headings]:
         start = line_starts[first] + col_first
         end = line_starts[last] + col_last + len(parts[-1].strip())
         headings.append((start, end, int(tok.tag[1:])))
-    return text, tuple(headings)
-
-
-# --- DOCX -------------------------------------------------------------------------------------
-
-_HEADING_STYLE = re.compile(r"heading\s*([1-9])", re.IGNORECASE)
-
-
-def _docx_paragraphs(container) -> Iterator:
-    """Paragraphs in document order, descending into table cells (merged cells once)."""
-    from docx.table import Table
-
-    for block in container.iter_inner_content():
-        if isinstance(block, Table):
-            seen = set()  # holds the lxml elements themselves: ids of freed proxies get reused
-            for row in block.rows:
-                for cell in row.cells:
-                    if cell._tc not in seen:  # a merged cell repeats across the grid
-                        seen.add(cell._tc)
-                        yield from _docx_paragraphs(cell)
-        else:
-            yield block
-
-
-def _docx_level(paragraph) -> int | None:
-    style = paragraph.style.name if paragraph.style is not None else ""
-    if style == "Title":
-        return 0
-    m = _HEADING_STYLE.fullmatch(style or "")
-    return int(m.group(1)) if m else None
-
-
-def _read_docx(data: bytes, name: str) -> tuple[str, Headings]:
-    import docx
-
-    try:
-        lines, levels = [], []
-        for para in _docx_paragraphs(docx.Document(io.BytesIO(data))):
-            lines.append(para.text)
-            levels.append(_docx_level(para))
-    except Exception as e:  # python-docx raises zip, XML and KeyError failures alike
-        raise UnreadableFile(
-            f"{name}: not a readable Word (.docx) document (corrupt, or another format renamed); "
-            "re-save it from Word as .docx and add it again"
-        ) from e
-    text = "\n".join(lines)
-    headings, pos = [], 0
-    for line, level in zip(lines, levels, strict=True):
-        stripped = line.strip()
-        if level is not None and stripped:
-            start = pos + line.index(stripped)
-            headings.append((start, start + len(stripped), level))
-        pos += len(line) + 1
     return text, tuple(headings)
 
 
@@ -313,7 +265,7 @@ _READERS: dict[str, tuple[str, _Reader]] = {
     ".txt": ("txt", _read_txt),
     ".md": ("md", _read_md),
     ".markdown": ("md", _read_md),
-    ".docx": ("docx", _read_docx),
+    ".docx": ("docx", read_docx),
     ".pdf": ("pdf", _read_pdf),
     ".html": ("html", _read_html),
     ".htm": ("html", _read_html),

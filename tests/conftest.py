@@ -48,6 +48,7 @@ SLOW_MODULES = {"test_api", "test_browser", "test_crash_safety", "test_load"}
 SLOW_TESTS = {
     "test_cli_ingest.py::test_damaged_stored_report_gives_a_way_out",  # ingest + search through the CLI
     "test_langchain.py::TestEmbeddingsUnitStandard",  # ReportragEmbeddings() loads the bundled model
+    "test_docx_pages.py::test_cli_json_and_api_cite_page_3",  # `reportrag ingest` of a DOCX through the CLI
 }
 
 
@@ -230,6 +231,20 @@ def app_process(search_settings, searcher, tmp_path_factory):
     with start_server(work, {"REPORTRAG_INDEX_DIR": str(search_settings.index.index_dir),
                              "REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir), "REPORTRAG_WORK_DIR": str(work)}) as server:
         yield server
+
+
+@contextlib.contextmanager
+def upload_server(search_settings: Settings, root: Path):
+    """A server with --allow-uploads over a copy of the session's index in ``root`` (the copy is changed, not the
+    original). Yields (base URL, root)."""
+    import shutil
+
+    shutil.copytree(search_settings.index.index_dir, root / "index")
+    shutil.copytree(search_settings.index.cache_dir, root / "cache")
+    env = {"REPORTRAG_INDEX_DIR": str(root / "index"), "REPORTRAG_CACHE_DIR": str(root / "cache"),
+           "REPORTRAG_WORK_DIR": str(root / "work")}
+    with start_server(root, env, "--allow-uploads") as (url, _):
+        yield url, root
 
 
 @contextlib.contextmanager

@@ -194,3 +194,20 @@ MARKDOWN_HEADINGS = [
     ("Second level setext", 2),
     ("Indented ATX", 3),
 ]
+
+
+# --- concluding observations -------------------------------------------------------------------
+
+# A tiny document of the Committee's concluding observations: numbered paragraphs, lettered items
+CO_TEXT = """# Concluding observations on the fifth periodic report of Kazakhstan
+
+10. The Committee recommends that the State party give the Convention precedence over domestic law.
+
+14. The Committee recommends that the State party:
+(a) Adopt a comprehensive definition of discrimination against women;
+(b) Provide capacity-building to judges on the Convention.
+
+26. Recalling its general recommendation No. 35, the Committee recommends that the State party:
+(a) Amend the Criminal Code to criminalize domestic violence;
+(b) Encourage women to report incidents of domestic violence.
+"""

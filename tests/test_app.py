@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -158,3 +159,28 @@ def test_share_links_use_the_public_url_or_the_readers_host():
 
 def test_the_page_uses_one_system_font_stack_with_every_glyph():
     assert 'font-family: system-ui, "DejaVu Sans"' in webapp.CSS
+
+
+def test_an_upload_is_answered_in_one_line_naming_the_file_and_what_to_do_in_the_app(tmp_path):
+    """The loaders' real failures, worded for the CLI ("… and add it again", an environment variable), become the
+    app's: upload, or ask whoever runs it; the file as the reader's computer names it, not its stored name."""
+    from reportrag.core.errors import ReportragError
+    from reportrag.ingest.loaders import load
+    from reportrag.service.ingesting import IngestResult
+    from reportrag.skins.web.html import upload_result_html
+
+    bad = {"empty.pdf": b"", "junk.pdf": b"%PDF-1.7 not really", "x.docx": b"not a zip", "u16.txt": "x".encode("utf-16"),
+           "bin.txt": bytes(range(256)), "big.md": b"# A report\n\nlonger than the limit\n", "x.odt": b"odt"}
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ReportragError) as failure:
+            load(tmp_path / name, max_bytes=20)
+        shown = upload_result_html(IngestResult(failed=[str(failure.value)]), f"My {name}", name, {})
+        text = re.sub(r"<[^>]+>", "", shown)
+        assert shown.count("<p") == 1 and text.startswith(f"My {name}: "), text
+        assert not re.search(r"\badd\b|reportrag|REPORTRAG_|run '", text), text
+        assert re.search(r"upload|ask whoever runs this app|save it|re-save", text), text
+    added = upload_result_html(IngestResult(added=["water"]), "Water report.md", "Water-report.md", {"water": "Water"})
+    assert "Added Water report.md as “Water”: ask about it in the Ask tab" in added
+    same = upload_result_html(IngestResult(unchanged=["water"]), "Water report.md", "Water-report.md", {})
+    assert "Water report.md is already here, unchanged, as “water”: nothing to upload" in same

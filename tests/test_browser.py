@@ -1,17 +1,22 @@
 """A real browser (Debian's Chromium, driven by Playwright) uses the app as a reader does: asks, clicks a citation,
 checks the highlighted text is the cited quote, follows a shared link, verifies a pasted quote (whole, nearly, and
-cut by an ellipsis), downloads the answer. Screenshots of the chat, the evidence panel and the quote check go to a
+cut by an ellipsis), downloads the answer and the reports it cites, uploads reports. Screenshots of the chat, the evidence panel and the quote check go to a
 temporary folder, or to ``REPORTRAG_SCREENSHOTS_DIR`` when set: ``make screenshots`` sets docs/ to refresh the
 README's pictures (a test run must never change tracked files)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests import fixtures_files as F
+from tests.conftest import run_cli, upload_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -185,7 +190,7 @@ def test_a_clearer_app(page, app_server, searcher, tmp_path):
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(app_server)
     page.wait_for_selector("#rr-download-md")
-    for ident in ("md", "docx", "conversation-md", "conversation-docx"):
+    for ident in ("md", "docx", "csl", "bib", "conversation-md", "conversation-docx"):
         assert page.locator(f"#rr-download-{ident}").evaluate(DISABLED), ident
     header = page.inner_text("#rr-header")
     for document in searcher.documents.values():
@@ -252,3 +257,106 @@ def test_the_evidence_panel_cites_in_print_with_technical_details_folded(page, a
     assert fold.count() >= 1 and fold.first.get_attribute("open") is None  # closed until asked
     fold.first.locator("summary").click()
     assert fold.first.get_attribute("open") is not None and first["anchor"] in fold.first.inner_text()
+
+
+def _download(page, selector: str, path: Path) -> str:
+    with page.expect_download() as download:
+        page.click(selector)
+    download.value.save_as(path)
+    return path.read_text(encoding="utf-8")
+
+
+# BibTeX as the export writes it: entries of "  field = {value}" lines, nothing else
+_BIBTEX = re.compile(r"(?:@techreport\{\w+,\n(?:  \w+ = \{.*\},?\n)+\}\n\n?)+")
+_BIB_ENTRY = re.compile(r"@techreport\{(\w+),\n((?:  \w+ = \{.*\},?\n)+)\}")
+
+
+def _bibtex(text: str) -> list[dict[str, str]]:
+    """Each entry's fields (with its key as "key"); fails on anything the BibTeX grammar above does not cover."""
+    assert _BIBTEX.fullmatch(text), text
+    return [{"key": key, **dict(re.findall(r"  (\w+) = \{(.*)\},?\n", body))} for key, body in _BIB_ENTRY.findall(text)]
+
+
+def test_the_cited_reports_download_as_csl_json_and_bibtex_as_the_cli_exports_them(page, app_server, search_settings,
+                                                                                  tmp_path):
+    """Greyed out before a question; after one, a reference manager's files: one entry per cited report, its
+    symbol, and the paragraphs the answer cites in its note; byte for byte what `reportrag ask --export` writes."""
+    expected = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=120).json()
+    cited = list(dict.fromkeys(c["doc_id"] for c in expected["citations"]))
+    assert "cedaw" in cited
+    page.goto(app_server)
+    page.wait_for_selector("#rr-download-bib")
+    assert page.locator("#rr-download-csl").evaluate(DISABLED) and page.locator("#rr-download-bib").evaluate(DISABLED)
+    page.fill("#rr-question textarea", QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-chat a.rr-cite")
+    page.wait_for_function(f"() => !({DISABLED})(document.querySelector('#rr-download-bib'))")
+
+    csl_text = _download(page, "#rr-download-csl", tmp_path / "answer.csl.json")
+    bib_text = _download(page, "#rr-download-bib", tmp_path / "answer.bib")
+    csl, bib = json.loads(csl_text), _bibtex(bib_text)
+    assert [item["id"] for item in csl] == cited and len(bib) == len(cited)
+    cedaw = cited.index("cedaw")
+    assert csl[cedaw]["number"] == "CEDAW/C/KAZ/6" and csl[cedaw]["type"] == "report"
+    assert bib[cedaw]["key"] == "CEDAWCKAZ6" and bib[cedaw]["number"] == "CEDAW/C/KAZ/6"
+    for c in expected["citations"]:  # each cited paragraph, in the note of its report's entry
+        where = c["print_label"].removeprefix(f"{c['symbol'] or c['doc_title']}, ")
+        i = cited.index(c["doc_id"])
+        assert f"para. {c['paragraph']}" in where and where in csl[i]["note"] and where in bib[i]["note"], where
+
+    env = {"REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir)}
+    for name, downloaded in (("cli.csl.json", csl_text), ("cli.bib", bib_text)):
+        run_cli("ask", QUESTION, "--export", str(tmp_path / name), index_dir=search_settings.index.index_dir, env=env,
+                check=True)
+        assert (tmp_path / name).read_text(encoding="utf-8") == downloaded
+
+
+@pytest.fixture(scope="module")
+def upload_app(search_settings, searcher, tmp_path_factory) -> str:
+    """The app with --allow-uploads over a copy of the session's index."""
+    with upload_server(search_settings, tmp_path_factory.mktemp("browser-uploads")) as (url, _):
+        yield url
+
+
+def _upload(page, path: Path) -> str:
+    """Upload a file in the "Add a report" tab; the app's answer."""
+    clear = page.locator("#rr-upload button[aria-label=Clear]")
+    if clear.count():  # the last file, still in the box
+        clear.click()
+    page.locator("#rr-upload input[type=file]").set_input_files(str(path))
+    page.wait_for_selector("#rr-upload td.filename")
+    before = page.inner_text("#rr-added")
+    page.get_by_role("button", name="Add to the index").click()
+    page.wait_for_function("b => { const e = document.querySelector('#rr-added .rr-upload-result');"
+                           " return e && e.innerText !== b; }", arg=before)
+    return page.inner_text("#rr-added").strip()
+
+
+def test_uploads_answer_in_the_apps_words_and_the_tracker_follows_without_a_reload(page, upload_app, tmp_path):
+    """A bad file, then the Committee's concluding observations, then the same again: each answer one line naming
+    the file and what to do in the app (no command to type); the CO tracker then shows the Committee's words
+    beside the report's responses, in the same page."""
+    page.goto(upload_app)
+    page.evaluate("window.reportragSamePage = true")  # gone if the page reloads
+    page.get_by_role("tab", name="CO tracker").click()
+    row = page.locator('#rr-co tr[data-reference="26(a)"]')
+    row.wait_for()
+    assert "The Committee" not in page.inner_text("#rr-co thead")
+
+    page.get_by_role("tab", name="Add a report").click()
+    bad = _upload(page, F.write_bytes(tmp_path / "junk report.pdf", b"%PDF-1.7 not really"))
+    assert bad == "junk report.pdf: the PDF is damaged or truncated; download or export it again and upload the new copy"
+    assert page.locator("#rr-added .rr-bad").count() == 1
+    co = F.write_text(tmp_path / "CEDAW CO5.md", F.CO_TEXT)
+    added = _upload(page, co)
+    assert added.startswith("Added CEDAW CO5.md as “") and "ask about it in the Ask tab" in added
+    again = _upload(page, co)
+    assert again.startswith("CEDAW CO5.md is already here, unchanged") and "nothing to upload" in again
+    for said in (bad, added, again):
+        assert "\n" not in said and not re.search(r"reportrag |run '|REPORTRAG_|\badd (it|the)", said), said
+
+    page.get_by_role("tab", name="CO tracker").click()
+    page.wait_for_function("() => document.querySelector('#rr-co thead')?.innerText.includes('The Committee')")
+    assert "Amend the Criminal Code to criminalize domestic violence" in row.inner_text()
+    assert "¶165–167" in row.inner_text()  # the report's response, beside the Committee's words
+    assert page.evaluate("window.reportragSamePage") is True

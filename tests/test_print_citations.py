@@ -115,9 +115,13 @@ def test_csl_json_and_bibtex(tmp_path):
         "report", "CEDAW/C/KAZ/6", "United Nations", "en")
     assert cedaw["issued"] == {"date-parts": [[2023]]} and "URL" not in cedaw  # no address is guessed
     assert items[1]["publisher"] == "Ministry of Justice of the Republic of Kazakhstan" and "number" not in items[1]
+    # where the answer cites each report, in its note (a reference manager keeps one entry per report)
+    assert cedaw["note"] == "Responds to CEDAW/C/KAZ/CO/5. Cited: para. 180 (Article 5 (a))"
+    assert items[1]["note"] == "Cited: sec. VII.A, p. 19, para. 127 (counted)"
     bib = export.export(_answer(), tmp_path / "answer.bib", infos).read_text(encoding="utf-8")
     assert bib.startswith("@techreport{CEDAWCKAZ6,") and "number = {CEDAW/C/KAZ/6}" in bib and "year = {2022}" in bib
     assert bib.count("{") == bib.count("}")
+    assert "note = {Responds to CEDAW/C/KAZ/CO/5. Cited: para. 180 (Article 5 (a))}" in bib
     # a user's own report, not in the manifest: its title at least
     assert bibliography.cited(_answer(), {})[0].title == "CEDAW 6th periodic report"
 

@@ -17,6 +17,7 @@ from reportrag.ingest.pipeline import build_document, info_for_file
 from reportrag.service import Service
 from reportrag.skins.web.co_tab import tracker_html
 from tests.conftest import run_cli
+from tests.fixtures_files import CO_TEXT
 
 REFERENCES_NAMED = 66  # labels the CEDAW report names, paragraph by paragraph (the issue's count)
 DISTINCT = 65  # … of them distinct: "24(d)" is named twice (¶201 opens its block, ¶206 closes it)
@@ -111,20 +112,6 @@ def test_tab_html_links_each_paragraph_and_status_into_the_evidence_panel(tracke
     hostile = tracked[0].__class__("<script>", "x", tracked[0].responses)
     assert "<script>" not in tracker_html([hostile])
     assert paragraph_label([62, 64, 65]) == "¶62, 64–65" and paragraph_label([]) == ""
-
-
-CO_TEXT = """# Concluding observations on the fifth periodic report of Kazakhstan
-
-10. The Committee recommends that the State party give the Convention precedence over domestic law.
-
-14. The Committee recommends that the State party:
-(a) Adopt a comprehensive definition of discrimination against women;
-(b) Provide capacity-building to judges on the Convention.
-
-26. Recalling its general recommendation No. 35, the Committee recommends that the State party:
-(a) Amend the Criminal Code to criminalize domestic violence;
-(b) Encourage women to report incidents of domestic violence.
-"""
 
 
 def test_the_committees_words_stand_beside_the_response(tmp_path, fake_searcher):

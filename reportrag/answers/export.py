@@ -139,9 +139,9 @@ def export(answer: Answer, path: Path, reports: Mapping[str, ReportInfo] | None 
     cited report, for a reference manager (``reports``: what the manifest says of each, by report id)."""
     path = export_path(path, FORMATS)
     if path.suffix.lower() in (".json", ".bib"):
-        entries = bibliography.cited(answer, reports or {})
-        write_atomic(path, bibliography.to_csl_json(entries) if path.suffix.lower() == ".json"
-                     else bibliography.to_bibtex(entries))
+        entries, places = bibliography.cited(answer, reports or {}), bibliography.cited_at(answer)
+        write_atomic(path, bibliography.to_csl_json(entries, places) if path.suffix.lower() == ".json"
+                     else bibliography.to_bibtex(entries, places))
     elif path.suffix.lower() == ".md":
         write_atomic(path, to_markdown(answer))
     else:

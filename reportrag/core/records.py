@@ -144,8 +144,8 @@ class Document:
         return next((s.page for s in self.sections if s.label == section_label and s.page), None)
 
     def page_at(self, start: int) -> int | None:
-        """The page a canonical offset stands on, where the source marks its pages (a PDF's form feeds between
-        pages); None where it does not."""
+        """The page a canonical offset stands on, where the source marks its pages with form feeds (between a
+        PDF's pages; at a DOCX's page breaks); None where it does not."""
         if "\f" not in self.source_text:
             return None
         starts = [s.start for s in self.segments]

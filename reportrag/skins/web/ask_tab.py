@@ -1,5 +1,6 @@
 """The Ask tab: a question in, an answer of verbatim cited quotes out, every citation shown in its report beside
-the chat, the answer downloadable as Markdown and DOCX. A shared ``?cite=`` link opens this tab at its citation.
+the chat, the answer downloadable as Markdown and DOCX, the reports it cites as CSL-JSON and BibTeX (as
+``reportrag ask --export`` writes them). A shared ``?cite=`` link opens this tab at its citation.
 
 Handlers carry no docstrings: Gradio would publish them as the API's endpoint descriptions.
 """
@@ -69,13 +70,18 @@ def build_ask_tab(service: Service, report_choices: list) -> AskTab:
     return AskTab(doc_filter=doc_filter, evidence=evidence)
 
 
+# the answer's exports (button label, element id suffix, file suffix), then the conversation's two
+ANSWER_EXPORTS = (("Download Markdown", "md", ".md"), ("Download DOCX", "docx", ".docx"),
+                  ("Cited reports as CSL-JSON", "csl", ".csl.json"), ("Cited reports as BibTeX", "bib", ".bib"))
+
+
 def _download_buttons() -> list[gr.DownloadButton]:
     """The answer's and the conversation's exports; greyed out until there is an answer to download."""
+    buttons = [(label, ident) for label, ident, _ in ANSWER_EXPORTS] + [
+        ("Conversation as Markdown", "conversation-md"), ("Conversation as DOCX", "conversation-docx")]
     with gr.Row():
         return [gr.DownloadButton(label, size="sm", interactive=False, elem_id=f"rr-download-{ident}")
-                for label, ident in (("Download Markdown", "md"), ("Download DOCX", "docx"),
-                                     ("Conversation as Markdown", "conversation-md"),
-                                     ("Conversation as DOCX", "conversation-docx"))]
+                for label, ident in buttons]
 
 
 def open_shared_links(app: gr.Blocks, service: Service, ask: AskTab, tabs: gr.Tabs) -> None:
@@ -85,7 +91,7 @@ def open_shared_links(app: gr.Blocks, service: Service, ask: AskTab, tabs: gr.Ta
 
 def _chat_only(history: list) -> tuple:
     """The respond outputs while an answer is on its way: the chat changes, the rest stays, the question clears."""
-    return history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip()
+    return history, gr.skip(), gr.skip(), *(gr.skip() for _ in range(len(ANSWER_EXPORTS) + 2)), gr.skip(), "", gr.skip()
 
 
 def _download(path: str | None):
@@ -120,23 +126,26 @@ class _AskHandlers:
                     yield _chat_only(history)
         except ReportragError as e:
             history[-1] = {"role": "assistant", "content": error_html(e)}
-            yield (history, gr.update(choices=[], value=None), "", _download(None), _download(None),
+            yield (history, gr.update(choices=[], value=None), "", *(_download(None) for _ in ANSWER_EXPORTS),
                    *self.conversation_downloads(answers), "", "", answers)
             return
         history[-1] = {"role": "assistant", "content": answer_html(answer)}
         choices = citation_choices(answer)
         first = choices[0][1] if choices else None
         answers = [*answers, answer]
-        md, docx = self.write_exports(answer)
-        yield (history, gr.update(choices=choices, value=first), self.show(first, request), _download(md),
-               _download(docx), *self.conversation_downloads(answers), export.to_markdown(answer), "", answers)
+        files = self.write_exports(answer)
+        yield (history, gr.update(choices=choices, value=first), self.show(first, request),
+               *(_download(f) for f in files), *self.conversation_downloads(answers), export.to_markdown(answer), "",
+               answers)
 
-    def write_exports(self, answer: Answer) -> tuple[str, str]:
+    def write_exports(self, answer: Answer) -> list[str]:
         self.exports.mkdir(parents=True, exist_ok=True)
         # the file name comes from the question's hash, never from user text: nothing can escape the folder
         stem = "answer-" + hashlib.sha1(answer.question.encode("utf-8")).hexdigest()[:12]
-        return (str(export.export(answer, self.exports / f"{stem}.md")),
-                str(export.export(answer, self.exports / f"{stem}.docx")))
+        # the reports as the CLI's --export describes them: what the index says of each (the manifest's fields)
+        reports = {doc_id: document.info for doc_id, document in self.service.searcher.documents.items()}
+        return [str(export.export(answer, self.exports / f"{stem}{suffix}", reports))
+                for _, _, suffix in ANSWER_EXPORTS]
 
     def conversation_downloads(self, answers: list[Answer]) -> tuple:
         """The conversation's two download buttons: its files, or greyed out before a first answer."""

@@ -30,9 +30,11 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
             verify = build_verify_tab(service, choices)
             browse = build_browse_tab(app, service, choices)
             open_shared_links(app, service, ask, tabs)
+            uploaded = None
             if allow_uploads:  # off unless the server was started with --allow-uploads
-                build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc, header)
-            build_co_tab(app, service)  # last: the components and endpoints built before keep their numbers
+                uploaded = build_upload_tab(service, ask.doc_filter, verify.quote_doc, browse.browse_doc, header)
+            # last: the components and endpoints built before keep their numbers
+            build_co_tab(app, service, refresh_after=uploaded)
         add_ask_json(service)
     # Gradio runs one event at a time by default; the service serves many (their embeddings batched)
     app.queue(default_concurrency_limit=CONCURRENT_EVENTS)

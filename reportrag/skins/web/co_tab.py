@@ -20,7 +20,9 @@ INTRO = ("Each paragraph of the Committee's concluding observations the reports 
          "to see it in its report.")
 
 
-def build_co_tab(app: gr.Blocks, service: Service) -> None:
+def build_co_tab(app: gr.Blocks, service: Service, *, refresh_after=None) -> None:
+    """The tab, filled when the page loads and again after ``refresh_after`` (the upload's event, when uploads are
+    on): a report added — the concluding observations themselves, say — changes the tracker without a reload."""
     with gr.Tab("CO tracker", id="co"):
         gr.Markdown(INTRO)
         with gr.Row():
@@ -29,6 +31,8 @@ def build_co_tab(app: gr.Blocks, service: Service) -> None:
         table = gr.HTML(elem_id="rr-co")
     handlers = _CoHandlers(service)
     app.load(handlers.show, None, [table, csv_file, docx_file], api_name=False)
+    if refresh_after is not None:
+        refresh_after.then(handlers.show, None, [table, csv_file, docx_file], api_name=False)
 
 
 def tracker_html(tracked: list[TrackedObservation]) -> str:

@@ -242,9 +242,31 @@ def section_html(document: Document, index: int) -> str:
     return "".join(rows) + "</div>"
 
 
-def ingest_result_html(result: IngestResult) -> str:
-    """What became of uploaded files: added, unchanged, or failed (with why)."""
-    lines = [f'<p class="rr-ok">Added: {esc(d)}</p>' for d in result.added]
-    lines += [f"<p>Unchanged: {esc(d)}</p>" for d in result.unchanged]
-    lines += [f'<p class="rr-bad">{esc(web_message(line))}</p>' for line in result.failed]
-    return "".join(lines)
+# An upload's failure says what to do as the CLI says it ("… and add it again"); in the app a report is uploaded,
+# and a server setting is the business of whoever runs it.
+_UPLOAD_WORDING = (
+    (re.compile(r"raise the limit \(REPORTRAG_\w+\)"), "ask whoever runs this app to raise the limit"),
+    (re.compile(r"check its permissions"), "ask whoever runs this app to check the uploads folder"),
+    (re.compile(r"\badd\b"), "upload"),
+)
+
+
+def upload_result_html(result: IngestResult, file_name: str, stored_name: str, titles: dict[str, str]) -> str:
+    """One line on an uploaded file, naming it as the reader's computer does (``file_name``): added, with where to
+    ask about it; already there; or what is wrong and what to do, in the app's terms. The ingest messages name the
+    plain name it was stored under (``stored_name``)."""
+    name = esc(file_name)
+    if result.added:
+        title = esc(titles.get(result.added[0], result.added[0]))
+        return (f'<p class="rr-ok rr-upload-result">Added {name} as “{title}”: ask about it in the Ask tab (pick it '
+                "under Filters → Report to search it alone).</p>")
+    if result.unchanged:
+        title = esc(titles.get(result.unchanged[0], result.unchanged[0]))
+        return (f'<p class="rr-upload-result">{name} is already here, unchanged, as “{title}”: nothing to upload; '
+                "ask about it in the Ask tab.</p>")
+    line = " ".join(result.failed) or f"{stored_name}: nothing was added; try the upload again"
+    if line.startswith(stored_name + ":"):
+        line = file_name + line[len(stored_name):]
+    for pattern, wording in _UPLOAD_WORDING:
+        line = pattern.sub(wording, line)
+    return f'<p class="rr-bad rr-upload-result">{esc(web_message(line))}</p>'

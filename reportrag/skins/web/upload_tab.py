@@ -12,9 +12,10 @@ from pathlib import Path
 
 import gradio as gr
 
+from reportrag.core.errors import ReportragError
 from reportrag.ingest.loaders import SUPPORTED
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, ingest_result_html, reports_header_html
+from reportrag.skins.web.html import error_html, reports_header_html, upload_result_html
 from reportrag.skins.web.shared import report_choices, single_reports
 
 
@@ -31,16 +32,17 @@ def safe_upload_name(name: str) -> str:
 
 
 def build_upload_tab(service: Service, ask_filter: gr.Dropdown, verify_filter: gr.Dropdown,
-                     browse_choice: gr.Dropdown, header: gr.HTML) -> None:
-    """The tab and its button; the other tabs' report dropdowns, and the header, gain each report added."""
+                     browse_choice: gr.Dropdown, header: gr.HTML):
+    """The tab and its button; the other tabs' report dropdowns, and the header, gain each report added. Returns
+    the upload's event, for tabs built later to follow it (the CO tracker shows what the new report changes)."""
     with gr.Tab("Add a report", id="add"):
         gr.Markdown(f"Add a report ({', '.join(SUPPORTED)}; at most {service.settings.ingest.max_file_bytes // 2**20} MiB). "
                     "It is split into citable passages and searchable at once.")
         upload = gr.File(label="Report file", file_types=list(SUPPORTED), type="filepath", elem_id="rr-upload")
         add = gr.Button("Add to the index", variant="primary")
         added = gr.HTML(elem_id="rr-added")
-    add.click(_UploadHandlers(service).add_report, upload, [added, ask_filter, verify_filter, browse_choice, header],
-              api_name="add_report")
+    return add.click(_UploadHandlers(service).add_report, upload,
+                     [added, ask_filter, verify_filter, browse_choice, header], api_name="add_report")
 
 
 class _UploadHandlers:
@@ -53,9 +55,15 @@ class _UploadHandlers:
             return error_html("Choose a report file first."), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         self.uploads.mkdir(parents=True, exist_ok=True)
         # Gradio keeps the browser's file name; it is reduced to a plain name inside the uploads folder
-        target = self.uploads / safe_upload_name(Path(file_path).name)
+        original = re.split(r"[\\/]", Path(file_path).name)[-1]
+        target = self.uploads / safe_upload_name(original)
         shutil.copyfile(file_path, target)
-        result = self.service.add_reports([target])
+        try:
+            result = self.service.add_reports([target])
+        except ReportragError as e:  # the index could not be rebuilt: the file itself may be fine
+            return error_html(e), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        documents = self.service.documents()
         choices = report_choices(self.service)  # for the ask filter, the verify filter and the browse choice
-        return (ingest_result_html(result), gr.update(choices=choices), gr.update(choices=choices),
-                gr.update(choices=single_reports(choices)), reports_header_html(self.service.documents()))
+        message = upload_result_html(result, original, target.name, {d["doc_id"]: d["title"] for d in documents})
+        return (message, gr.update(choices=choices), gr.update(choices=choices),
+                gr.update(choices=single_reports(choices)), reports_header_html(documents))
