@@ -22,7 +22,6 @@ import numpy as np
 
 from reportrag.core.errors import BadDataset
 from reportrag.core.settings import AnswerSettings
-from reportrag.index.keyword import tokenize
 from reportrag.retrieval.rerank import QueryReferences, query_references, reference_match
 from reportrag.retrieval.term_stats import TermStats
 
