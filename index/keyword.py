@@ -175,31 +175,43 @@ class KeywordScorer:
     def __init__(self, parts: list[tuple[Postings, np.ndarray]], n_rows: int) -> None:
         self.parts = parts
         self.n_rows = n_rows
-        total = sum(int(postings.lengths[row_map >= 0].sum(dtype=np.int64)) for postings, row_map in parts)
-        self.average_length = total / n_rows if n_rows else 1.0
+        self.total_length = sum(int(postings.lengths[row_map >= 0].sum(dtype=np.int64)) for postings, row_map in parts)
+        self.average_length = self.total_length / n_rows if n_rows else 1.0
 
     @classmethod
     def over(cls, texts: list[str]) -> KeywordScorer:
         """A scorer over ``texts`` alone (one set of postings, every row live): the BEIR benchmark's keyword index."""
         return cls([(Postings.build(texts), np.arange(len(texts)))], len(texts))
 
+    def document_frequencies(self, terms: list[str]) -> list[int]:
+        """How many live passages hold each term (a replica's share of corpus-wide statistics)."""
+        return [sum(len(self._live_postings(postings, row_map, term)[0]) for postings, row_map in self.parts)
+                for term in terms]
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every live passage for ``query`` (zeros when no query term is known)."""
+        terms = list(dict.fromkeys(query_tokens(query)))
+        return self.scores_with(terms, self.document_frequencies(terms), self.n_rows, self.average_length)
+
+    def scores_with(self, terms: list[str], df: list[int], n_total: int, average_length: float) -> np.ndarray:
+        """BM25 of these rows with statistics given from outside (summed over every replica of a cluster), so each
+        replica scores its passages exactly as one index over the whole corpus would."""
         out = np.zeros(self.n_rows, dtype=np.float32)
-        for term in dict.fromkeys(query_tokens(query)):
-            found = []
-            for postings, row_map in self.parts:
-                hit = postings.postings(term)
-                if hit is None:
-                    continue
-                rows = row_map[hit[0]]
-                live = rows >= 0
-                found.append((rows[live], hit[1][live], postings.lengths[hit[0][live]]))
-            df = sum(len(rows) for rows, _, _ in found)
-            if df == 0:
+        for term, frequency in zip(terms, df):
+            if frequency == 0:
                 continue
-            idf = np.float32(math.log(1 + (self.n_rows - df + 0.5) / (df + 0.5)))
-            for rows, tf, lengths in found:  # as bm25s: float64 term weight, stored as float32, summed in float32
-                norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / self.average_length)
+            idf = np.float32(math.log(1 + (n_total - frequency + 0.5) / (frequency + 0.5)))
+            for postings, row_map in self.parts:  # as bm25s: float64 term weight, stored as float32, summed in float32
+                rows, tf, lengths = self._live_postings(postings, row_map, term)
+                norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / average_length)
                 out[rows] += (np.float64(idf) * (tf / (norm + tf))).astype(np.float32)
         return out
+
+    @staticmethod
+    def _live_postings(postings: Postings, row_map: np.ndarray, term: str):
+        hit = postings.postings(term)
+        if hit is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        rows = row_map[hit[0]]
+        live = rows >= 0
+        return rows[live], hit[1][live], postings.lengths[hit[0][live]]

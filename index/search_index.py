@@ -124,14 +124,14 @@ def load(root: Path, *, model: str) -> SearchIndex:
             if attempt < 2 and read_manifest(root, model=model) != manifest:
                 continue
             raise IndexNotFound(f"{path(root)}: the search index is damaged ({e}); run 'reportrag ingest'") from e
-        index = _view(manifest, shards)
+        index = view(manifest, shards)
         if index.manifest["passages"] != len(index.passage_ids) or index.manifest["sentences"] != len(index.sentence_owner):
             raise IndexNotFound(f"{path(root)}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
         return index
     raise AssertionError("unreachable")
 
 
-def _view(manifest: dict, shards: list[Shard]) -> SearchIndex:
+def view(manifest: dict, shards: list[Shard]) -> SearchIndex:
     """Every shard's live rows, reports in id order (contiguous slices of each shard: rows are grouped by report)."""
     removed = [set(s["removed"]) for s in manifest["shards"]]
     blocks = sorted((doc, k, i) for k, shard in enumerate(shards) for i, doc in enumerate(shard.reports)
