@@ -2,6 +2,7 @@
 
     skins     reportrag/skins/   CLI, HTTP API, web app, LangChain adapters (and app.py, reportrag/__main__.py)
     eval      eval/              metrics, question-set runner, BEIR, benchmarks, load test
+    cluster   reportrag/cluster/ Ray: distributed ingest, shard replicas (the [cluster] extra; only skins import it)
     service   reportrag/service/ the front door every skin calls; ingesting into the index folder
     answers   reportrag/answers/ extractive answers, evidence, generation, citation lookup, quotes, export
     retrieval reportrag/retrieval/ corpus in memory, scorer, filters, re-ranking
@@ -19,9 +20,9 @@ import pytest
 
 from reportrag.core.settings import PROJECT_ROOT
 
-LAYERS = ("core", "ingest", "index", "retrieval", "answers", "service", "eval", "skins")
+LAYERS = ("core", "ingest", "index", "retrieval", "answers", "service", "cluster", "eval", "skins")
 FOLDERS = {"reportrag/core": "core", "ingest": "ingest", "index": "index", "reportrag/retrieval": "retrieval",
-           "reportrag/answers": "answers", "reportrag/service": "service", "eval": "eval", "reportrag/skins": "skins"}
+           "reportrag/answers": "answers", "reportrag/service": "service", "reportrag/cluster": "cluster", "eval": "eval", "reportrag/skins": "skins"}
 TOP_FILES = {"app.py": "skins", "reportrag/__main__.py": "skins", "reportrag/__init__.py": "core"}
 GENERIC_NAMES = {"ingest", "index", "eval", "app"}  # must never be imported as top-level packages
 MAX_MODULE_LINES = 420

@@ -17,6 +17,7 @@ Ray: a holder may be a plain object (tests) or a Ray Serve replica behind a hand
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -119,13 +120,14 @@ class ScatterSearcher(Searcher):
                                 "every live shard must be held exactly once")
         self.average_length = total_length / n_live if n_live else 1.0
         self.exact = len(passages) <= int(manifest["settings"].get("exact_up_to", 20_000))
+        self._pool = ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="reportrag-scatter")
 
     def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
         n = len(self.corpus.passages)
         terms = list(dict.fromkeys(query_tokens(text))) if mode != "dense" else []
-        df = [sum(column) for column in zip(*(g.document_frequencies(terms) for g in self.groups))] if terms else []
-        parts = [g.score(vector, terms, df, n, self.average_length, mode, self.exact, min(CANDIDATES, n))
-                 for g in self.groups]
+        df = [sum(column) for column in zip(*self._each(lambda g: g.document_frequencies(terms)))] if terms else []
+        parts = self._each(lambda g: g.score(vector, terms, df, n, self.average_length, mode, self.exact,
+                                             min(CANDIDATES, n)))
         keyword = np.zeros(n, np.float32)
         passage, sentence = np.full(n, UNSCORED, np.float32), np.full(n, UNSCORED, np.float32)
         for rows_of, (rows, p, s, k) in zip(self.global_rows, parts):
@@ -139,6 +141,12 @@ class ScatterSearcher(Searcher):
         if mode == "dense":
             return passage
         return fuse(passage, sentence, keyword, self.weights, identifiers=has_identifiers(text))
+
+    def _each(self, call) -> list:
+        """``call`` on every group at once (remote groups answer in parallel), results in group order."""
+        if len(self.groups) == 1:
+            return [call(self.groups[0])]
+        return list(self._pool.map(call, self.groups))
 
     def sentence_vectors(self, passage: Passage) -> np.ndarray:
         return self.groups[self.holder[passage.passage_id]].sentence_vectors(passage.passage_id)

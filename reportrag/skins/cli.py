@@ -64,6 +64,12 @@ def _add_index_commands(sub) -> None:
     p.add_argument("doc_id", metavar="DOC_ID")
     p.set_defaults(run=_remove)
 
+    p = sub.add_parser("serve", help="run the web app and HTTP API (as app.py); --cluster: shards served by Ray Serve")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--cluster", metavar="ADDRESS", help="a Ray cluster's address (needs the [cluster] extra)")
+    p.set_defaults(run=_serve)
+
     p = sub.add_parser("compact", help="merge the index's shards into one and drop unused cached vectors (nothing re-embedded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_compact)
@@ -284,6 +290,14 @@ def _remove(settings: Settings, args) -> int:
     Service(settings).remove(args.doc_id, progress=_to_stderr)
     print(f"removed {args.doc_id}; index: {settings.index.index_dir}")
     return 0
+
+
+def _serve(settings: Settings, args) -> int:
+    from reportrag.skins.web.server import main as serve  # Gradio and the server: only for this command
+
+    argv = [*(["--host", args.host] if args.host else []), *(["--port", str(args.port)] if args.port else []),
+            *(["--cluster", args.cluster] if args.cluster else [])]
+    return serve(argv, settings=settings)
 
 
 def _compact(settings: Settings, args) -> int:

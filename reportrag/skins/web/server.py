@@ -35,16 +35,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--allow-uploads", action="store_true", default=server.allow_uploads,
                         help="let users add reports from the browser (off by default; or REPORTRAG_ALLOW_UPLOADS=1)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="serve the index's shards from Ray Serve replicas on the Ray cluster at ADDRESS "
+                             "(needs the [cluster] extra); this process keeps the reports, merges and answers")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None, *, started: float | None = None) -> int:
-    """Serve until stopped; ``started``: when the process started (default: when this package was imported)."""
+def main(argv: list[str] | None = None, *, started: float | None = None, settings=None) -> int:
+    """Serve until stopped; ``started``: when the process started (default: when this package was imported);
+    ``settings``: the CLI's (``reportrag serve``), else the environment's."""
     args = parse_args(argv)
+    settings = settings or SETTINGS
     import uvicorn
 
+    if args.cluster and args.allow_uploads:
+        print("error: --allow-uploads: not with --cluster; add reports with 'reportrag ingest --cluster', then restart",
+              file=sys.stderr)
+        return 2
     try:
-        service = Service(SETTINGS)
+        if args.cluster:
+            try:
+                from reportrag.cluster.serving import open_cluster_searcher  # imports Ray: only on this path
+            except ImportError as e:
+                print(f"error: --cluster needs Ray ({e}); install the extra: pip install -e '.[cluster]'", file=sys.stderr)
+                return 1
+            from reportrag.service.batching import BatchingEmbedder
+            from reportrag.service.ingesting import make_embedder
+
+            searcher = open_cluster_searcher(settings, args.cluster, embedder=BatchingEmbedder(make_embedder(settings)))
+            service = Service(settings, searcher=searcher)
+        else:
+            service = Service(settings)
         service.warm_up()  # the first question must not pay for anything left to load
     except ReportragError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -53,5 +74,11 @@ def main(argv: list[str] | None = None, *, started: float | None = None) -> int:
     web = uvicorn.Server(uvicorn.Config(server, host=args.host, port=args.port, log_level="warning"))
     print(f"reportrag: ready in {time.perf_counter() - (started or STARTED):.1f}s; open http://{args.host}:{args.port}",
           flush=True)
-    web.run()
+    try:
+        web.run()
+    finally:
+        if args.cluster:  # the shard replicas go with the server; the cluster stays up
+            from reportrag.cluster.serving import shutdown
+
+            shutdown()
     return 0
