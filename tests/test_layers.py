@@ -3,6 +3,7 @@
     skins     reportrag/skins/   CLI, HTTP API, web app, LangChain adapters (and app.py, reportrag/__main__.py)
     eval      eval/              metrics, question-set runner, BEIR, benchmarks, load test
     service   reportrag/service/ the front door every skin calls; ingesting into the index folder
+    cluster   reportrag/cluster/ distributed ingest on Ray (optional extra): tasks, an actor pool, then the service's index
     answers   reportrag/answers/ extractive answers, evidence, generation, citation lookup, quotes, export
     retrieval reportrag/retrieval/ corpus in memory, scorer, filters, re-ranking
     index     index/             document store, embeddings, vectors, keyword index, the search index on disk
@@ -19,9 +20,10 @@ import pytest
 
 from reportrag.core.settings import PROJECT_ROOT
 
-LAYERS = ("core", "ingest", "index", "retrieval", "answers", "service", "eval", "skins")
+LAYERS = ("core", "ingest", "index", "retrieval", "answers", "service", "cluster", "eval", "skins")
 FOLDERS = {"reportrag/core": "core", "ingest": "ingest", "index": "index", "reportrag/retrieval": "retrieval",
-           "reportrag/answers": "answers", "reportrag/service": "service", "eval": "eval", "reportrag/skins": "skins"}
+           "reportrag/answers": "answers", "reportrag/service": "service", "reportrag/cluster": "cluster", "eval": "eval",
+           "reportrag/skins": "skins"}
 TOP_FILES = {"app.py": "skins", "reportrag/__main__.py": "skins", "reportrag/__init__.py": "core"}
 GENERIC_NAMES = {"ingest", "index", "eval", "app"}  # must never be imported as top-level packages
 MAX_MODULE_LINES = 420
