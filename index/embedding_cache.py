@@ -78,6 +78,14 @@ class EmbeddingCache:
         """How many distinct texts are not cached yet (to report progress); embeds nothing."""
         return int((~self._lookup(np.unique(self._digests(texts)))[1]).sum())
 
+    def uncached(self, texts: list[str]) -> list[str]:
+        """The distinct texts not cached yet, in the order they first appear (what a distributed ingest sends to
+        its embedding workers); embeds nothing."""
+        digests = self._digests(texts)
+        unique, first = np.unique(digests, return_index=True)
+        found = self._lookup(unique)[1]
+        return [texts[i] for i in sorted(first[~found])]
+
     def save(self, keep: set[str] | None = None) -> None:
         """Write the vectors embedded since the last save as one new segment, delete the damaged segments met, and
         leftovers of interrupted writes. ``keep`` is accepted from older callers and ignored: pruning is

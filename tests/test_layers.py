@@ -2,8 +2,8 @@
 
     skins     reportrag/skins/   CLI, HTTP API, web app, LangChain adapters (and app.py, reportrag/__main__.py)
     eval      eval/              metrics, question-set runner, BEIR, benchmarks, load test
-    cluster   reportrag/cluster/ Ray: distributed ingest, shard replicas (the [cluster] extra; only skins import it)
     service   reportrag/service/ the front door every skin calls; ingesting into the index folder
+    cluster   reportrag/cluster/ Ray (optional extra): distributed ingest (tasks, an actor pool), shard replicas for serving
     answers   reportrag/answers/ extractive answers, evidence, generation, citation lookup, quotes, export
     retrieval reportrag/retrieval/ corpus in memory, scorer, filters, re-ranking
     index     index/             document store, embeddings, vectors, keyword index, the search index on disk
@@ -22,7 +22,8 @@ from reportrag.core.settings import PROJECT_ROOT
 
 LAYERS = ("core", "ingest", "index", "retrieval", "answers", "service", "cluster", "eval", "skins")
 FOLDERS = {"reportrag/core": "core", "ingest": "ingest", "index": "index", "reportrag/retrieval": "retrieval",
-           "reportrag/answers": "answers", "reportrag/service": "service", "reportrag/cluster": "cluster", "eval": "eval", "reportrag/skins": "skins"}
+           "reportrag/answers": "answers", "reportrag/service": "service", "reportrag/cluster": "cluster", "eval": "eval",
+           "reportrag/skins": "skins"}
 TOP_FILES = {"app.py": "skins", "reportrag/__main__.py": "skins", "reportrag/__init__.py": "core"}
 GENERIC_NAMES = {"ingest", "index", "eval", "app"}  # must never be imported as top-level packages
 MAX_MODULE_LINES = 420

@@ -96,9 +96,18 @@ class ServerSettings(_Section):
                                    "for shared links; none: from the request (Host, X-Forwarded-Host/-Proto)")
 
 
+class ClusterSettings(_Section):
+    """Distributed ingest on a Ray cluster (the optional ``.[cluster]`` extra; README: Beyond one machine)."""
+
+    cluster_address: str | None = Field(None, description='a Ray cluster ("HOST:PORT") that `reportrag ingest` runs '
+                                        "on (as --cluster does); none: this process alone")
+    cluster_batch: int = Field(256, ge=1, description="texts per batch sent to an embedding actor; batches reach the "
+                                                      "embedding cache as they arrive (a rerun embeds only the rest)")
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "ingest": IngestSettings, "index": IndexSettings, "retrieval": RetrievalSettings,
-    "answers": AnswerSettings, "generation": GenerationSettings, "server": ServerSettings,
+    "answers": AnswerSettings, "generation": GenerationSettings, "server": ServerSettings, "cluster": ClusterSettings,
 }
 # field name → its section: names are unique, so a flat name (environment, --set, keyword) is never ambiguous
 SECTION_OF = {name: section for section, cls in SECTIONS.items() for name in cls.model_fields}
@@ -111,6 +120,7 @@ class Settings(_Section):
     answers: AnswerSettings = AnswerSettings()
     generation: GenerationSettings = GenerationSettings()
     server: ServerSettings = ServerSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     @model_validator(mode="before")
     @classmethod

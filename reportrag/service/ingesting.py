@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,6 @@ from reportrag.index import mpnet
 from reportrag.index.embed import Embedder, EmbeddingCache, folder_dimension
 from reportrag.index.model_path import bundled_model_name, bundled_model_path, minilm_path, model_name
 from reportrag.ingest.pipeline import (
-    PIPELINE_VERSION,
     build_document,
     build_passages,
     expand,
@@ -33,6 +32,7 @@ from reportrag.ingest.tokens import TokenCounter
 from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import weights_for
 from reportrag.retrieval.search import Searcher
+from reportrag.service.triage import known_builds, triage
 
 
 def model_dir(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Path:
@@ -78,16 +78,7 @@ def ingest_reports(
 
 
 def _ingest_reports(settings: Settings, paths: list[Path] | None, progress: Callable[[str], None]) -> IngestResult:
-    if paths:
-        taken = set(documents.doc_ids(settings.index.index_dir))
-        known = _known_files(settings)
-        items = []
-        for path in expand(paths):
-            info = known.get(Path(path).resolve()) or info_for_file(path, taken)
-            taken.add(info.doc_id)
-            items.append((info, path))
-    else:
-        items = read_manifest(settings.ingest.reports_manifest)
+    items = ingest_items(settings, paths)
     tokens = TokenCounter(tokenizer_dir(settings))
     result = ingest(
         settings.index.index_dir,
@@ -97,13 +88,49 @@ def _ingest_reports(settings: Settings, paths: list[Path] | None, progress: Call
         max_tokens=settings.ingest.max_passage_tokens,
         progress=progress,
     )
+    update_search_index(settings, bool(result.added), progress=progress)
+    return result
+
+
+def ingest_items(settings: Settings, paths: list[Path] | None) -> list[tuple[ReportInfo, Path]]:
+    """What an ingest reads: the bundled reports (no paths), or the given files and folders, each with its metadata
+    (a file already in the index keeps its id)."""
+    if not paths:
+        return read_manifest(settings.ingest.reports_manifest)
+    taken = set(documents.doc_ids(settings.index.index_dir))
+    known = _known_files(settings)
+    items = []
+    for path in expand(paths):
+        info = known.get(Path(path).resolve()) or info_for_file(path, taken)
+        taken.add(info.doc_id)
+        items.append((info, path))
+    return items
+
+
+def update_search_index(settings: Settings, added: bool, embedder: Embedder | None = None,
+                        progress: Callable[[str], None] = lambda _: None) -> None:
+    """After the stored reports were brought up to date: index what was added, at a cost in proportion to it (other
+    shards are checked for presence only); with nothing added, mend the index if it is stale or damaged."""
     stored = documents.doc_ids(settings.index.index_dir)
-    if result.added:  # at a cost in proportion to what was added: other shards are checked for presence only
-        refresh_search_index(settings, progress=progress, thorough=False)
+    if added:
+        refresh_search_index(settings, embedder, progress=progress, thorough=False)
     elif stored and not _search_index_current(settings, thorough=True):
         # nothing new, yet the index is stale or damaged (the searcher said so): check every shard, mend it
-        refresh_search_index(settings, progress=progress)
-    return result
+        refresh_search_index(settings, embedder, progress=progress)
+
+
+def reports_to_index(settings: Settings, model: str) -> list[str]:
+    """The stored reports whose current record the search index does not hold (every one when there is no index
+    for ``model`` and these settings): those the next refresh embeds, unless their texts are cached. Reads the
+    manifest and the catalog only."""
+    stored = _stored_records(settings.index.index_dir)
+    try:
+        manifest = store.read_manifest(settings.index.index_dir, model=model)
+    except ReportragError:
+        return list(stored)
+    if manifest.get("settings_sha256") != store.settings_hash(index_shaping(settings)):
+        return list(stored)
+    return [d for d in stored if manifest["records"].get(d) != stored[d]]
 
 
 def remove_report(settings: Settings, doc_id: str, progress: Callable[[str], None] = lambda _: None) -> None:
@@ -312,19 +339,6 @@ def make_reranker(settings: Settings) -> Reranker:
     return CrossEncoderReranker(settings.retrieval.reranker_path)
 
 
-def _same_file(index_dir: Path, doc_id: str, path: Path) -> bool:
-    """Was stored report ``doc_id`` read from ``path`` itself (not from a copy of it)?"""
-    try:
-        return Path(documents.catalog_entry(index_dir, doc_id)["info"]["file"]).resolve() == Path(path).resolve()
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
-def info_hash(info: ReportInfo) -> str:
-    """What the manifest says of a report, hashed: a corrected symbol or date refreshes the stored report."""
-    return hashlib.sha256(json.dumps(asdict(info), sort_keys=True).encode("utf-8")).hexdigest()[:16]
-
-
 @dataclass
 class IngestResult:
     added: list[str] = field(default_factory=list)
@@ -343,32 +357,17 @@ def ingest(
 ) -> IngestResult:
     """Add or refresh reports in the index folder. A bad file costs only itself; stored reports are untouched."""
     result = IngestResult()
-    known = {doc_id: documents.build_info(index_dir, doc_id) for doc_id in documents.doc_ids(index_dir)}
+    known = known_builds(index_dir)
     for i, (info, path) in enumerate(items, 1):
-        try:
-            sha = hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
-        except OSError:
-            sha = None
-        if not documents.valid_doc_id(info.doc_id):  # "../x" would be written outside the index folder
-            result.failed.append(
-                f"{Path(path).name}: report id {info.doc_id!r} is not a plain name (letters, digits, '-', '_', '.'); "
-                "fix its doc_id in the manifest"
-            )
+        step = triage(index_dir, known, info, path, max_tokens=max_tokens)
+        if step.failed:
+            result.failed.append(step.failed)
             continue
-        build = {"pipeline": PIPELINE_VERSION, "max_tokens": max_tokens, "sha256": sha, "info": info_hash(info)}
-        twin = next((d for d, b in known.items() if b and b.get("sha256") == sha and d != info.doc_id), None)
-        if sha and twin and _same_file(index_dir, twin, path):
-            # the very file already stored (a re-run, e.g. after an interrupted ingest): unchanged, not a failure
-            result.unchanged.append(twin)
-            progress(f"[{i}/{len(items)}] {twin}: unchanged")
+        if step.unchanged:
+            result.unchanged.append(step.unchanged)
+            progress(f"[{i}/{len(items)}] {step.unchanged}: unchanged")
             continue
-        if sha and twin:
-            result.failed.append(f"{Path(path).name}: the same report is already in the index as '{twin}'; nothing to do")
-            continue
-        if sha and known.get(info.doc_id) == build:
-            result.unchanged.append(info.doc_id)
-            progress(f"[{i}/{len(items)}] {info.doc_id}: unchanged")
-            continue
+        build, sha = step.build, step.sha256
         try:
             document = build_document(path, info, max_bytes=max_bytes, sha256=sha)
             passages = build_passages(document, tokens, max_tokens=max_tokens)
@@ -380,3 +379,4 @@ def ingest(
         result.added.append(info.doc_id)
         progress(f"[{i}/{len(items)}] {info.doc_id}: {len(document.paragraphs)} paragraphs, {len(passages)} passages")
     return result
+

@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_index_commands(sub) -> None:
     p = sub.add_parser("ingest", help="ingest the bundled reports, or the given files and folders")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--cluster", metavar="ADDRESS", help="run on the Ray cluster whose head is ADDRESS (HOST:PORT; "
+                   "the .[cluster] extra): reading as tasks, embedding on an actor pool (README: Beyond one machine)")
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser("model", help="make the embedding model ready (mpnet: joined from its parts, verified), name it")
@@ -189,7 +191,13 @@ def _read_batch(path: Path) -> list[dict]:
 
 def _ingest(settings: Settings, args) -> int:
     started = time.perf_counter()
-    result = Service(settings).ingest(args.paths or None, progress=_to_stderr)
+    address = args.cluster or settings.cluster.cluster_address
+    if address:  # Ray is imported only here, only when asked for
+        from reportrag.cluster.ingest import ingest_on_cluster
+
+        result = ingest_on_cluster(settings, args.paths or None, progress=_to_stderr, address=address)
+    else:
+        result = Service(settings).ingest(args.paths or None, progress=_to_stderr)
     for line in result.failed:
         print(f"error: {line}", file=sys.stderr)
     seconds = time.perf_counter() - started
