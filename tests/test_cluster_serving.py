@@ -73,8 +73,8 @@ def routed(ray_cluster, two_shards, searcher):
     try:
         cluster = serving.open_cluster_searcher(two_shards, ray_cluster.address, embedder=searcher.embedder)
         yield ingesting.open_searcher(two_shards, searcher.embedder), cluster
+        serving.shutdown(cluster)
     finally:
-        serving.shutdown()
         serve.shutdown()
         ray.shutdown()
 
@@ -116,7 +116,7 @@ def test_a_replica_killed_under_load_loses_no_request(routed):
         t.start()
     time.sleep(2)
     replicas = [a for a in ray.util.list_named_actors(all_namespaces=True)
-                if "SERVE_REPLICA" in a["name"] and f"{serving.APP_PREFIX}-0" in a["name"]]
+                if "SERVE_REPLICA" in a["name"] and cluster.groups[0].app in a["name"]]
     assert len(replicas) == 2, replicas
     ray.kill(ray.get_actor(replicas[0]["name"], namespace=replicas[0]["namespace"]))
     for t in threads:
@@ -128,7 +128,7 @@ def test_a_replica_killed_under_load_loses_no_request(routed):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         alive = [a for a in ray.util.list_named_actors(all_namespaces=True)
-                 if "SERVE_REPLICA" in a["name"] and f"{serving.APP_PREFIX}-0" in a["name"]]
+                 if "SERVE_REPLICA" in a["name"] and cluster.groups[0].app in a["name"]]
         if len(alive) == 2 and replicas[0]["name"] not in {a["name"] for a in alive}:
             break
         time.sleep(1)
@@ -136,8 +136,8 @@ def test_a_replica_killed_under_load_loses_no_request(routed):
         pytest.fail("the killed replica was not replaced")
 
 
-def test_reportrag_serve_cluster_runs_the_http_api_in_front(ray_cluster, two_shards, searcher, tmp_path):
-    one = ingesting.open_searcher(two_shards, searcher.embedder)
+def test_reportrag_serve_cluster_runs_the_http_api_in_front(ray_cluster, two_shards, routed, tmp_path):
+    one, cluster = routed
     env = {"REPORTRAG_INDEX_DIR": str(two_shards.index.index_dir), "REPORTRAG_CACHE_DIR": str(two_shards.index.cache_dir),
            "REPORTRAG_WORK_DIR": str(tmp_path / "work")}
     with start_server(tmp_path, env, "--cluster", ray_cluster.address) as (url, _):
@@ -148,9 +148,8 @@ def test_reportrag_serve_cluster_runs_the_http_api_in_front(ray_cluster, two_sha
             assert [h["score"] for h in hits] == pytest.approx([h.score for h in want], abs=1e-3)  # JSON rounds
         answer = httpx.post(f"{url}/api/ask", json={"question": QUESTIONS[0]}, timeout=60).json()
         assert answer["citations"] and answer["citations"][0]["quote"] == extractive.answer(one, QUESTIONS[0]).citations[0].quote
-    # the server took its shard applications down with it
-    ray.init(address=ray_cluster.address, logging_level="ERROR", log_to_driver=False)
-    try:
-        assert not [name for name in serve.status().applications if name.startswith(serving.APP_PREFIX)]
-    finally:
-        ray.shutdown()
+        served = [name for name in serve.status().applications if name.startswith(serving.APP_PREFIX)]
+        assert len(served) == 2 * len(cluster.groups)  # the server's own applications beside the module's router's
+    # the server took its applications down with it; the router's are untouched
+    assert sorted(name for name in serve.status().applications if name.startswith(serving.APP_PREFIX)) == \
+           sorted(g.app for g in cluster.groups)

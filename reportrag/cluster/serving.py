@@ -11,6 +11,7 @@ fails and no answer changes. The index folder is shared storage (every node read
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,9 @@ class RemoteGroup:
     """``ShardGroup``'s interface in the router, each call through a deployment handle, retried while Serve
     replaces a replica that died."""
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle, app: str) -> None:
         self.handle = handle
+        self.app = app  # its Serve application's name
 
     def _call(self, method: str, *args):
         wait = RETRY_WAIT
@@ -113,12 +115,15 @@ def deploy(settings: Settings, address: str, *, groups: int = 2, replicas: int =
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     serve.start(proxy_location="Disabled")  # the router calls replicas through handles; no Serve HTTP proxy
+    tag = uuid.uuid4().hex[:8]  # this server's applications: another server on the same cluster keeps its own
     handles = []
     for i, names in enumerate(split_shards(manifest["shards"], groups)):
         app = ShardReplica.options(name=f"shards-{i}", num_replicas=replicas).bind(
             str(Path(settings.index.index_dir).resolve()), model, names)
-        handles.append(RemoteGroup(serve.run(app, name=f"{APP_PREFIX}-{i}", route_prefix=None,
-                                             logging_config={"log_level": "WARNING", "enable_access_log": False})))
+        name = f"{APP_PREFIX}-{tag}-{i}"
+        handle = serve.run(app, name=name, route_prefix=None,
+                           logging_config={"log_level": "WARNING", "enable_access_log": False})
+        handles.append(RemoteGroup(handle, name))
     return handles
 
 
@@ -140,9 +145,9 @@ def open_cluster_searcher(settings: Settings, address: str, *, groups: int = 2, 
                            weights=weights, reranker=ingesting.make_reranker(settings), rerank_depth=r.rerank_depth)
 
 
-def shutdown() -> None:
-    """Take the shard applications down (the cluster itself stays up)."""
+def shutdown(searcher: ScatterSearcher) -> None:
+    """Take this searcher's shard applications down (the cluster itself stays up)."""
     if ray.is_initialized():
-        for name in list(serve.status().applications):
-            if name.startswith(APP_PREFIX):
-                serve.delete(name)
+        for group in searcher.groups:
+            if isinstance(group, RemoteGroup):
+                serve.delete(group.app)

@@ -80,5 +80,5 @@ def main(argv: list[str] | None = None, *, started: float | None = None, setting
         if args.cluster:  # the shard replicas go with the server; the cluster stays up
             from reportrag.cluster.serving import shutdown
 
-            shutdown()
+            shutdown(service.searcher)
     return 0
