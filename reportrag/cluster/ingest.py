@@ -64,7 +64,7 @@ def ingest_on_cluster(settings: Settings, paths: list[Path] | None = None,
         raise ReportragError("ingest --cluster: no address; give --cluster HOST:PORT or set REPORTRAG_CLUSTER_ADDRESS")
     import_ray()  # missing: its one-line error before anything is touched
     settings = _absolute(settings)
-    with writer_lock(settings.index.index_dir), connected(address) as ray:
+    with connected(address) as ray, writer_lock(settings.index.index_dir):
         items = [(info, Path(path).resolve()) for info, path in ingest_items(settings, paths)]
         result = ClusterIngestResult(**vars(read_all(ray, settings, items, progress)))
         pool = EmbeddingPool(ray, settings, batch=batch or settings.cluster.cluster_batch, size=pool_size,
