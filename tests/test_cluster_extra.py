@@ -4,8 +4,11 @@ one-line error naming the extra. Fast tier: no cluster is started."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+
+import pytest
 
 from reportrag.core.settings import PROJECT_ROOT, Settings
 
@@ -39,3 +42,19 @@ def test_cluster_without_ray_is_a_one_line_error(tmp_path):
 def test_the_cluster_address_setting_defaults_to_none():
     assert Settings().cluster.cluster_address is None
     assert Settings(cluster_address="10.0.0.1:6379").cluster.cluster_address == "10.0.0.1:6379"
+
+
+def test_an_address_nobody_answers_is_a_one_line_error(tmp_path):
+    """At once, not after Ray's minutes of retries; nothing is read or written."""
+    pytest.importorskip("ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nobody listens there
+    env = {**os.environ, "REPORTRAG_INDEX_DIR": str(tmp_path / "index"), "REPORTRAG_CACHE_DIR": str(tmp_path / "c")}
+    proc = subprocess.run([sys.executable, "-m", "reportrag.skins.cli", "ingest", "--cluster", f"127.0.0.1:{port}"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        (f"error: --cluster 127.0.0.1:{port}: no Ray cluster answers there (Connection refused); start one with "
+        "'ray start --head' (README: Beyond one machine)")]
+    assert not (tmp_path / "index").exists()

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import logging
 import os
+import socket
 from collections.abc import Iterator
 
 from reportrag.core.errors import ReportragError
@@ -30,6 +31,7 @@ def connected(address: str) -> Iterator[object]:
     if ray.is_initialized():  # already a driver (a caller's own ray.init): use that connection, leave it open
         yield ray
         return
+    _reachable(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as e:
@@ -48,3 +50,16 @@ def cluster_gpus(ray) -> int:
 
 def cluster_cpus(ray) -> int:
     return int(ray.cluster_resources().get("CPU", 0))
+
+
+def _reachable(address: str, timeout_s: float = 10) -> None:
+    """A ``HOST:PORT`` nobody listens at is an error now (Ray itself would retry for minutes); "auto" and
+    ``ray://`` addresses are left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise ReportragError(f"--cluster {address}: no Ray cluster answers there ({e.strerror or e}); start one "
+                             "with 'ray start --head' (README: Beyond one machine)") from None

@@ -49,7 +49,7 @@ class ClusterIngestResult(IngestResult):
     batches: int = 0
     retried: int = 0  # batches sent again after their actor was lost
     late: int = 0  # texts the indexing step found uncached (embedded on the pool too); 0 when all went to plan
-    actors: str = ""
+    actors: int = 0  # embedding actors started
     nodes: int = 0  # nodes an embedding actor answered from
 
 
@@ -64,7 +64,7 @@ def ingest_on_cluster(settings: Settings, paths: list[Path] | None = None,
         raise ReportragError("ingest --cluster: no address; give --cluster HOST:PORT or set REPORTRAG_CLUSTER_ADDRESS")
     import_ray()  # missing: its one-line error before anything is touched
     settings = _absolute(settings)
-    with writer_lock(settings.index.index_dir), connected(address) as ray:
+    with connected(address) as ray, writer_lock(settings.index.index_dir):
         items = [(info, Path(path).resolve()) for info, path in ingest_items(settings, paths)]
         result = ClusterIngestResult(**vars(read_all(ray, settings, items, progress)))
         pool = EmbeddingPool(ray, settings, batch=batch or settings.cluster.cluster_batch, size=pool_size,
@@ -76,7 +76,7 @@ def ingest_on_cluster(settings: Settings, paths: list[Path] | None = None,
         finally:
             pool.close()
         result.embedded, result.batches, result.retried = pool.embedded, pool.batches, pool.retried
-        result.late, result.actors, result.nodes = embedder.late, pool.where, len(pool.nodes)
+        result.late, result.actors, result.nodes = embedder.late, pool.started, len(pool.nodes)
     return result
 
 
@@ -117,7 +117,8 @@ def _embed_missing(settings: Settings, embedder: PoolEmbedder, pool: EmbeddingPo
     missing = cache.uncached(texts)
     if not missing:
         return
-    progress(f"cluster: embedding {len(missing)} of {len(texts)} texts on {pool.where} ({pool.batch} a batch)")
+    progress(f"cluster: embedding {len(missing)} of {len(texts)} texts on {pool.describe(len(missing))}, "
+             f"{pool.batch} a batch")
     pending, saved = 0, time.monotonic()
 
     def arrived(start: int, batch: list[str], vectors: np.ndarray) -> None:

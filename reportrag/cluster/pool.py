@@ -10,6 +10,7 @@ while another actor is free now. The pool gives up only when no actor has answer
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import deque
@@ -54,12 +55,12 @@ class EmbeddingPool:
         gpus = cluster_gpus(ray)
         self.size = size or gpus or max(1, cluster_cpus(ray))
         resources = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
-        self.where = f"{self.size} actor(s) on {'GPUs' if gpus else 'CPUs'}"
+        self.kind = "GPU" if gpus else "CPU"
         self._class = ray.remote(max_restarts=ACTOR_RESTARTS, max_task_retries=0, **resources)(EmbeddingWorker)
         self.actors: list = []
         self._probes: dict = {}  # probe → actor: actors starting, or restarting after a loss
         self._idle: list = []
-        self.embedded = self.batches = self.retried = 0
+        self.embedded = self.batches = self.retried = self.started = 0
         self.nodes: set[str] = set()  # nodes an actor answered from
 
     def run(self, texts: list[str], on_batch: Callable[[int, list[str], np.ndarray], None]) -> None:
@@ -106,6 +107,10 @@ class EmbeddingPool:
             self.batches += 1
             on_batch(start, texts[start : start + self.batch], vectors)
 
+    def describe(self, texts: int) -> str:
+        """How ``texts`` texts will be embedded: so many actors, on what."""
+        return f"{min(self.size, max(1, math.ceil(texts / self.batch)))} {self.kind} actor(s)"
+
     def close(self) -> None:
         """Every actor stopped (those still starting or restarting too): their resources are the cluster's again."""
         for actor in self.actors:
@@ -116,6 +121,7 @@ class EmbeddingPool:
         for _ in range(max(0, n)):
             actor = self._class.remote(self.settings)
             self.actors.append(actor)
+            self.started += 1
             self._probe(actor)
 
     def _probe(self, actor) -> None:
