@@ -123,6 +123,7 @@ def deployment() -> list[str]:
         "clients with p95 near 1.2 s (section: Many users at once), about 80 ms a question for one user; size "
         "replicas as the rate wanted divided by about 70% of a replica's measured rate (100 requests/s: four such "
         "replicas), measured again on the large index, whose approximate (IVF) search costs a few milliseconds "
-        "a query (section 6) where exact search over 34 million vectors would not serve. Serving a sharded index "
-        "across replicas is the next part of this work (README: Beyond one machine)."),
+        "a query (section 6) where exact search over 34 million vectors would not serve. With `reportrag serve "
+        "--cluster`, the shards live in Ray Serve replicas (two per group of shards; add groups as the index "
+        "grows, replicas as the rate does) and each app replica routes and answers (README: Beyond one machine)."),
     ]
