@@ -78,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--shard-passages", type=int, default=200_000, help="largest base shard, passages")
     ap.add_argument("--runs", type=int, default=3, help="additions measured at each point (each on its own copy)")
     ap.add_argument("--baseline-runs", type=int, default=2, help="additions measured with 0df1039's code")
-    ap.add_argument("--retries", type=int, default=2, help="search jobs run again while the machine is busy")
+    ap.add_argument("--retries", type=int, default=0, help="search jobs run again while the machine is busy "
+                    "(each timed pass inside one already waits for quiet and is repeated while it was not)")
     ap.add_argument("--sigma", type=float, default=1.0, help="noise of the replayed vectors (eval/shard_bench_data.py)")
     ap.add_argument("--write", action="store_true", help="with --quick: write the results and BENCHMARKS.md all the same")
     ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")

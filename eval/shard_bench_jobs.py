@@ -11,7 +11,18 @@ import os
 import time
 from pathlib import Path
 
-from reportrag.eval.shard_bench_legacy import Phases, Recorder, embed_alone, load_model, peak_rss_mib
+from reportrag.eval.shard_bench_legacy import (
+    QUIET_CORES,
+    Others,
+    Phases,
+    Recorder,
+    embed_alone,
+    load_model,
+    peak_rss_mib,
+    wait_quiet,
+)
+
+PASS_TRIES = 3  # a timed pass over the questions is run again (after waiting for quiet) while others were busy
 
 MODEL = "minilm"
 BASE_DOCS = ("cedaw", "review")  # the bundled reports, by id
@@ -120,15 +131,18 @@ def job_add(work: Path, opts: dict) -> dict:
     recorder = Recorder(embedder)
     path = Path(opts["report"])
     index_dir = settings.index.index_dir
-    started = time.perf_counter()
-    with writer_lock(index_dir):
-        items = [(info_for_file(path, document_store.doc_ids(index_dir)), path)]
-        result = ingesting.ingest(index_dir, items, TokenCounter(ingesting.tokenizer_dir(settings)),
-                                  max_bytes=settings.ingest.max_file_bytes, max_tokens=settings.ingest.max_passage_tokens)
-        ingested = time.perf_counter()
-        ingesting.refresh_search_index(settings, recorder, thorough=False)
-    done = time.perf_counter()
-    alone = embed_alone(embedder, recorder.texts)
+    waited = wait_quiet(max_wait_s=90)
+    with Others() as others:
+        started = time.perf_counter()
+        with writer_lock(index_dir):
+            items = [(info_for_file(path, document_store.doc_ids(index_dir)), path)]
+            result = ingesting.ingest(index_dir, items, TokenCounter(ingesting.tokenizer_dir(settings)),
+                                      max_bytes=settings.ingest.max_file_bytes,
+                                      max_tokens=settings.ingest.max_passage_tokens)
+            ingested = time.perf_counter()
+            ingesting.refresh_search_index(settings, recorder, thorough=False)
+        done = time.perf_counter()
+        alone = embed_alone(embedder, recorder.texts)
     manifest = search_index.read_manifest(index_dir, model=embedder.name)
     _, passages = document_store.load(index_dir, result.added[0])
     return {"report_passages": len(passages), "report_sentences": sum(len(p.sentences) for p in passages),
@@ -136,7 +150,7 @@ def job_add(work: Path, opts: dict) -> dict:
             "added": result.added, "failed": result.failed, "embedded_texts": len(recorder.texts),
             "encode_in_add_s": recorder.seconds, "embed_alone_s": alone, **model, "phases": phases.as_dict(),
             "shards_after": len(manifest["shards"]), "passages_after": manifest["passages"],
-            "peak_rss_after_add_mib": peak_rss_mib()}
+            "peak_rss_after_add_mib": peak_rss_mib(), "waited_quiet_s": waited, "others_during_s": others.cores}
 
 
 def job_search(work: Path, opts: dict) -> dict:
@@ -166,9 +180,9 @@ def job_search(work: Path, opts: dict) -> dict:
     with threadpool_limits(limits=1, user_api="blas"):
         for q in qs[:5]:  # warm-up
             searcher.search(q, k=10, mode="hybrid")
-        default = _timed(searcher, qs, phases)
+        default = _timed_quiet(searcher, qs, phases)
         searcher.exact = True
-        exact = _timed(searcher, qs, phases)
+        exact = _timed_quiet(searcher, qs, phases)
         searcher.exact = not approximate
         recall = _recall(searcher, embedder, qs)
     m = searcher.index.manifest
@@ -225,24 +239,34 @@ def _kept(log: list[int], rows):
     return rows
 
 
+def _timed_quiet(searcher, qs: list[str], phases: Phases) -> dict:
+    """``_timed`` after waiting for a quiet machine, again while other processes used more than ``QUIET_CORES``
+    meanwhile (up to ``PASS_TRIES`` passes); the quietest pass is kept, with every pass's figure for the others."""
+    passes = []
+    for _ in range(PASS_TRIES):
+        waited = wait_quiet(max_wait_s=120)
+        passes.append({**_timed(searcher, qs, phases), "waited_quiet_s": waited})
+        if passes[-1]["others_cores"] <= QUIET_CORES:
+            break
+    best = min(passes, key=lambda p: p["others_cores"])
+    return {**best, "passes_others_cores": [round(p["others_cores"], 3) for p in passes]}
+
+
 def _timed(searcher, qs: list[str], phases: Phases) -> dict:
     """Each question's wall and CPU time, the mean ms per question of each part, and how many cores other
     processes used meanwhile."""
-    from reportrag.eval.bench.runner import cpu_busy_s, own_cpu_s
-
     wall, cpu = [], []
     phases.seconds.clear()
     phases.calls.clear()
-    busy, ours, started = cpu_busy_s(), own_cpu_s(), time.perf_counter()
-    for q in qs:
-        w, c = time.perf_counter(), time.process_time()
-        searcher.search(q, k=10, mode="hybrid")
-        cpu.append(time.process_time() - c)
-        wall.append(time.perf_counter() - w)
-    others = max(0.0, (cpu_busy_s() - busy) - (own_cpu_s() - ours)) / (time.perf_counter() - started)
+    with Others() as others:
+        for q in qs:
+            w, c = time.perf_counter(), time.process_time()
+            searcher.search(q, k=10, mode="hybrid")
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
     parts = {name: round(1000 * s / len(qs), 2) for name, s in phases.seconds.items()}
     return {"p50_ms": 1000 * _pct(wall, 50), "p95_ms": 1000 * _pct(wall, 95), "cpu_p50_ms": 1000 * _pct(cpu, 50),
-            "mean_ms": 1000 * sum(wall) / len(wall), "parts_mean_ms": parts, "others_cores": others}
+            "mean_ms": 1000 * sum(wall) / len(wall), "parts_mean_ms": parts, "others_cores": others.cores}
 
 
 def job_remove(work: Path, opts: dict) -> dict:
@@ -255,11 +279,14 @@ def job_remove(work: Path, opts: dict) -> dict:
     load = embed._load
     embed._load = lambda *a, **k: loads.append(1) or load(*a, **k)
     settings = settings_for(Path(opts["dir"]))
-    started = time.perf_counter()
-    remove_report(settings, opts["doc_id"])
-    seconds = time.perf_counter() - started
+    waited = wait_quiet(max_wait_s=90)
+    with Others() as others:
+        started = time.perf_counter()
+        remove_report(settings, opts["doc_id"])
+        seconds = time.perf_counter() - started
     manifest = search_index.read_manifest(settings.index.index_dir, model=embedding_model_name(settings))
-    return {"remove_s": seconds, "model_loads": len(loads), "doc_id": opts["doc_id"],
+    return {"remove_s": seconds, "model_loads": len(loads), "doc_id": opts["doc_id"], "waited_quiet_s": waited,
+            "others_during_s": others.cores,
             "removed_listed": sum(len(s["removed"]) for s in manifest["shards"]),
             "passages_after": manifest["passages"], "shards_after": len(manifest["shards"])}
 
@@ -285,9 +312,13 @@ def job_compact(work: Path, opts: dict) -> dict:
         phases.wrap(owner, attr, label)
     settings = settings_for(Path(opts["dir"]))
     cache_before = _disk_mib(Path(opts["dir"]) / "cache")
-    started = time.perf_counter()
-    out = ingesting.compact(settings)
-    return {"compact_s": time.perf_counter() - started, **out, "model_loads": len(loads),
+    waited = wait_quiet(max_wait_s=90)
+    with Others() as others:
+        started = time.perf_counter()
+        out = ingesting.compact(settings)
+        seconds = time.perf_counter() - started
+    return {"compact_s": seconds, **out, "model_loads": len(loads), "waited_quiet_s": waited,
+            "others_during_s": others.cores,
             "phases": phases.as_dict(), "cache_mib_before": cache_before,
             "cache_mib_after": _disk_mib(Path(opts["dir"]) / "cache")}
 

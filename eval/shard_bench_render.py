@@ -98,6 +98,7 @@ def _comparison(res: dict, targets: list[str]) -> list[str]:
         ("model load, s (before the add, not in it)", _s(_median(ours, "model_load_s")), _s(_median(old, "model_load_s"))),
         ("peak memory of the process, MiB (model included)", _mib(_median(ours, "job_peak_rss_mib")),
          _mib(_median(old, "job_peak_rss_mib"))),
+        ("other processes during the add and the embedding, cores (median)", _cores(ours), _cores(old)),
     ]
     out = [
         f"### Adding one report to {base['passages']:,} passages: a new shard against rebuilding everything",
@@ -113,7 +114,8 @@ def _comparison(res: dict, targets: list[str]) -> list[str]:
         f"`keys.json` and one vectors file) already holding all {point['baseline_cached']:,} base vectors, run from a "
         "git worktree of that commit by this venv's python. Each addition ran on its own copy of the base, in its own "
         f"process, the model loaded and warmed up first; {len(ours)} of ours and {len(old)} of {res['baseline_commit']}'s, "
-        "interleaved."),
+        "interleaved. Each waited, model loaded, until the rest of the machine was quiet (≤ 0.3 cores over 3 s, at "
+        "most 3 min), then timed the add and the embedding alone."),
         "",
         f"| | ours: one new shard | {res['baseline_commit']}: rebuild everything |",
         "|---|---|---|",
@@ -187,9 +189,10 @@ def _scale(res: dict, targets: list[str]) -> list[str]:
         "Recall@10: the default path's top 10 against exact scoring's, both ranking the same query vector, mean "
         f"over the questions. Up to `exact_search_up_to` = {res['points'][str(res['in_table'][0])]['search']['exact_up_to']:,} "
         "passages the default path is exact scoring itself. Peak memory: the whole searching process (model, index, "
-        "reports, three passes over the questions). *Other processes*: the cores the rest of the machine used "
-        "during the two timed passes (default / exact); a search job is run again, after a pause, while that "
-        "exceeds 0.3 (up to twice), and the quietest run is kept."),
+        "reports, the passes over the questions). *Other processes*: the cores the rest of the machine used during "
+        "the two timed passes (default / exact); each pass first waits until the rest of the machine is quiet "
+        "(≤ 0.3 cores over 3 s, at most 2 min) and is run again while others used more than 0.3 cores during it "
+        "(up to 3 passes; the quietest is kept)."),
         "",
         ("| passages | sentences | shards | add one report, s (runs) | open, s | peak memory, MiB | hybrid p50 / p95, ms "
         "| exact scoring forced, p50 ms | recall@10 vs exact | passages scored per query | other processes, cores |"),
@@ -233,21 +236,40 @@ def _query_parts(res: dict) -> list[str]:
 
 
 def _scale_limits(res: dict) -> list[str]:
-    big = res["points"][str(res["in_table"][-1])]
-    s = big["search"]
+    n = res["in_table"][-1]
+    s = res["points"][str(n)]["search"]
     load, corpus = (s["open_phases"].get(k, {}).get("s", 0.0) for k in (
         "load the index (every shard's files hashed, live rows laid out)", "load the reports (every stored record)"))
+    add = res["points"][str(n)]["add"][0]
+    parts = s["default"].get("parts_mean_ms", {})
+    embed = parts.get("embed the query", 0.0)
+    sort = parts.get("rank: scores, sort every passage, collapse", 0.0) - sum(
+        parts.get(k, 0.0) for k in ("BM25 over every live passage", "candidates (faiss per shard + keyword top)",
+                                    "fused scores (candidates, or every passage)"))
+    latency = (
+        f"Latency: at {s['passages']:,} passages a default-path question takes {s['default']['mean_ms']:.0f} ms on "
+        f"average, of which only {embed:.0f} ms embed it; the rest grows with the corpus although only "
+        f"{_candidates(s)} passages are scored: BM25 runs over every live passage's postings "
+        f"({parts.get('BM25 over every live passage', 0.0):.0f} ms), each of the {s['shards']} shards is searched "
+        f"by faiss for 1,000 passages and 1,000 sentences ({parts.get('… of which faiss, every shard', 0.0):.0f} ms), "
+        "the fused score is laid out over full-length arrays, one slot a passage "
+        f"({parts.get('fused scores (candidates, or every passage)', 0.0):.0f} ms), and `Searcher.rank` sorts "
+        f"every passage's score before taking 10 ({sort:.0f} ms).") if s["approximate"] else ""
+    recall = (
+        f"Recall: {s['questions_below_1']} of {s['questions']} questions lost at least one of exact scoring's top 10 "
+        f"at {s['passages']:,} passages (worst {s['recall_min']:.1f}): a passage that is in neither a shard's 1,000 "
+        "nearest passages or sentences nor the 1,000 best keyword hits is never scored.") if s["approximate"] else ""
     return [
-        (f"*What limits it:* adding stays flat (the same few texts embedded, a shard of a few passages written). "
-        f"Opening grows with the corpus: at {s['passages']:,} passages {load:.1f} s go to loading the index (every "
-        "shard file hashed, then the live rows of all shards copied into one array when there is more than one "
-        f"shard) and {corpus:.1f} s to reading every stored report into memory, which the searcher keeps "
-        f"(the model alone: {_mib(s['rss_model_mib'])} MiB; after opening: {_mib(s['rss_open_mib'])} MiB). Memory is "
-        "the limit on this machine: vectors are held twice (faiss's own copy and the searcher's array) and every "
-        "report's full record stays loaded. Latency: the default path scores only the faiss and keyword candidates, "
-        "so its p50 stays near the query embedding's cost, while exact scoring grows with the number of sentences; "
-        "recall is lost where a top-10 passage reaches neither a shard's 1,000 nearest passages or sentences nor "
-        "the 1,000 best keyword hits."),
+        f"*What limits it:* adding stays flat: the same {add['embedded_texts']} texts embedded and a shard of "
+        f"{add['report_passages']} passages written, whatever the index holds. Opening grows with the corpus: at {s['passages']:,} passages {load:.0f} s go to loading "
+        "the index (every shard file hashed, then the live rows of all shards copied into one array when there is "
+        f"more than one shard) and {corpus:.0f} s to reading every stored report, whole, into memory. Memory is what "
+        f"stops a full index here: {_mib(s['rss_model_mib'])} MiB with the model loaded, {_mib(s['rss_open_mib'])} "
+        "MiB once the index is open: with more than one shard every vector is in memory twice (faiss's own copy, "
+        "and the one array `search_index.load` copies the shards' live rows into, besides the pages of the shard "
+        "files it read them from), and every report's full record (text, source text, paragraphs, passages) stays "
+        f"loaded. {latency} {recall}".rstrip(),
+        "",
     ]
 
 
@@ -268,10 +290,10 @@ def _maintenance(res: dict, targets: list[str]) -> list[str]:
         "| step | s | model loads | result |",
         "|---|---|---|---|",
         (f"| `remove_report` | {r['remove_s']:.2f} | {r['model_loads']} | a tombstone: {r['removed_listed']} report listed "
-        f"as removed; {r['passages_after']:,} live passages in {r['shards_after']} shards |"),
+        f"as removed; {r['passages_after']:,} live passages in {r['shards_after']} shards{_during(r)} |"),
         (f"| `compact` | {c['compact_s']:.1f} | {c['model_loads']} | {c['shards_before']} shards → {c['shards']}, "
         f"{c['passages']:,} passages; embedding cache {_mib(c['cache_mib_before'])} → {_mib(c['cache_mib_after'])} MiB "
-        f"on disk; peak memory {_mib(c['job_peak_rss_mib'])} MiB |"),
+        f"on disk; peak memory {_mib(c['job_peak_rss_mib'])} MiB{_during(c)} |"),
         "",
         f"Where compaction's time went: {_phases(c['phases'])}.",
         "",
@@ -306,8 +328,8 @@ def _phases(phases: dict) -> str:
 
 def _others(s: dict) -> str:
     shown = f"{s['default']['others_cores']:.2f} / {s['exact']['others_cores']:.2f}"
-    tries = len(s.get("attempts_others_cores", [0]))
-    return shown + (f" (quietest of {tries} runs)" if tries > 1 else "")
+    passes = max(len(s[p].get("passes_others_cores", [0])) for p in ("default", "exact"))
+    return shown + (f" (quietest of up to {passes} passes)" if passes > 1 else "")
 
 
 def _candidates(s: dict) -> str:
@@ -319,6 +341,16 @@ def _candidates(s: dict) -> str:
 def _sentence_ratio(res: dict) -> float:
     o = res["originals"]
     return o["sentences"] / o["passages"]
+
+
+def _during(job: dict) -> str:
+    return f"; other processes {job['others_during_s']:.2f} cores meanwhile" if "others_during_s" in job else ""
+
+
+def _cores(runs: list[dict]) -> str:
+    if not all("others_during_s" in r for r in runs):
+        return "–"
+    return f"{_median(runs, 'others_during_s'):.2f}"
 
 
 def _s(value: float) -> str:
