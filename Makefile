@@ -12,7 +12,7 @@ MPNET_STAMP := $(VENV)/.stamp-mpnet-$(shell cat requirements-mpnet.lock | sha1su
 CLUSTER_STAMP := $(VENV)/.stamp-cluster-$(shell cat pyproject.toml requirements.lock requirements-cluster.lock | sha1sum | cut -c1-12)
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test test-fast screenshots eval bench audit index install-mpnet install-cluster chromium clean-venv
+.PHONY: run test test-fast screenshots eval bench bench-shards audit index install-mpnet install-cluster chromium clean-venv
 
 run: $(RUN_STAMP) index
 	$(PY) app.py
@@ -50,6 +50,14 @@ eval: $(TEST_STAMP) index
 bench: $(TEST_STAMP) index
 	$(PY) -m reportrag.eval.bench $(BENCH_ARGS)
 	$(PY) -m reportrag.eval.serve_bench
+
+# The index of shards (issue 15): adding one report to 200k passages against commit 0df1039's rebuild-everything
+# (a git worktree of it, removed after), a scale table (10k, 100k, 1M passages), removal and compaction; offline
+# copies of the bundled reports in a temporary folder. Writes eval/results/shard_bench.json and its section of
+# BENCHMARKS.md (about half an hour on 2 cores); SHARD_BENCH_ARGS=--quick is a smoke run of a few minutes that
+# writes nothing.
+bench-shards: $(RUN_STAMP)
+	$(PY) -m reportrag.eval.shard_bench $(SHARD_BENCH_ARGS)
 
 # Known vulnerabilities in the locked dependencies (needs a vulnerability database: PyPI's JSON API or OSV).
 # pip-audit lives in its own venv so its dependencies never mix with the app's.

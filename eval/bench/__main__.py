@@ -42,16 +42,38 @@ def main(argv: list[str] | None = None) -> int:
     from reportrag.eval.bench.render import render
 
     if args.render:
-        args.out.write_text(render(json.loads(args.render.read_text(encoding="utf-8"))), encoding="utf-8")
+        _write(args.out, render(json.loads(args.render.read_text(encoding="utf-8"))))
         return 0
     started = time.perf_counter()
     log = _logger(started)
     res = full_run(args, argv if argv is not None else sys.argv[1:], started, log)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1, default=str) + "\n", encoding="utf-8")
-    args.out.write_text(render(res), encoding="utf-8")
+    _write(args.out, render(res))
     log(f"done in {res['total_s']:.0f}s: {args.out.name}, {args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json.name}")
     return 0
+
+
+def _write(out: Path, text: str) -> None:
+    """Write BENCHMARKS.md, keeping what other scripts put in it (eval/serve_bench.py, eval/concurrency_bench.py,
+    eval/shard_bench.py): each section between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``, and the rows of
+    the targets table whose first cell starts with ``NAME: ``."""
+    import re
+
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    names = re.findall(r"<!-- (\w+):start -->", old)
+    rows = [line for line in old.splitlines() if any(line.startswith(f"| {name}: ") for name in names)]
+    if rows:
+        lines = text.split("\n")
+        i = lines.index("## Targets at a glance") + 3  # heading, blank line, header row: the separator row
+        while i + 1 < len(lines) and lines[i + 1].startswith("|"):
+            i += 1
+        text = "\n".join(lines[: i + 1] + rows + lines[i + 1 :])
+    for name in names:
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start not in text and end in old:
+            text = text.rstrip("\n") + "\n\n" + old[old.index(start) : old.index(end) + len(end)] + "\n"
+    out.write_text(text, encoding="utf-8")
 
 
 def _logger(started: float):
