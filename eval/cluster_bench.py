@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from reportrag.eval.cluster_corpus import write_reports
-from reportrag.eval.cluster_projection import render
+from reportrag.eval.cluster_projection import END, START, render
+from reportrag.eval.markdown_sections import replace_section
 from reportrag.ingest.pipeline import read_manifest
 from reportrag.ingest.tokens import TokenCounter
 
@@ -172,9 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         args.results.write_text(json.dumps(result, indent=1), encoding="utf-8")
     section = render(result)
     text = args.out.read_text(encoding="utf-8")
-    start, end = "<!-- cluster:start -->", "<!-- cluster:end -->"
-    text = text.split(start)[0] + section + text.split(end)[1] if start in text else text.rstrip() + "\n\n" + section + "\n"
-    args.out.write_text(text, encoding="utf-8")
+    args.out.write_text(replace_section(text, START, END, section), encoding="utf-8")
     print(section)
     return 0
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reportrag.core.settings import PROJECT_ROOT, Settings
 from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app
+from reportrag.eval.markdown_sections import replace_section
 
 START, END = "<!-- concurrency:start -->", "<!-- concurrency:end -->"
 
@@ -87,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     text = args.out.read_text(encoding="utf-8")
     section = render(result)
-    text = text.split(START)[0] + section + text.split(END)[1] if START in text else text.rstrip() + "\n\n" + section + "\n"
-    args.out.write_text(text, encoding="utf-8")
+    args.out.write_text(replace_section(text, START, END, section), encoding="utf-8")
     print(section)
     return 0
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from reportrag.eval.bench.common import SMALL_REPORT
-from reportrag.eval.bench.runner import cpu_busy_s, git_state, machine, own_cpu_s, versions
+from reportrag.eval.bench.runner import cpu_busy_s, git_state, machine, own_cpu_s, run_job, versions
 from reportrag.eval.shard_bench_legacy import RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,17 +108,8 @@ class Runner:
             env["PYTHONPATH"] = str(tree)
         cmd += ["--work", str(self.work), "--opts", json.dumps({k: str(v) if isinstance(v, Path) else v
                                                                 for k, v in opts.items()})]
-        busy, ours, load = cpu_busy_s(), own_cpu_s(), os.getloadavg()[0]
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-        others = max(0.0, (cpu_busy_s() - busy) - (own_cpu_s() - ours)) / wall
-        lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-        if proc.returncode != 0 or not lines:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
-            raise RuntimeError(f"job {job} failed (exit {proc.returncode}):\n{tail}")
-        out = json.loads(lines[-1][len(RESULT_PREFIX):])
-        out.update(process_wall_s=wall, others_cores=others, load_at_start=load)
+        out = run_job(cmd, cwd, env, RESULT_PREFIX, f"job {job}", tail_lines=20)
+        wall, others = out["process_wall_s"], out["others_cores"]
         shown = {k: Path(v).name if k in ("dir", "out", "report") else v for k, v in opts.items()}
         self.jobs.append({"job": job, "opts": shown, "process_wall_s": round(wall, 2),
                           "others_cores": round(others, 3), "peak_rss_mib": round(out["job_peak_rss_mib"])})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from reportrag.eval.markdown_sections import replace_section
+
 START, END = "<!-- shards:start -->", "<!-- shards:end -->"
 TARGET_TAG = "shards: "  # the first cell of this benchmark's rows in "Targets at a glance"
 TARGETS_HEADING = "## Targets at a glance"
@@ -22,9 +24,7 @@ def write_markdown(res: dict, out: Path | None) -> str:
     section = "\n".join(lines)
     if out is not None:
         text = out.read_text(encoding="utf-8")
-        text = (text.split(START)[0] + section + text.split(END, 1)[1] if START in text
-                else text.rstrip() + "\n\n" + section + "\n")
-        out.write_text(_with_targets(text, targets), encoding="utf-8")
+        out.write_text(_with_targets(replace_section(text, START, END, section), targets), encoding="utf-8")
     return section
 
 

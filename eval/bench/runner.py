@@ -43,6 +43,23 @@ def own_cpu_s() -> float:
     return u.ru_utime + u.ru_stime + s.ru_utime + s.ru_stime
 
 
+def run_job(cmd: list[str], cwd: Path, env: dict, prefix: str, what: str, *, tail_lines: int) -> dict:
+    """Run one benchmark job in a fresh process: its result (the last stdout line starting with ``prefix``, as JSON)
+    with its wall time, the cores other processes used meanwhile and the load average at its start."""
+    busy, ours, load = cpu_busy_s(), own_cpu_s(), os.getloadavg()[0]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    others = max(0.0, (cpu_busy_s() - busy) - (own_cpu_s() - ours)) / wall  # cores other processes used
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(prefix)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-tail_lines:])
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    out = json.loads(lines[-1][len(prefix) :])
+    out.update(process_wall_s=wall, others_cores=others, load_at_start=load)
+    return out
+
+
 class Runner:
     """Runs each job in a fresh process of this package and keeps a line per job for the results' ``jobs``."""
 
@@ -54,17 +71,8 @@ class Runner:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "reportrag.eval.bench", "--job", name, "--work", str(work)]
         cmd += ["--opts", json.dumps(opts)]
-        busy, ours, load = cpu_busy_s(), own_cpu_s(), os.getloadavg()[0]
-        started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        others = max(0.0, (cpu_busy_s() - busy) - (own_cpu_s() - ours)) / wall  # cores other processes used
-        lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-        if proc.returncode != 0 or not lines:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-            raise RuntimeError(f"job {name} {opts} failed (exit {proc.returncode}):\n{tail}")
-        out = json.loads(lines[-1][len(RESULT_PREFIX) :])
-        out.update(process_wall_s=wall, others_cores=others, load_at_start=load)
+        out = run_job(cmd, ROOT, env, RESULT_PREFIX, f"job {name} {opts}", tail_lines=15)
+        wall, others = out["process_wall_s"], out["others_cores"]
         shown = {k: Path(v).name if k == "path" else v for k, v in opts.items()}  # no temporary paths in results
         self.jobs.append({"job": name, "opts": shown, "process_wall_s": wall, "others_cores": others, "peak_rss_mib": out["job_peak_rss_mib"]})
         self.log(f"  {name} {opts or ''}: {wall:.1f}s, peak {out['job_peak_rss_mib']:.0f} MiB, other processes ~{others:.2f} cores")
