@@ -30,7 +30,7 @@ from reportrag.index.keyword import query_tokens
 from reportrag.retrieval.corpus import Corpus
 from reportrag.retrieval.query import has_identifiers
 from reportrag.retrieval.rerank import ReferenceReranker, Reranker
-from reportrag.retrieval.scoring import UNSCORED, IndexArrays, Weights, best_sentence, fuse
+from reportrag.retrieval.scoring import UNSCORED, IndexArrays, Weights, fuse, passage_cosines, sentence_cosines
 from reportrag.retrieval.search import CANDIDATES, Searcher
 
 
@@ -75,11 +75,8 @@ class ShardGroup:
             if keyword.size and keyword.any():
                 found.append(np.argpartition(-keyword, k - 1)[:k] if k < n else np.arange(n))
             rows = np.unique(np.concatenate(found))
-        passage = (self.arrays.passage_vectors[rows] @ vector).astype(np.float32)
-        starts, ends = self.arrays.first_sentence[rows], self.arrays.first_sentence[rows + 1]
-        sentences = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
-        local_owner = np.repeat(np.arange(len(rows)), ends - starts)
-        sentence = best_sentence(self.arrays.sentence_vectors[sentences] @ vector, local_owner, len(rows))
+        passage = passage_cosines(self.arrays, vector, rows)[rows]
+        sentence = sentence_cosines(self.arrays, vector, rows)[rows]
         return rows, passage, sentence, keyword[rows] if keyword.size else keyword
 
     def sentence_vectors(self, passage_id: str) -> np.ndarray:

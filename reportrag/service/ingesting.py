@@ -124,11 +124,8 @@ def reports_to_index(settings: Settings, model: str) -> list[str]:
     for ``model`` and these settings): those the next refresh embeds, unless their texts are cached. Reads the
     manifest and the catalog only."""
     stored = _stored_records(settings.index.index_dir)
-    try:
-        manifest = store.read_manifest(settings.index.index_dir, model=model)
-    except ReportragError:
-        return list(stored)
-    if manifest.get("settings_sha256") != store.settings_hash(index_shaping(settings)):
+    manifest = _current_manifest(settings, model)
+    if manifest is None:
         return list(stored)
     return [d for d in stored if manifest["records"].get(d) != stored[d]]
 
@@ -174,14 +171,20 @@ def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool
     Reads the manifest and the small catalog entries only (no shard, no full report); ``thorough``: and every shard's
     files are whole (hashed)."""
     model = embedding_model_name(settings)
+    manifest = _current_manifest(settings, model)
+    return bool(manifest is not None and manifest["records"] == _stored_records(settings.index.index_dir)
+                and (not thorough or all(store.shard_intact(settings.index.index_dir, e, model=model, thorough=True)
+                                         for e in manifest["shards"])))
+
+
+def _current_manifest(settings: Settings, model: str) -> dict | None:
+    """The live manifest when it was built by ``model`` with these settings; None when there is none, it is
+    damaged, or it was shaped otherwise (then everything is indexed again, from the cache)."""
     try:
         manifest = store.read_manifest(settings.index.index_dir, model=model)
     except ReportragError:
-        return False
-    return (manifest["records"] == _stored_records(settings.index.index_dir)
-            and manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings))
-            and (not thorough or all(store.shard_intact(settings.index.index_dir, e, model=model, thorough=True)
-                                     for e in manifest["shards"])))
+        return None
+    return manifest if manifest.get("settings_sha256") == store.settings_hash(index_shaping(settings)) else None
 
 
 def _stored_records(index_dir: Path) -> dict[str, str | None]:
@@ -211,12 +214,7 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
     stored = _stored_records(index_dir)
     model = embedder.name if embedder else embedding_model_name(settings)  # a stand-in embedder (tests) names its own
     shaping = index_shaping(settings)
-    try:
-        manifest = store.read_manifest(index_dir, model=model)
-        if manifest.get("settings_sha256") != store.settings_hash(shaping):
-            manifest = None
-    except ReportragError:
-        manifest = None
+    manifest = _current_manifest(settings, model)
     entries = [dict(e) for e in manifest["shards"]] if manifest else []
     records = dict(manifest["records"]) if manifest else {}
     for e in [e for e in entries if not store.shard_intact(index_dir, e, model=model, thorough=thorough)]:
@@ -246,14 +244,10 @@ def refresh_search_index(settings: Settings, embedder: Embedder | None = None, p
         return
     new = store.manifest_for(model, dimension, entries, records, shaping)
     store.commit(index_dir, new)
-    if _needs_compaction(new["shards"], settings.index.max_shards):
+    if len(new["shards"]) > settings.index.max_shards:
         new = _merge_shards(settings, new, _to_merge(new["shards"], settings.index.max_shards), progress)
     progress(f"search index: {new['passages']} passages, {new['sentences']} sentences in {len(new['shards'])} "
              f"shard(s), {embedded} newly embedded")
-
-
-def _needs_compaction(entries: list[dict], max_shards: int) -> bool:
-    return len(entries) > max_shards
 
 
 def _to_merge(entries: list[dict], max_shards: int) -> list[dict]:
