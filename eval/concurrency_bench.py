@@ -1,7 +1,12 @@
 """Many users at once, against one user, on a real server: throughput, p50/p95 latency, errors and memory, for
 this checkout and (``--baseline DIR``) another commit's checkout in the same run, over the same index.
 
-    .venv/bin/python -m reportrag.eval.concurrency_bench [--baseline DIR] [--clients 32] [--per-client 12]
+    .venv/bin/python -m reportrag.eval.concurrency_bench [--baseline DIR [--baseline-index DIR]] [--clients 32]
+
+The baseline runs from its own checkout with that checkout's ``.venv`` (``pip install -e .`` there) over its own
+index (``--baseline-index``, built by its own ``reportrag ingest``: index formats differ between commits). Compare
+like with like: the same embedding model for both (``REPORTRAG_MODEL=minilm`` for this checkout against a commit
+whose only model was all-MiniLM-L6-v2).
 
 Writes eval/results/concurrency.json and the "Many users at once" section of BENCHMARKS.md (between its markers).
 """
@@ -11,7 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,14 +36,15 @@ def _questions() -> list[str]:
 
 
 def measure(tree: Path, env: dict[str, str], clients: int, per_client: int) -> dict:
-    """One client, then ``clients`` at once, on a fresh server from ``tree``."""
+    """One client, then ``clients`` at once, on a fresh server from ``tree``; the bench process's own CPU (the
+    clients') beside each."""
     questions = _questions()
     proc, url, startup = start_app(env, tree=tree)
     try:
         run_load(url, questions, clients=4, per_client=4)  # warm-up: first-call costs out of the way
         rss_before = rss_mib(proc.pid)
-        one = run_load(url, questions, clients=1, per_client=clients * per_client // 4).summary()
-        many = run_load(url, questions, clients=clients, per_client=per_client).summary()
+        one = _timed(lambda: run_load(url, questions, clients=1, per_client=clients * per_client // 4))
+        many = _timed(lambda: run_load(url, questions, clients=clients, per_client=per_client))
         rss_after = rss_mib(proc.pid)
     finally:
         stop_app(proc)
@@ -44,23 +53,67 @@ def measure(tree: Path, env: dict[str, str], clients: int, per_client: int) -> d
             "rss_mib": [round(rss_before), round(rss_after)]}
 
 
+def _timed(load) -> dict:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    summary = load().summary()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return {**summary, "client_cpu_ms_per_request": round(1000 * cpu / summary["requests"], 2)}
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The figures of a server's rounds: the median of each, with every round's p95 beside it."""
+    def median(label, *path):
+        values = [run[label] for run in runs]
+        for key in path:
+            values = [v[key] for v in values]
+        return statistics.median(values)
+
+    out = {"rounds": len(runs)}
+    for label in ("one_client", "many_clients"):
+        out[label] = {"clients": runs[0][label]["clients"], "requests": runs[0][label]["requests"],
+                      "errors": sum(run[label]["errors"] for run in runs),
+                      "requests_per_s": round(median(label, "requests_per_s"), 1),
+                      "p50_ms": round(median(label, "all", "p50_ms"), 1),
+                      "p95_ms": round(median(label, "all", "p95_ms"), 1),
+                      "p95_ms_rounds": [run[label]["all"]["p95_ms"] for run in runs],
+                      "client_cpu_ms_per_request": round(median(label, "client_cpu_ms_per_request"), 2)}
+    out["throughput_ratio"] = round(median("throughput_ratio"), 2)
+    out["rss_mib"] = [min(run["rss_mib"][0] for run in runs), max(run["rss_mib"][1] for run in runs)]
+    out["rss_growth_mib"] = [run["rss_mib"][1] - run["rss_mib"][0] for run in runs]
+    return out
+
+
 def render(result: dict) -> str:
-    rows = ["| server | clients | requests | errors | req/s | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|"]
-    for name, run in result["runs"].items():
+    rows = ["| server | clients | requests a round | errors | req/s | p50 ms | p95 ms (each round) |",
+            "|---|---|---|---|---|---|---|"]
+    for name, run in result["summary"].items():
         for label in ("one_client", "many_clients"):
             r = run[label]
+            rounds = ", ".join(str(x) for x in r["p95_ms_rounds"])
             rows.append(f"| {name} | {r['clients']} | {r['requests']} | {r['errors']} | {r['requests_per_s']} "
-                        f"| {r['all']['p50_ms']} | {r['all']['p95_ms']} |")
-    lines = [START, "", f"Measured {result['date']} on {result['cpus']} CPU cores, one run, both servers over the same "
-             "index; requests alternate `/api/ask` and `/api/search` over the question set.", "", *rows, ""]
-    for name, run in result["runs"].items():
-        lines.append(f"- {name}: {run['many_clients']['clients']} clients get {run['throughput_ratio']}× one client's "
-                     f"throughput; memory {run['rss_mib'][0]} → {run['rss_mib'][1]} MiB.")
-    if "baseline" in result["runs"]:
-        now, then = result["runs"]["this checkout"], result["runs"]["baseline"]
-        lines.append(f"- p95 under load: {now['many_clients']['all']['p95_ms']} ms against "
-                     f"{then['many_clients']['all']['p95_ms']} ms for the baseline "
-                     f"({then['many_clients']['all']['p95_ms'] / now['many_clients']['all']['p95_ms']:.1f}× lower).")
+                        f"| {r['p50_ms']} | **{r['p95_ms']}** ({rounds}) |")
+    base = result.get("baseline_commit")
+    lines = [START, "", f"Measured {result['date']} on {result['cpus']} CPU cores: {result['rounds']} rounds, each "
+             "starting every server afresh (interleaved), medians shown. This checkout with the "
+             f"`{result.get('model', '?')}` model"
+             + (f" against the baseline, commit `{base}` (before concurrent serving), from its own checkout and "
+                "virtual environment over its own index of the same reports (that commit's only model, "
+                "all-MiniLM-L6-v2)" if base else "")
+             + ". Requests alternate `/api/ask` and `/api/search` over the question set; the clients are threads "
+             "of the benchmark process on keep-alive connections (`http.client`), on the same cores as the server.",
+             "", *rows, ""]
+    for name, run in result["summary"].items():
+        many = run["many_clients"]
+        lines.append(f"- {name}: {many['clients']} clients get {run['throughput_ratio']}× one client's throughput; "
+                     f"server memory {run['rss_mib'][0]} → {run['rss_mib'][1]} MiB over the rounds (growth per round "
+                     f"{', '.join(str(g) for g in run['rss_growth_mib'])} MiB); the clients used "
+                     f"{many['client_cpu_ms_per_request']} ms of CPU a request.")
+    if "baseline" in result["summary"]:
+        now, then = result["summary"]["this checkout"]["many_clients"], result["summary"]["baseline"]["many_clients"]
+        lines.append(f"- p95 under load: {now['p95_ms']} ms against {then['p95_ms']} ms for the baseline "
+                     f"({then['p95_ms'] / now['p95_ms']:.1f}× lower; target 3×); throughput "
+                     f"{now['requests_per_s'] / then['requests_per_s']:.1f}× the baseline's.")
     return "\n".join(lines + ["", END])
 
 
@@ -69,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline", type=Path, help="another checkout (e.g. a git worktree of an earlier commit)")
+    ap.add_argument("--baseline-index", type=Path, help="the baseline's own index folder (default: the same index)")
     ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--per-client", type=int, default=12)
+    ap.add_argument("--per-client", type=int, default=24)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds, each server started afresh in each")
     ap.add_argument("--out", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
     args = ap.parse_args(argv)
     settings = Settings.from_env()
@@ -78,10 +133,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = {"REPORTRAG_INDEX_DIR": str(settings.index.index_dir), "REPORTRAG_WORK_DIR": str(work),
                "GRADIO_TEMP_DIR": str(work / "tmp")}
-        result = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "runs": {}}
-        result["runs"]["this checkout"] = measure(PROJECT_ROOT, env, args.clients, args.per_client)
+        result = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "rounds": args.rounds,
+                  "model": str(settings.index.model_path or settings.index.model), "runs": {}}
+        trees = {"this checkout": (PROJECT_ROOT, env)}
         if args.baseline:
-            result["runs"]["baseline"] = measure(args.baseline.resolve(), env, args.clients, args.per_client)
+            base_env = {**env, "REPORTRAG_INDEX_DIR": str((args.baseline_index or settings.index.index_dir).resolve())}
+            trees["baseline"] = (args.baseline.resolve(), base_env)
+            result["baseline_commit"] = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
+                                                       capture_output=True, text=True).stdout.strip() or "?"
+        for round_ in range(args.rounds):
+            for name, (tree, tree_env) in trees.items():
+                result["runs"].setdefault(name, []).append(measure(tree, tree_env, args.clients, args.per_client))
+                print(f"round {round_ + 1}, {name}: p95 {result['runs'][name][-1]['many_clients']['all']['p95_ms']} ms",
+                      flush=True)
+        result["summary"] = {name: _median_run(runs) for name, runs in result["runs"].items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = PROJECT_ROOT / "eval" / "results" / "concurrency.json"

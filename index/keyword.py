@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,9 @@ class KeywordScorer:
         self.n_rows = n_rows
         self.total_length = sum(int(postings.lengths[row_map >= 0].sum(dtype=np.int64)) for postings, row_map in parts)
         self.average_length = self.total_length / n_rows if n_rows else 1.0
+        # A term's live rows and BM25 weights never change for this view; queries repeat their terms, and walking
+        # the postings again was a fifth of a served request's own work. Kept within a byte budget.
+        self._weights = _ByteBudgetCache(WEIGHT_CACHE_BYTES)
 
     @classmethod
     def over(cls, texts: list[str]) -> KeywordScorer:
@@ -185,8 +189,15 @@ class KeywordScorer:
 
     def document_frequencies(self, terms: list[str]) -> list[int]:
         """How many live passages hold each term (a replica's share of corpus-wide statistics)."""
-        return [sum(len(self._live_postings(postings, row_map, term)[0]) for postings, row_map in self.parts)
-                for term in terms]
+        return [self._document_frequency(term) for term in terms]
+
+    def _document_frequency(self, term: str) -> int:
+        key = ("df", term)
+        found = self._weights.get(key)
+        if found is None:
+            found = sum(len(self._live_postings(postings, row_map, term)[0]) for postings, row_map in self.parts)
+            self._weights.put(key, found, 64)
+        return found
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every live passage for ``query`` (zeros when no query term is known)."""
@@ -200,12 +211,26 @@ class KeywordScorer:
         for term, frequency in zip(terms, df):
             if frequency == 0:
                 continue
-            idf = np.float32(math.log(1 + (n_total - frequency + 0.5) / (frequency + 0.5)))
-            for postings, row_map in self.parts:  # as bm25s: float64 term weight, stored as float32, summed in float32
-                rows, tf, lengths = self._live_postings(postings, row_map, term)
-                norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / average_length)
-                out[rows] += (np.float64(idf) * (tf / (norm + tf))).astype(np.float32)
+            rows, weights = self._term_weights(term, frequency, n_total, average_length)
+            out[rows] += weights  # shards' rows are disjoint: the same float32 sums as one shard after another
         return out
+
+    def _term_weights(self, term: str, frequency: int, n_total: int, average_length: float):
+        """(live rows, their float32 BM25 weight for ``term``), computed once per term and statistics."""
+        key = (term, frequency, n_total, average_length)
+        found = self._weights.get(key)
+        if found is not None:
+            return found
+        idf = np.float32(math.log(1 + (n_total - frequency + 0.5) / (frequency + 0.5)))
+        rows_parts, weight_parts = [], []
+        for postings, row_map in self.parts:  # as bm25s: float64 term weight, stored as float32, summed in float32
+            rows, tf, lengths = self._live_postings(postings, row_map, term)
+            norm = K1 * ((1 - B) + B * lengths.astype(np.float64) / average_length)
+            rows_parts.append(rows)
+            weight_parts.append((np.float64(idf) * (tf / (norm + tf))).astype(np.float32))
+        found = (np.concatenate(rows_parts), np.concatenate(weight_parts))
+        self._weights.put(key, found, found[0].nbytes + found[1].nbytes)
+        return found
 
     @staticmethod
     def _live_postings(postings: Postings, row_map: np.ndarray, term: str):
@@ -215,3 +240,38 @@ class KeywordScorer:
         rows = row_map[hit[0]]
         live = rows >= 0
         return rows[live], hit[1][live], postings.lengths[hit[0][live]]
+
+
+WEIGHT_CACHE_BYTES = 64 << 20  # per scorer: every term of thousands of queries at two reports; the common ones at 1M
+
+
+class _ByteBudgetCache:
+    """A least-recently-used map whose entries' sizes add up to at most ``budget`` bytes, safe across request
+    threads. (functools.lru_cache bounds the count, and one common term's arrays at a million passages weigh
+    megabytes.)"""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key, value, size: int) -> None:
+        if size > self.budget:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (value, size)
+            self.used += size
+            while self.used > self.budget:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.used -= dropped

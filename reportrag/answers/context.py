@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from reportrag.answers import evidence
 from reportrag.core.records import Span
-from reportrag.index.keyword import tokenize
+from reportrag.retrieval.term_stats import token_set
 
 if TYPE_CHECKING:
     from reportrag.answers.extractive import Sentence
@@ -42,8 +42,8 @@ def carry_subject(searcher: Searcher, question: str, chosen: list[Sentence]) -> 
     for s in chosen:
         previous = _neighbour(searcher, s, -1)
         if previous:
-            have = set(tokenize(s.text))
-            before = set(tokenize(searcher.documents[s.passage.doc_id].text[previous.start : previous.end]))
+            have = token_set(s.text)
+            before = token_set(searcher.documents[s.passage.doc_id].text[previous.start : previous.end])
             if any(t not in have and t in before and not t[0].isdigit() for t in terms):
                 s = _joined(searcher, s, Span(previous.start, s.span.end))
         out.append(s)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from reportrag.core.settings import AnswerSettings
 from reportrag.index.keyword import tokenize
+from reportrag.retrieval.term_stats import token_set
 
 if TYPE_CHECKING:
     from reportrag.core.records import Hit
@@ -84,7 +85,7 @@ def term_stats(searcher: Searcher) -> TermStats:
 
 
 def shared_terms(a: str, b: str) -> int:
-    return len(set(tokenize(a)) & set(tokenize(b)))
+    return len(token_set(a) & token_set(b))
 
 
 def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
@@ -96,7 +97,7 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
     if specific and not _specific_terms_meet(specific, sentences, searcher, apart=compares(question)):
         found: set[str] = set()
         for s in sentences:
-            found |= set(tokenize(s.text))
+            found |= token_set(s.text)
         missing = [t for t in specific if t not in found and t not in _names(sentences, searcher)] or specific
         shown = [w for w in _WORD.findall(question) if any(t in missing for t in tokenize(w))]
         return (
@@ -148,7 +149,7 @@ def _windows(sentences: list) -> list[set[str]]:
         by_passage.setdefault(s.passage.passage_id, []).append(s)
     out = []
     for group in by_passage.values():
-        tokens = [set(tokenize(s.text)) for s in group]
+        tokens = [token_set(s.text) for s in group]
         out += [set().union(*tokens[max(0, i - 1) : i + 2]) for i in range(len(group))]
     return out
 
@@ -158,7 +159,7 @@ def _names(sentences: list, searcher: Searcher) -> set[str]:
     out: set[str] = set()
     for p in {s.passage.passage_id: s.passage for s in sentences}.values():
         info = searcher.documents[p.doc_id].info
-        out |= set(tokenize(" ".join((info.title, info.short_title, p.doc_id, *p.section))))
+        out |= token_set(" ".join((info.title, info.short_title, p.doc_id, *p.section)))
     return out
 
 
@@ -172,7 +173,7 @@ def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searche
     met: set[str] = set()
     for group in by_passage.values():
         names = _names(group[:1], searcher)
-        tokens = [set(tokenize(s.text)) for s in group]
+        tokens = [token_set(s.text) for s in group]
         for i in range(len(group)):
             window = set().union(*tokens[max(0, i - 1) : i + 2]) | names
             inside = {t for t in specific if _has(t, window)}

@@ -23,6 +23,7 @@ from reportrag.answers.comparisons import differences, with_other_report  # like
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
 from reportrag.core.records import Answer, Citation, Document, Hit, Passage, Place, Span, Statement
+from reportrag.retrieval.query import QueryVectors
 from reportrag.retrieval.search import Filters, Searcher, clean_query
 
 _WEB_ADDRESS = re.compile(r"https?://|www\.", re.I)
@@ -53,8 +54,9 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
 
 
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
-    vector = searcher.embedder.encode([text])[0]
-    routed = observations.answer(searcher, question, text, vector, filters, settings)  # "paragraph 26 (a) of the CO"
+    vectors = QueryVectors(searcher.embedder, [text, *observations.texts_to_embed(text)])  # one pass of the model
+    vector = vectors(text)
+    routed = observations.answer(searcher, question, text, vectors, filters, settings)  # "paragraph 26 (a) of the CO"
     if routed:
         return routed
     model = relevance.load(settings.relevance_model, searcher.embedder.name)

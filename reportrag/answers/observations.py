@@ -32,6 +32,7 @@ from reportrag.core.records import Answer, Hit, Passage
 from reportrag.core.settings import AnswerSettings
 from reportrag.ingest.structure import concluding_observations as refs_named_in
 from reportrag.retrieval.filters import Filters
+from reportrag.retrieval.query import QueryVectors
 from reportrag.retrieval.rerank import query_references
 from reportrag.retrieval.search import Searcher
 
@@ -110,13 +111,25 @@ def _tidy(text: str) -> str:
     return " ".join(text.replace("?", " ").split()).strip(" ,;:.")
 
 
-def answer(searcher: Searcher, question: str, text: str, vector: np.ndarray, filters: Filters,
+def texts_to_embed(text: str) -> list[str]:
+    """What this route will embed besides the question, known before any search: the topic, or the question
+    without the paragraph it names (embedded with the question in one pass)."""
+    request = requested(text)
+    if request is None:
+        return []
+    if request.topic:
+        return [request.topic]
+    return [request.rest] if evidence.question_terms(request.rest) else []
+
+
+def answer(searcher: Searcher, question: str, text: str, vectors: QueryVectors, filters: Filters,
            settings: AnswerSettings) -> Answer | None:
     """The answer from the passages responding to the Committee paragraph the question names (or an honest no
     when the report answers none); None when the question names none, or a topic none of them speaks to."""
     request = requested(text)
     if request is None:
         return None
+    vector = vectors(text)
     responding = [p for p in searcher.passages if p.concluding_observations and not p.duplicate_of
                   and filters.allows(p)]
     if request.labels:
@@ -127,11 +140,11 @@ def answer(searcher: Searcher, question: str, text: str, vector: np.ndarray, fil
             return _unanswered(searcher, question, text, vector, request, responding, filters, settings)
         query = request.rest if evidence.question_terms(request.rest) else ""
     else:
-        labels = _topic_labels(searcher, request.topic, responding, settings)
+        labels = _topic_labels(searcher, request.topic, vectors(request.topic), responding, settings)
         if not labels:
             return None
         query = request.topic
-    query_vector = searcher.embedder.encode([query or text])[0]
+    query_vector = vectors(query or text)
     hits = _hits(searcher, query or text, query_vector, [p for p in responding if _responds(p, labels)])
     rated = extractive.score_sentences(searcher, text, vector, hits, settings,
                                        relevance.load(settings.relevance_model, searcher.embedder.name))
@@ -158,7 +171,8 @@ def _responds(p: Passage, labels: set[str] | frozenset[str]) -> bool:
     return any(Filters(concluding_observation=label).allows(p) for label in labels)
 
 
-def _topic_labels(searcher: Searcher, topic: str, responding: list[Passage], settings: AnswerSettings) -> frozenset[str]:
+def _topic_labels(searcher: Searcher, topic: str, vector: np.ndarray, responding: list[Passage],
+                  settings: AnswerSettings) -> frozenset[str]:
     """The lettered Committee paragraphs whose responding paragraphs (a block) best match ``topic``: the block's
     closest sentence (cosine) plus half the share of the topic's vocabulary the whole block carries (a block may
     say "criminal liability" in one paragraph and "domestic" in the next). None when the best block is not close
@@ -166,7 +180,6 @@ def _topic_labels(searcher: Searcher, topic: str, responding: list[Passage], set
     Committee on it, and the normal path answers."""
     if not responding:
         return frozenset()
-    vector = searcher.embedder.encode([topic])[0]
     hits = _hits(searcher, topic, vector, responding)
     sentences = extractive.score_sentences(searcher, topic, vector, hits, settings)
     blocks: dict[str, list[extractive.Sentence]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 _FOLD = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -38,7 +39,9 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), offsets
 
 
+@lru_cache(maxsize=1 << 16)
 def normalized(text: str) -> str:
+    """``normalize``'s text alone; memoized: answers normalize the same report sentences request after request."""
     return normalize(text)[0]
 
 

@@ -16,6 +16,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +140,15 @@ def load(path: Path | None = None, embedding_model: str = FALLBACK) -> Relevance
     """The model at ``path`` (the one bundled for ``embedding_model`` when none); a file that is not one is a clear
     error."""
     path = Path(path or bundled(embedding_model))
+    try:
+        stat = path.stat()
+        return _load_file(path, stat.st_mtime_ns, stat.st_size)  # every answer asks: read once, again when it changes
+    except OSError as exc:
+        raise BadDataset(f"{path}: not a relevance model ({exc}); retrain with 'python -m reportrag.eval.train_quotes'") from None
+
+
+@lru_cache(maxsize=8)
+def _load_file(path: Path, _mtime_ns: int, _size: int) -> RelevanceModel:
     try:
         model = RelevanceModel.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:

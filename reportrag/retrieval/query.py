@@ -1,4 +1,4 @@
-"""A query as searched: tidied, checked, and read for the references a user typed."""
+"""A query as searched: tidied, checked, read for the references a user typed, and embedded."""
 
 from __future__ import annotations
 
@@ -30,3 +30,19 @@ def clean_query(query: str) -> str:
 def has_identifiers(text: str) -> bool:
     """Numbers or "(e)"-style items in a query: users typing references, where keywords deserve more weight."""
     return bool(_IDENTIFIER.search(text))
+
+
+class QueryVectors:
+    """The vectors of the texts one answer searches with, embedded together: under load each pass of the model
+    waits for a batch, and an answer that embedded its question, then a topic, then a query paid that wait three
+    times. A text not embedded up front is embedded when asked for."""
+
+    def __init__(self, embedder, texts: list[str]) -> None:
+        self.embedder = embedder
+        texts = list(dict.fromkeys(texts))
+        self._vectors = dict(zip(texts, embedder.encode(texts)))
+
+    def __call__(self, text: str):
+        if text not in self._vectors:
+            self._vectors[text] = self.embedder.encode([text])[0]
+        return self._vectors[text]
