@@ -119,8 +119,9 @@ def _write_markdown(r: dict) -> None:
         "Gradio about 3 s; opening the index 0.4 s, the warm-up question 0.3 s, building the app 0.4 s. The first "
         "start after other heavy jobs is slower (files not yet in the page cache).",
         "",
-        "Requests are served one at a time (`Service` holds a lock): on two cores, parallel encodes only fight over "
-        "them, so under 32 clients a request's latency is mostly its wait in the queue (about 32 × the one-user time).",
+        "Requests are served concurrently: the questions that arrive together go through the model in one pass "
+        "(`reportrag/service/batching.py`) and score in their own threads; on two cores a request's latency under 32 "
+        "clients is mostly its wait for the cores. The next section compares the server against the one before it.",
         END,
     ]
     path = ROOT / "BENCHMARKS.md"

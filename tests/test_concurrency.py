@@ -76,3 +76,38 @@ def test_concurrent_requests_equal_sequential_ones(search_settings, searcher):
         assert [c["anchor"] for c in one["citations"]] == [c["anchor"] for c in many["citations"]]
         assert one["abstained"] == many["abstained"]
     assert passes < len(QUESTIONS)  # requests that arrived together shared forward passes
+
+
+def test_bfloat16_questions_stay_beside_their_float32_vectors(searcher):
+    """query_precision "bfloat16": the served questions' vectors move by rounding only (on any CPU: where bf16
+    is not native it is slower, not different)."""
+    exact = searcher.embedder.encode(QUESTIONS[:16])
+    batching = BatchingEmbedder(searcher.embedder, bfloat16=True)
+    rounded = np.stack([batching.encode([q])[0] for q in QUESTIONS[:16]])
+    assert rounded.dtype == np.float32 and not np.array_equal(rounded, exact)  # bf16 did run
+    assert float(np.min(np.sum(rounded * exact, axis=1))) > 0.999
+
+
+def test_the_server_embeds_questions_in_the_precision_set(search_settings):
+    from reportrag.service import ingesting
+
+    assert ingesting.make_query_embedder(search_settings).bfloat16 is False  # the default: float32
+    assert ingesting.make_query_embedder(search_settings.but(query_precision="bfloat16")).bfloat16 is True
+
+
+def test_a_model_that_fails_in_bfloat16_falls_back_to_float32():
+    """Seen on torch 2.11: autocast to bfloat16 on the CPU raised "mixed dtype (CPU)" in LayerNorm. The server
+    goes on in float32 instead of failing every question."""
+    import torch
+
+    class FailsUnderAutocast:
+        name, dimension = "fake", 2
+
+        def encode(self, texts):
+            if torch.is_autocast_enabled("cpu"):
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    batching = BatchingEmbedder(FailsUnderAutocast(), bfloat16=True)
+    assert batching.encode(["a", "b"]).shape == (2, 2)
+    assert batching.bfloat16 is False and batching.encode(["c"]).shape == (1, 2)

@@ -100,7 +100,7 @@ class SectionMap:
         """Rows of the passages in a section the question names: candidates to re-score even when the fused
         ranking left them out."""
         refs = query_references(query)
-        rows = [r for label, rs in self.by_label.items() for r in rs if any(_section_match(w, label) for w in refs.sections)]
+        rows = [r for label, rs in self.by_label.items() if any(_section_match(w, label) for w in refs.sections) for r in rs]
         rows += [r for title in named_titles(query, set(self.by_title)) for r in self.by_title[title]]
         return list(dict.fromkeys(rows))
 

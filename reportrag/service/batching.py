@@ -8,16 +8,21 @@ answer code use it unchanged; everything after the embedding (scoring, answers) 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from contextlib import nullcontext
 from concurrent.futures import Future
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 
 class BatchingEmbedder:
-    def __init__(self, embedder, *, max_batch: int = 64, max_wait: float = 0.004) -> None:
+    def __init__(self, embedder, *, max_batch: int = 64, max_wait: float = 0.004, bfloat16: bool = False) -> None:
         self.embedder = embedder
+        self.bfloat16 = bfloat16  # questions through the model in bfloat16 on a CPU (query_precision)
         self.max_batch = max_batch
         self.max_wait = max_wait  # seconds a request waits for others before its batch goes
         self._pending: list[tuple[list[str], Future]] = []
@@ -51,7 +56,7 @@ class BatchingEmbedder:
             batch = self._next_batch()
             texts = [t for request, _ in batch for t in request]
             try:
-                vectors = self.embedder.encode(texts)
+                vectors = self._encode(texts)
             except BaseException as e:  # every waiting request gets the error, none hangs
                 for _, future in batch:
                     future.set_exception(e)
@@ -61,6 +66,17 @@ class BatchingEmbedder:
             for request, future in batch:
                 future.set_result(vectors[start : start + len(request)])
                 start += len(request)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not self.bfloat16:
+            return self.embedder.encode(texts)
+        try:
+            with _cpu_autocast(True):
+                return self.embedder.encode(texts)
+        except RuntimeError as e:  # seen with torch 2.11: "mixed dtype (CPU)" in LayerNorm under autocast
+            log.warning("bfloat16 questions failed (%s); embedding them in float32 from now on", e)
+            self.bfloat16 = False
+            return self.embedder.encode(texts)
 
     def _next_batch(self) -> list[tuple[list[str], Future]]:
         """Wait for a first request, then up to ``max_wait`` for more, up to ``max_batch`` texts."""
@@ -78,3 +94,12 @@ class BatchingEmbedder:
                 batch.append(request)
                 size += len(request[0])
             return batch
+
+
+def _cpu_autocast(bfloat16: bool):
+    """bfloat16 autocast for a model on the CPU (a CUDA model keeps its fp16); nothing when not asked for."""
+    if not bfloat16:
+        return nullcontext()
+    import torch  # the worker thread's own: autocast state is per thread
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)

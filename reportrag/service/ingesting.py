@@ -32,6 +32,7 @@ from reportrag.ingest.tokens import TokenCounter
 from reportrag.retrieval.rerank import CrossEncoderReranker, ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import weights_for
 from reportrag.retrieval.search import Searcher
+from reportrag.service.batching import BatchingEmbedder
 from reportrag.service.triage import known_builds, triage
 
 
@@ -164,6 +165,11 @@ def compact(settings: Settings, progress: Callable[[str], None] = lambda _: None
 
 def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _: None) -> Embedder:
     return Embedder(model_dir(settings, progress), device=settings.index.device)
+
+
+def make_query_embedder(settings: Settings) -> BatchingEmbedder:
+    """The model as a server uses it: questions that arrive together embedded in one pass, in the precision set."""
+    return BatchingEmbedder(make_embedder(settings), bfloat16=settings.index.query_precision == "bfloat16")
 
 
 def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool:

@@ -21,7 +21,6 @@ from reportrag.index import document_store
 from reportrag.retrieval.filters import check_filters
 from reportrag.retrieval.search import MODES, Filters, Searcher, clean_query
 from reportrag.service import ingesting
-from reportrag.service.batching import BatchingEmbedder
 from reportrag.service.ingesting import IngestResult
 
 Progress = Callable[[str], None]
@@ -54,7 +53,7 @@ class Service:
         if searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    embedder = BatchingEmbedder(ingesting.make_embedder(self.settings))
+                    embedder = ingesting.make_query_embedder(self.settings)
                     self._searcher = ingesting.open_searcher(self.settings, embedder)
                 searcher = self._searcher
         return searcher

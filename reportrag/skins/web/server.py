@@ -59,10 +59,9 @@ def main(argv: list[str] | None = None, *, started: float | None = None, setting
             except ImportError as e:
                 print(f"error: --cluster needs Ray ({e}); install the extra: pip install -e '.[cluster]'", file=sys.stderr)
                 return 1
-            from reportrag.service.batching import BatchingEmbedder
-            from reportrag.service.ingesting import make_embedder
+            from reportrag.service.ingesting import make_query_embedder
 
-            searcher = open_cluster_searcher(settings, args.cluster, embedder=BatchingEmbedder(make_embedder(settings)))
+            searcher = open_cluster_searcher(settings, args.cluster, embedder=make_query_embedder(settings))
             service = Service(settings, searcher=searcher)
         else:
             service = Service(settings)
