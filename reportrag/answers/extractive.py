@@ -54,9 +54,11 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
 
 
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:
-    vectors = QueryVectors(searcher.embedder, [text, *observations.texts_to_embed(text)])  # one pass of the model
+    request = observations.requested(text)  # "paragraph 26 (a) of the CO", "the Committee's recommendation on …"
+    routed_text = observations.search_text(request) if request else ""
+    vectors = QueryVectors(searcher.embedder, [text, routed_text] if routed_text else [text])  # one model pass
     vector = vectors(text)
-    routed = observations.answer(searcher, question, text, vectors, filters, settings)  # "paragraph 26 (a) of the CO"
+    routed = observations.answer(searcher, question, text, request, vectors, filters, settings) if request else None
     if routed:
         return routed
     model = relevance.load(settings.relevance_model, searcher.embedder.name)

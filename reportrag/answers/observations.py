@@ -111,24 +111,18 @@ def _tidy(text: str) -> str:
     return " ".join(text.replace("?", " ").split()).strip(" ,;:.")
 
 
-def texts_to_embed(text: str) -> list[str]:
-    """What this route will embed besides the question, known before any search: the topic, or the question
-    without the paragraph it names (embedded with the question in one pass)."""
-    request = requested(text)
-    if request is None:
-        return []
+def search_text(request: Request) -> str:
+    """What this route searches with besides the question, known before any search (so it is embedded with the
+    question in one pass): the topic, or the question without the paragraph it names ("": nothing left)."""
     if request.topic:
-        return [request.topic]
-    return [request.rest] if evidence.question_terms(request.rest) else []
+        return request.topic
+    return request.rest if evidence.question_terms(request.rest) else ""
 
 
-def answer(searcher: Searcher, question: str, text: str, vectors: QueryVectors, filters: Filters,
+def answer(searcher: Searcher, question: str, text: str, request: Request, vectors: QueryVectors, filters: Filters,
            settings: AnswerSettings) -> Answer | None:
-    """The answer from the passages responding to the Committee paragraph the question names (or an honest no
-    when the report answers none); None when the question names none, or a topic none of them speaks to."""
-    request = requested(text)
-    if request is None:
-        return None
+    """The answer from the passages responding to the Committee paragraph ``request`` names (or an honest no
+    when the report answers none); None when a bare paragraph or the topic is one none of them speaks to."""
     vector = vectors(text)
     responding = [p for p in searcher.passages if p.concluding_observations and not p.duplicate_of
                   and filters.allows(p)]
@@ -138,12 +132,11 @@ def answer(searcher: Searcher, question: str, text: str, vectors: QueryVectors, 
             return None  # "paragraph 26 (c)" alone, which no passage answers: perhaps not the Committee's
         if not labels:
             return _unanswered(searcher, question, text, vector, request, responding, filters, settings)
-        query = request.rest if evidence.question_terms(request.rest) else ""
     else:
         labels = _topic_labels(searcher, request.topic, vectors(request.topic), responding, settings)
         if not labels:
             return None
-        query = request.topic
+    query = search_text(request)
     query_vector = vectors(query or text)
     hits = _hits(searcher, query or text, query_vector, [p for p in responding if _responds(p, labels)])
     rated = extractive.score_sentences(searcher, text, vector, hits, settings,

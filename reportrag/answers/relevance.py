@@ -142,9 +142,13 @@ def load(path: Path | None = None, embedding_model: str = FALLBACK) -> Relevance
     path = Path(path or bundled(embedding_model))
     try:
         stat = path.stat()
-        return _load_file(path, stat.st_mtime_ns, stat.st_size)  # every answer asks: read once, again when it changes
     except OSError as exc:
-        raise BadDataset(f"{path}: not a relevance model ({exc}); retrain with 'python -m reportrag.eval.train_quotes'") from None
+        raise BadDataset(_not_a_model(path, exc)) from None
+    return _load_file(path, stat.st_mtime_ns, stat.st_size)  # every answer asks: read once, again when it changes
+
+
+def _not_a_model(path: Path, problem: Exception) -> str:
+    return f"{path}: not a relevance model ({problem}); retrain with 'python -m reportrag.eval.train_quotes'"
 
 
 @lru_cache(maxsize=8)
@@ -152,7 +156,7 @@ def _load_file(path: Path, _mtime_ns: int, _size: int) -> RelevanceModel:
     try:
         model = RelevanceModel.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadDataset(f"{path}: not a relevance model ({exc}); retrain with 'python -m reportrag.eval.train_quotes'") from None
+        raise BadDataset(_not_a_model(path, exc)) from None
     if set(CHOICE) - set(model.about.get("choice", {})) or model.features != FEATURES or not (len(model.mean) == len(model.scale) == len(model.coef) == len(FEATURES)):
         raise BadDataset(f"{path}: its features are not this version's; retrain with 'python -m reportrag.eval.train_quotes'")
     return model

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import nullcontext
 from concurrent.futures import Future
 
 import numpy as np
@@ -71,7 +70,7 @@ class BatchingEmbedder:
         if not self.bfloat16:
             return self.embedder.encode(texts)
         try:
-            with _cpu_autocast(True):
+            with _cpu_bfloat16():
                 return self.embedder.encode(texts)
         except RuntimeError as e:  # seen with torch 2.11: "mixed dtype (CPU)" in LayerNorm under autocast
             log.warning("bfloat16 questions failed (%s); embedding them in float32 from now on", e)
@@ -96,10 +95,8 @@ class BatchingEmbedder:
             return batch
 
 
-def _cpu_autocast(bfloat16: bool):
-    """bfloat16 autocast for a model on the CPU (a CUDA model keeps its fp16); nothing when not asked for."""
-    if not bfloat16:
-        return nullcontext()
+def _cpu_bfloat16():
+    """bfloat16 autocast for a model on the CPU (a CUDA model keeps its fp16)."""
     import torch  # the worker thread's own: autocast state is per thread
 
     return torch.autocast("cpu", dtype=torch.bfloat16)
