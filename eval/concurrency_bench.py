@@ -24,21 +24,16 @@ import tempfile
 from pathlib import Path
 
 from reportrag.core.settings import PROJECT_ROOT, Settings
-from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app
+from reportrag.eval.loadtest import question_set, rss_mib, run_load, start_app, stop_app
 from reportrag.eval.markdown_sections import replace_section
 
 START, END = "<!-- concurrency:start -->", "<!-- concurrency:end -->"
 
 
-def _questions() -> list[str]:
-    lines = (PROJECT_ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
-
-
 def measure(tree: Path, env: dict[str, str], clients: int, per_client: int) -> dict:
     """One client, then ``clients`` at once, on a fresh server from ``tree``; the bench process's own CPU (the
     clients') beside each."""
-    questions = _questions()
+    questions = question_set()
     proc, url, startup = start_app(env, tree=tree)
     try:
         run_load(url, questions, clients=4, per_client=4)  # warm-up: first-call costs out of the way

@@ -24,6 +24,13 @@ import httpx
 from reportrag.core.settings import PROJECT_ROOT
 
 
+def question_set() -> list[str]:
+    """What the load clients ask: the training split's questions."""
+    from reportrag.eval.runner import load_questions
+
+    return [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

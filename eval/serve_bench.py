@@ -20,17 +20,12 @@ from pathlib import Path
 
 import httpx
 
-from reportrag.eval.loadtest import rss_mib, run_load, start_app, stop_app
+from reportrag.eval.loadtest import question_set, rss_mib, run_load, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 START, END = "<!-- serve:start -->", "<!-- serve:end -->"
 TARGET_START_S = 10.0
-
-
-def _questions() -> list[str]:
-    lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
 def _ask_ms(url: str, question: str) -> float:
@@ -45,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=3, help="start-ups to time (median reported)")
     parser.add_argument("--per-client", type=int, default=63, help="requests per client in the measured round")
     args = parser.parse_args(argv)
-    questions = _questions()
+    questions = question_set()
     load_before = os.getloadavg()[0]
 
     starts, firsts = [], []

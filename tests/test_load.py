@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import json
 
-from reportrag.eval.loadtest import rss_mib, run_load
-
-from reportrag.core.settings import PROJECT_ROOT
-
-
-def _questions() -> list[str]:
-    rows = [json.loads(line) for line in (PROJECT_ROOT / "eval" / "questions.jsonl").read_text().splitlines() if line.strip()]
-    return [r["question"] for r in rows][:60]
+from reportrag.eval.loadtest import question_set, rss_mib, run_load
 
 
 def test_32_clients_25_requests_each_no_errors_and_no_memory_growth(app_process):
     url, proc = app_process
-    first = run_load(url, _questions(), clients=32, per_client=25)
+    first = run_load(url, question_set()[:60], clients=32, per_client=25)
     assert first.errors == [], first.errors[:5]
     assert sum(len(v) for v in first.latencies_ms.values()) == 800
     after_first = rss_mib(proc.pid)
-    second = run_load(url, _questions()[::-1], clients=32, per_client=25)
+    second = run_load(url, question_set()[:60][::-1], clients=32, per_client=25)
     assert second.errors == [], second.errors[:5]
     after_second = rss_mib(proc.pid)
     print(json.dumps({"first": first.summary(), "second": second.summary(),
