@@ -37,14 +37,19 @@ class Embedder:
 
     The model loads on the first ``encode``, not before: opening an index, reading reports, citing and removing
     a report whose neighbours' vectors are cached never pay its seconds. ``device``: "auto" (CUDA when torch
-    sees a GPU, in fp16; else the CPU), "cpu", "cuda" or "cuda:N"."""
+    sees a GPU, in fp16; else the CPU), "cpu", "cuda" or "cuda:N". ``runtime``: "torch", or "onnx" for the
+    transformer in ONNX Runtime on a CPU (``onnx_runtime``; exported into ``onnx_dir`` once, torch on a GPU)."""
 
-    def __init__(self, model_dir: Path, *, batch_size: int = 64, device: str = "auto") -> None:
+    def __init__(self, model_dir: Path, *, batch_size: int = 64, device: str = "auto", runtime: str = "torch",
+                 onnx_dir: Path | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
         self.device = device
+        self.runtime = runtime if onnx_dir is not None else "torch"
+        self.onnx_dir = onnx_dir
         self.name = model_name(self.model_dir)
         self._model = None
+        self._onnx = None  # the OnnxEncoder, once built; False when torch runs the model after all
         self._loading = threading.Lock()
         self.dimension = folder_dimension(self.model_dir) or self.model.get_sentence_embedding_dimension()
         config = _read_json(self.model_dir / "sentence_bert_config.json") or {}
@@ -64,10 +69,30 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if onnx := self.onnx:
+            return onnx.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def onnx(self):
+        """The model with its transformer in ONNX Runtime when ``runtime`` asks for it on a CPU, else None."""
+        if self._onnx is None:
+            model = self.model
+            with self._loading:
+                if self._onnx is None:
+                    self._onnx = self.runtime == "onnx" and str(model.device) == "cpu" and _onnx_encoder(
+                        model, self.onnx_dir, self.name)
+        return self._onnx or None
+
+
+def _onnx_encoder(model, folder: Path, name: str):
+    import torch
+    from reportrag.index.onnx_runtime import onnx_encoder
+
+    return onnx_encoder(model, folder, name, threads=torch.get_num_threads()) or False
 
 
 def choose_device(setting: str = "auto") -> str:

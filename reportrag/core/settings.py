@@ -52,6 +52,10 @@ class IndexSettings(_Section):
         "float32", description='how served questions are embedded on a CPU: "float32", or "bfloat16", 1.3-1.9× faster '
                                "where the CPU has native bf16 (AVX512-BF16, AMX), slower elsewhere; rankings can move "
                                "on near-ties (BENCHMARKS.md)")
+    query_runtime: Literal["onnx", "torch"] = Field(
+        "onnx", description='what runs the model for questions on a CPU in the app, `ask`/`search --batch` and `eval`: '
+                            '"onnx" (ONNX Runtime; exported from the model once into the cache folder, checked against '
+                            'torch; one question 2.2-2.4× faster) or "torch"; bfloat16 questions and a GPU use torch')
 
 
 class RetrievalSettings(_Section):

@@ -172,8 +172,10 @@ def make_query_embedder(settings: Settings) -> BatchingEmbedder:
     """The model as a server uses it: questions that arrive together embedded in one pass, in the precision set."""
     # chunks of 16: the model sorts a batch's questions by length and pads each chunk only to its own longest
     # (32 questions: 3.4 ms each against 4.0 in one chunk, on two cores)
-    return BatchingEmbedder(make_embedder(settings, batch_size=16),
-                            bfloat16=settings.index.query_precision == "bfloat16")
+    bfloat16 = settings.index.query_precision == "bfloat16"  # torch's autocast: ONNX Runtime runs float32 only
+    return BatchingEmbedder(make_embedder(settings, batch_size=16, onnx_dir=settings.index.cache_dir / "onnx",
+                                          runtime="torch" if bfloat16 else settings.index.query_runtime),
+                            bfloat16=bfloat16)
 
 
 def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool:
