@@ -121,35 +121,56 @@ def render(result: dict) -> str:
 
 
 NOTES = [
-    "Measured apart on these two cores (2026-11-26, all-MiniLM-L6-v2, `py-spy` and `cProfile` on the server):",
+    "Measured apart on these two cores (2026-11-26, all-MiniLM-L6-v2 unless named; `py-spy`, `cProfile` and "
+    "per-thread CPU from `/proc` on the server; A/B figures are medians of 3 interleaved rounds):",
     "",
-    "- **Where a request's time goes.** The model's pass over the questions is about half of the server's CPU "
-    "under load: 3.9 ms a question in batches of 8-32, compute-bound (10 ms for a question alone). Our own work is "
-    "0.6 ms a search and about 2.5 ms an answer; HTTP about 1 ms. Before this round of work an answer cost 10 ms "
-    "of Python: the report sentences were tokenized and normalized again for every question (now once), each "
-    "query term's BM25 rows were walked twice per question (now kept per index view within 64 MiB), the relevance "
-    "model was read from disk per answer, and a question naming a Committee paragraph went through the model two "
-    "or three times (now one pass for the question, topic and query). Starlette's `BaseHTTPMiddleware` (our "
-    "request-size cap) doubled the asks' tail under load; it is plain ASGI now. The load clients moved from httpx "
-    "(2.1 ms of CPU a request, taken from the server's cores) to `http.client` (0.3 ms).",
+    "- **Questions through ONNX Runtime** (`query_runtime`, default \"onnx\"; `index/onnx_runtime.py`). The "
+    "model's transformer is exported from torch once into the cache folder and checked against torch on probe "
+    "texts each time it is opened; vectors stay within 2e-7 of torch's, and every answer is the same (tested). One "
+    "question takes 4.0 ms instead of 9-12 (all-mpnet-base-v2: 23 instead of 55); a batch of 16, 3.6 ms a question "
+    "instead of 3.7-3.9 (mpnet: 20 instead of 22-24). Under load it gains more than that: torch's OpenMP worker "
+    "spins after every pass (per thread: 5.5 ms of CPU a request against the calling thread's 4.7), taking a core "
+    "from the requests that score, where ONNX Runtime's threads are set to sleep. Its session holds a second copy "
+    "of the weights (the server starts about 150 MiB larger with all-MiniLM-L6-v2), and under repeated load the "
+    "server's memory stays flat (1-2 MiB a round). A one-question `ask` or `search` from the command line stays "
+    "on torch: opening and checking the export (0.2 s; mpnet 0.8 s) would cost more than it saves.",
+    "- **No wait for company on a CPU.** The micro-batcher took up to 4 ms to gather questions before each pass. "
+    "On a CPU a question alone costs about what it costs in a batch, and under load the next batch forms anyway "
+    "while a pass runs: without the wait one client got 112.9 requests/s instead of 62.8, and 32 clients the same "
+    "(167 against 169 requests/s, p95 238 against 233 ms). A GPU keeps the 4 ms wait.",
+    "- **The throughput ratio.** 32 clients get about 1.5× one client's throughput, against a target of 3×, "
+    "because one client is now about twice as fast (p50 under 10 ms): a lone question keeps both cores busy for "
+    "4 ms, so batching has little left to share out on two cores. Against one client before this work "
+    "(torch, the 4 ms wait: 48 requests/s), 32 clients get 3.3-3.5×.",
+    "- **Where a request's time goes under load.** The model: 6.6 ms of CPU a request on its two threads (3.6 ms "
+    "of wall time). Our own work: about 0.6 ms a search and 2.5 ms an answer; HTTP and the event loop 0.6 ms. "
+    "Before this work an answer cost 10 ms of Python: the report sentences were tokenized and normalized again for "
+    "every question (now once), each query term's BM25 rows were walked twice per question (now kept per index "
+    "view within 64 MiB), the relevance model was read from disk per answer, and a question naming a Committee "
+    "paragraph went through the model two or three times (now one pass for the question, topic and query). "
+    "Starlette's `BaseHTTPMiddleware` (our request-size cap) doubled the asks' tail under load; it is plain ASGI "
+    "now. The load clients moved from httpx (2.1 ms of CPU a request, taken from the server's cores) to "
+    "`http.client` (0.3 ms).",
     "- **Tried and dropped.** Fewer request threads (anyio's limiter at 4-16), a gate on how many requests score "
     "at once, a shorter or longer GIL switch interval, one torch thread for the model: each lowered throughput. "
     "A TorchScript trace of the transformer (identical vectors) was faster for one user and slower under load. "
-    "`MALLOC_MMAP_THRESHOLD_=65536` kept memory flat to the megabyte but made the model's passes 49% slower.",
-    "- **bfloat16 questions** (`query_precision`, off by default). On this CPU (AVX512-BF16) batches of 16 "
-    "questions embed 1.66× faster, each vector within cosine 0.99998 of float32. On `eval/` with "
-    "all-mpnet-base-v2: every answer figure of both splits identical; hybrid+rerank MRR@10 0.868 → 0.865, "
+    "`MALLOC_MMAP_THRESHOLD_=65536` kept memory flat to the megabyte but made the model's passes 49% slower. "
+    "For torch's spinning: `OMP_WAIT_POLICY=PASSIVE` and `GOMP_SPINCOUNT=2000` each lowered throughput (120 and "
+    "117 against 132 requests/s). Answering each 16-question pass's requests as it ends, instead of the whole "
+    "batch's at once: p95 up by a quarter. A batch cap of 32 instead of 64, a wait of 1 or 10 ms: within noise. "
+    "FastAPI's per-request OpenTelemetry check (a `py-spy` hot spot): turning it off changed nothing measurable.",
+    "- **bfloat16 questions** (`query_precision`, off by default; torch). On this CPU (AVX512-BF16) batches of 16 "
+    "questions embed 1.66× faster than torch in float32, each vector within cosine 0.99998 of float32. On `eval/` "
+    "with all-mpnet-base-v2: every answer figure of both splits identical; hybrid+rerank MRR@10 0.868 → 0.865, "
     "recall@1 0.794 → 0.788 (one question), dense recall@5 0.681 → 0.688. Not the default: the same question "
     "could rank differently on machines with and without native bf16, memory grows more under load (oneDNN "
     "keeps kernels per shape), and one torch build (2.11) failed in LayerNorm under CPU autocast, where the "
     "server falls back to float32 by itself (tested).",
-    "- **The default model.** all-mpnet-base-v2 (this checkout alone, 3 rounds): 13.9 requests/s for one "
-    "client, 31 under 32 clients, p95 1.2 s: its question embedding, 28 ms a question in batches (7× "
-    "all-MiniLM-L6-v2's), is nearly all of the work, so bfloat16 questions or a GPU help it most.",
-    "- **Memory.** The server's heap grows through the first rounds of load and levels off: the model's tensors "
-    "take a different size for every batch of questions and leave glibc's heap fragmented (`app.py` already "
-    "holds it to two malloc arenas). The caches are bounded (sentence tokens and normal forms 65,536 entries "
-    "each, BM25 term weights 64 MiB an index view).",
+    "- **The default model.** MPNET_LINE",
+    "- **Memory.** With questions on torch the server's heap grows through the first rounds of load and levels "
+    "off: the model's tensors take a different size for every batch of questions and leave glibc's heap "
+    "fragmented (`app.py` already holds it to two malloc arenas). The caches are bounded (sentence tokens and "
+    "normal forms 65,536 entries each, BM25 term weights 64 MiB an index view).",
 ]
 
 
@@ -161,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-index", type=Path, help="the baseline's own index folder (default: the same index)")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--per-client", type=int, default=24)
+    ap.add_argument("--baseline-cache", type=Path, help="the baseline's own embedding cache (default: the same cache)")
     ap.add_argument("--bfloat16", action="store_true", help="also this checkout with query_precision bfloat16")
+    ap.add_argument("--torch", action="store_true", help="also this checkout with query_runtime torch")
     ap.add_argument("--rounds", type=int, default=3, help="rounds, each server started afresh in each")
     ap.add_argument("--out", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
     args = ap.parse_args(argv)
@@ -175,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         trees = {"this checkout": (PROJECT_ROOT, env)}
         if args.bfloat16:
             trees["this checkout, bfloat16 questions"] = (PROJECT_ROOT, {**env, "REPORTRAG_QUERY_PRECISION": "bfloat16"})
+        if args.torch:
+            trees["this checkout, questions on torch"] = (PROJECT_ROOT, {**env, "REPORTRAG_QUERY_RUNTIME": "torch"})
         if args.baseline:
-            base_env = {**env, "REPORTRAG_INDEX_DIR": str((args.baseline_index or settings.index.index_dir).resolve())}
+            base_env = {**env, "REPORTRAG_INDEX_DIR": str((args.baseline_index or settings.index.index_dir).resolve()),
+                        "REPORTRAG_CACHE_DIR": str((args.baseline_cache or settings.index.cache_dir).resolve())}
             trees["baseline"] = (args.baseline.resolve(), base_env)
             result["baseline_commit"] = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
                                                        capture_output=True, text=True).stdout.strip() or "?"

@@ -51,3 +51,11 @@ def test_the_gpu_path_embeds_like_the_cpu():
     assert str(gpu.model.device).startswith("cuda") and next(gpu.model.parameters()).dtype.itemsize == 2  # fp16
     assert a.dtype == np.float32 and np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-3)
     assert float(np.min(np.sum(a * b, axis=1))) > 0.999  # fp16 moves the vectors by rounding only
+
+
+@pytest.mark.skipif(not _cuda(), reason="no CUDA GPU here: the GPU path runs where one exists")
+def test_questions_on_a_gpu_stay_on_torch(tmp_path):
+    """query_runtime "onnx" is for a CPU (onnxruntime here has no CUDA provider): a GPU model keeps torch in fp16."""
+    gpu = Embedder(model_folder(), device="auto", runtime="onnx", onnx_dir=tmp_path)
+    assert gpu.encode(["death penalty"]).shape == (1, 384)
+    assert gpu.onnx is None and not list(tmp_path.iterdir())

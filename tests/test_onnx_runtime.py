@@ -117,3 +117,12 @@ def test_one_question_from_the_command_line_runs_on_torch():
     settings = Settings()
     assert _one_shot(settings, Namespace(batch=None)).index.query_runtime == "torch"
     assert _one_shot(settings, Namespace(batch="questions.jsonl")).index.query_runtime == "onnx"
+
+
+def test_an_embedder_on_onnx_runtime_releases_torchs_weights(search_settings):
+    """ONNX Runtime holds its own copy; torch's is released once the export is checked, and encoding goes on."""
+    embedder = ingesting.make_query_embedder(search_settings).embedder
+    before = embedder.encode(QUESTIONS[:3])
+    assert embedder.onnx is not None
+    assert {p.device.type for p in embedder.model[0].parameters()} == {"meta"}
+    assert np.abs(embedder.encode(QUESTIONS[:3]) - before).max() == 0

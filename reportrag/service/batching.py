@@ -1,8 +1,9 @@
 """Micro-batching: the query embeddings of requests that arrive together go through the model as one batch.
 
-One forward pass over 16 short questions costs little more than over one on a CPU (and far less on a GPU), so
-under load a request waits at most ``max_wait`` for company instead of queueing behind every other request's
-own pass. The wrapper has the embedder's interface (``encode``, ``name``, ``dimension``), so the searcher and the
+Under load, the requests that arrive while a pass runs go through the next pass together, instead of each
+queueing behind every other request's own pass. A lone request may also wait up to ``max_wait`` for company:
+worth it on a GPU, where a pass over 16 questions costs about what one costs; on a CPU the server does not wait
+(``ingesting.make_query_embedder``). The wrapper has the embedder's interface (``encode``, ``name``, ``dimension``), so the searcher and the
 answer code use it unchanged; everything after the embedding (scoring, answers) runs outside the model lock.
 """
 
