@@ -119,11 +119,11 @@ def deployment() -> list[str]:
         "entrypoint is `reportrag ingest --cluster auto /shared/reports/…`; or from any machine that reaches the "
         "head's port: `reportrag ingest --cluster HEAD:6379 …`. A node lost mid-run costs its work in flight, "
         "which Ray and the pool run again elsewhere; a driver lost mid-run costs nothing cached: run it again."),
-        ("- **Replicas for a query rate.** One two-core replica of the app answers about 31 requests/s under 32 "
-        "clients with the default all-mpnet-base-v2 (p95 1.2 s; its question embedding, 28 ms a question in "
-        "batches, is nearly all of the work) and about 135 with all-MiniLM-L6-v2 (p95 0.29 s; section: Many users "
-        "at once); one user waits about 70 and 21 ms. Size replicas as the rate wanted divided by about 70% of a "
-        "replica's measured rate (100 requests/s: five mpnet replicas, or one or two minilm ones), measured again on the large index, whose approximate (IVF) search costs a few milliseconds "
+        ("- **Replicas for a query rate.** One two-core replica of the app answers about 38 requests/s under 32 "
+        "clients with the default all-mpnet-base-v2 (p95 1.0 s; its question embedding, 20 ms a question in "
+        "batches, is nearly all of the work) and about 164 with all-MiniLM-L6-v2 (p95 0.26 s; section: Many users "
+        "at once); one user waits about 30 and 9 ms. Size replicas as the rate wanted divided by about 70% of a "
+        "replica's measured rate (100 requests/s: four mpnet replicas, or one minilm one), measured again on the large index, whose approximate (IVF) search costs a few milliseconds "
         "a query (section 6) where exact search over 34 million vectors would not serve. With `reportrag serve "
         "--cluster`, the shards live in Ray Serve replicas (two per group of shards; add groups as the index "
         "grows, replicas as the rate does) and each app replica routes and answers (README: Beyond one machine)."),
