@@ -77,6 +77,11 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     @property
+    def on_gpu(self) -> bool:
+        """Does the model run on a GPU (loading it to know, as "auto" decides when it loads)?"""
+        return str(self.model.device).startswith("cuda")
+
+    @property
     def onnx(self):
         """The model with its transformer in ONNX Runtime when ``runtime`` asks for it on a CPU, else None."""
         if self._onnx is None:

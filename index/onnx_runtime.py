@@ -77,7 +77,7 @@ def onnx_encoder(model, folder: Path, name: str, threads: int) -> OnnxEncoder | 
         return None
     path = Path(folder) / f"{_file_stem(model, name)}.onnx"
     problem = None
-    for export in (not path.exists(), True):  # an export found damaged or unlike torch is made again, once
+    for export in ((False, True) if path.exists() else (True,)):  # one found damaged or unlike torch: made again
         try:
             if export:
                 _export(model, path)
@@ -85,14 +85,10 @@ def onnx_encoder(model, folder: Path, name: str, threads: int) -> OnnxEncoder | 
             difference = _difference_from_torch(model, encoder)
         except Exception as e:  # noqa: BLE001 — onnx missing, an unexportable architecture, a damaged file: torch still works
             problem = f"{type(e).__name__}: {str(e)[:200]}"
-            if export:
-                break
             continue
         if difference <= TOLERANCE:
             return encoder
         problem = f"its vectors differ from torch's by {difference:.1e}"
-        if export:
-            break
     log.warning("questions are embedded by torch: the ONNX export of %s (%s) failed: %s", name, path, problem)
     return None
 

@@ -113,3 +113,14 @@ def test_a_model_that_fails_in_bfloat16_falls_back_to_float32():
     batching = BatchingEmbedder(FailsUnderAutocast(), bfloat16=True)
     assert batching.encode(["a", "b"]).shape == (2, 2)
     assert batching.bfloat16 is False and batching.encode(["c"]).shape == (1, 2)
+
+
+def test_on_a_cpu_a_lone_question_does_not_wait_for_company(search_settings):
+    """The server's batcher decides at the first question: 4 ms for company on a GPU, none on a CPU."""
+    from reportrag.service import ingesting
+    from reportrag.service.batching import GPU_WAIT
+
+    embedder = ingesting.make_query_embedder(search_settings)
+    assert embedder.max_wait is None  # undecided: opening a searcher must not load torch to find the device
+    embedder.encode([QUESTIONS[0]])
+    assert embedder.max_wait == (GPU_WAIT if embedder.embedder.on_gpu else 0.0)

@@ -19,7 +19,7 @@ from reportrag.index import search_index as store
 from reportrag.index.build import build as build_shard
 from reportrag.index.shards import merge as merge_shards
 from reportrag.index import mpnet
-from reportrag.index.embed import Embedder, EmbeddingCache, choose_device, folder_dimension
+from reportrag.index.embed import Embedder, EmbeddingCache, folder_dimension
 from reportrag.index.model_path import bundled_model_name, bundled_model_path, minilm_path, model_name
 from reportrag.ingest.pipeline import (
     build_document,
@@ -169,17 +169,14 @@ def make_embedder(settings: Settings, progress: Callable[[str], None] = lambda _
 
 
 def make_query_embedder(settings: Settings) -> BatchingEmbedder:
-    """The model as a server uses it: questions that arrive together embedded in one pass, in the precision set."""
+    """The model as a server uses it: questions that arrive together embedded in one pass (a lone one waits for
+    company only on a GPU), in the precision and runtime set."""
+    bfloat16 = settings.index.query_precision == "bfloat16"  # torch's autocast: ONNX Runtime runs float32 only
     # chunks of 16: the model sorts a batch's questions by length and pads each chunk only to its own longest
     # (32 questions: 3.4 ms each against 4.0 in one chunk, on two cores)
-    bfloat16 = settings.index.query_precision == "bfloat16"  # torch's autocast: ONNX Runtime runs float32 only
-    # A lone request waits for company only on a GPU, where a pass over 16 questions costs about what one costs. On
-    # a CPU one question costs 4.0 ms against 3.6 in a batch (ONNX Runtime): one user's answers came 1.8× faster
-    # without the wait, and under load the batch still forms while the previous pass runs (BENCHMARKS.md).
-    on_gpu = choose_device(settings.index.device).startswith("cuda")
     return BatchingEmbedder(make_embedder(settings, batch_size=16, onnx_dir=settings.index.cache_dir / "onnx",
                                           runtime="torch" if bfloat16 else settings.index.query_runtime),
-                            bfloat16=bfloat16, max_wait=0.004 if on_gpu else 0.0)
+                            bfloat16=bfloat16, max_wait=None)
 
 
 def _search_index_current(settings: Settings, *, thorough: bool = False) -> bool:
