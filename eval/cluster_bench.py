@@ -84,7 +84,7 @@ def on_cluster(settings: Settings, paths: list[Path], folder: Path, workers: int
 
         started = time.perf_counter()
         result = ingest_on_cluster(settings, paths, progress, address=cluster.address, batch=BATCH,
-                                   on_batch=lambda n: marks.append((time.perf_counter(), n)))
+                                   on_batch=lambda n, _: marks.append((time.perf_counter(), n)))
         done = time.perf_counter()
         overhead = ray_overhead(cluster.address) if workers == 2 else None
     steady = [m for m in marks if m[1] >= workers]

@@ -56,9 +56,10 @@ class ClusterIngestResult(IngestResult):
 def ingest_on_cluster(settings: Settings, paths: list[Path] | None = None,
                       progress: Callable[[str], None] = lambda _: None, *, address: str | None = None,
                       batch: int | None = None, save_every: int = SAVE_EVERY, pool_size: int | None = None,
-                      on_batch: Callable[[int], None] = lambda _: None) -> ClusterIngestResult:
+                      on_batch: Callable[[int, dict], None] = lambda n, worker: None) -> ClusterIngestResult:
     """Ingest the bundled reports (no paths) or the given files and folders on the Ray cluster at ``address``
-    (default: the ``cluster_address`` setting). ``on_batch(n)`` is called after the n-th batch is cached."""
+    (default: the ``cluster_address`` setting). ``on_batch(n, worker)`` is called after the n-th batch is cached,
+    ``worker`` saying where the actor that embedded it runs (``{"node": node id, "pid": process id, ...}``)."""
     address = address or settings.cluster.cluster_address
     if not address:
         raise ReportragError("ingest --cluster: no address; give --cluster HOST:PORT or set REPORTRAG_CLUSTER_ADDRESS")
@@ -103,7 +104,7 @@ class PoolEmbedder:
 
 
 def _embed_missing(settings: Settings, embedder: PoolEmbedder, pool: EmbeddingPool, progress, save_every: int,
-                   on_batch: Callable[[int], None]) -> None:
+                   on_batch: Callable[[int, dict], None]) -> None:
     """The texts of the reports the search index lacks, those the cache does not hold embedded on the pool and
     saved to the cache as they arrive."""
     texts = []
@@ -129,7 +130,7 @@ def _embed_missing(settings: Settings, embedder: PoolEmbedder, pool: EmbeddingPo
             cache.save()
             pending, saved = 0, time.monotonic()
         progress(f"cluster: {pool.embedded}/{len(missing)} texts embedded")
-        on_batch(pool.batches)
+        on_batch(pool.batches, pool.answered_by)
 
     pool.run(missing, arrived)
     cache.save()

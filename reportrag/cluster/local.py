@@ -156,6 +156,13 @@ class LocalCluster:
         node.proc.wait(timeout=30)
         return node
 
+    def worker_holding(self, pid: int) -> int:
+        """The index of the live worker node whose session holds process ``pid`` (an actor's, say)."""
+        for i, node in enumerate(self.workers):
+            if not node.killed and pid in _session_pids(node.session):
+                return i
+        raise LookupError(f"no live worker node of this cluster holds process {pid}")
+
     def stop(self) -> None:
         """Every process this cluster started ended: workers first, then the head."""
         for node in [*reversed(self.workers), self.head]:

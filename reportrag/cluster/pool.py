@@ -62,6 +62,8 @@ class EmbeddingPool:
         self._idle: list = []
         self.embedded = self.batches = self.retried = self.started = 0
         self.nodes: set[str] = set()  # nodes an actor answered from
+        self.located: dict = {}  # actor → its ready() answer (node, pid): where it runs
+        self.answered_by: dict = {}  # the ready() answer of the actor whose batch arrived last
 
     def run(self, texts: list[str], on_batch: Callable[[int, list[str], np.ndarray], None]) -> None:
         """Embed ``texts``; ``on_batch(start, texts[start:start+n], vectors)`` for each batch as it arrives."""
@@ -105,6 +107,7 @@ class EmbeddingPool:
             self._idle.append(actor)
             self.embedded += len(vectors)
             self.batches += 1
+            self.answered_by = self.located.get(actor, {})
             on_batch(start, texts[start : start + self.batch], vectors)
 
     def describe(self, texts: int) -> str:
@@ -132,7 +135,8 @@ class EmbeddingPool:
         restarting (probed again shortly) or it is dead for good (dropped)."""
         actor = self._probes.pop(ref)
         try:
-            self.nodes.add(self.ray.get(ref)["node"])
+            self.located[actor] = self.ray.get(ref)
+            self.nodes.add(self.located[actor]["node"])
             self._idle.append(actor)
         except self.ray.exceptions.RayActorError as e:
             if getattr(e, "actor_init_failed", False):
