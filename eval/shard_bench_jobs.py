@@ -205,7 +205,7 @@ def _query_phases(phases: Phases) -> list[int]:
 
     candidates: list[int] = []
     find = search.Searcher._candidates
-    search.Searcher._candidates = lambda self, v, kw: _kept(candidates, find(self, v, kw))
+    search.Searcher._candidates = lambda self, v, kw, also: _kept(candidates, find(self, v, kw, also))
     for owner, attr, label in [(Embedder, "encode", "embed the query"),
                                (KeywordScorer, "scores", "BM25 over every live passage"),
                                (search.Searcher, "_candidates", "candidates (faiss per shard + keyword top)"),

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reportrag.index import document_store as documents
+from reportrag.index.fake_embedder import HashingEmbedder
 
 from reportrag.answers import extractive
 from reportrag.core.errors import IndexMismatch
-from reportrag.index import document_store as documents
-from reportrag.index.fake_embedder import HashingEmbedder
+from reportrag.retrieval import search
 from reportrag.retrieval.scatter import ScatterSearcher, ShardGroup
-from reportrag.retrieval.search import MODES, Searcher
+from reportrag.retrieval.scoring import UNSCORED
+from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting as corpus
 from tests.test_shards import QUESTIONS, add, pool, settings_at  # noqa: F401 (pool: the fixture)
 
@@ -74,6 +76,22 @@ def test_the_approximate_path_scatters_too(four_shards):
         same += [h.passage.passage_id for h in a] == [h.passage.passage_id for h in b]
     # every replica proposes its own top keyword rows, a superset of one index's: rankings may differ only there
     assert same / len(QUESTIONS) >= 0.98
+
+
+def test_a_filtered_approximate_search_scatters_the_filter_s_rows(four_shards, monkeypatch):
+    """Past the threshold with few corpus-wide candidates, every row a filter allows is scored by the holder that
+    has it: the filtered ranking equals one index's, with no unscored row listed."""
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    index_dir = four_shards.index.index_dir
+    one = Searcher(index_dir, HashingEmbedder())
+    split = ScatterSearcher(index_dir, HashingEmbedder(), [ShardGroup(index_dir, MODEL, [n]) for n in names(four_shards)])
+    one.exact = split.exact = False
+    for filters in (Filters(doc="review"), Filters(doc="housing"), Filters(section="Article 11")):
+        for question in QUESTIONS[:10]:
+            a, b = (s.search(question, k=5, filters=filters, mode="hybrid") for s in (one, split))
+            assert a and [h.passage.passage_id for h in a] == [h.passage.passage_id for h in b], (filters, question)
+            np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=0, atol=1e-5)
+            assert min(h.score for h in a) > UNSCORED / 2, (filters, question)
 
 
 def test_holders_must_cover_the_index_exactly_once(four_shards):

@@ -10,8 +10,10 @@ from reportrag.eval.runner import evaluate, load_questions
 from reportrag.index import search_index as store
 from reportrag.index.keyword import tokenize
 
+from reportrag.answers import extractive as answering
 from reportrag.core.errors import BadQuery, IndexMismatch, IndexNotFound
 from reportrag.core.settings import PROJECT_ROOT, Settings
+from reportrag.retrieval import search
 from reportrag.retrieval.search import Filters, Searcher
 from reportrag.service import ingesting as corpus
 from tests.conftest import FAST_MODEL, run_cli
@@ -167,3 +169,48 @@ def test_approximate_index_above_the_threshold_finds_what_exact_search_finds(sea
         corpus.open_searcher(back, searcher.embedder)
     corpus.ingest_reports(back)
     assert corpus.open_searcher(back, searcher.embedder).exact
+
+
+@pytest.fixture(scope="module")
+def approximate(search_settings, searcher, tmp_path_factory):
+    """The reports' index past ``exact_search_up_to`` (forced at 100 passages; the same cache, nothing embedded)."""
+    root = tmp_path_factory.mktemp("approximate")
+    settings = Settings(index_dir=root / "index", cache_dir=search_settings.index.cache_dir, exact_search_up_to=100,
+                        model=FAST_MODEL)
+    shutil.copytree(search_settings.index.index_dir / "documents", settings.index.index_dir / "documents")
+    corpus.ingest_reports(settings)
+    return corpus.open_searcher(settings, searcher.embedder)
+
+
+@pytest.mark.parametrize(("question", "filters", "mode"), [
+    ("death penalty abolished", Filters(section="Article 11"), "hybrid+rerank"),
+    ("equal pay for women", Filters(section="Article 11"), "hybrid"),
+    ("shelters for victims of domestic violence", Filters(doc="review"), "dense"),
+    ("judges", Filters(doc="cedaw", concluding_observation="26"), "hybrid+rerank"),
+])
+def test_a_filtered_search_past_the_threshold_ranks_the_filter_s_passages_as_exact_search_does(
+        approximate, searcher, monkeypatch, question, filters, mode):
+    """Few corpus-wide candidates (as in a corpus of millions, where a report is a sliver of it): the rows a filter
+    allows are scored all the same, never listed unscored."""
+    monkeypatch.setattr(search, "CANDIDATES", 5)
+    assert not approximate.exact
+    approx, exact = approximate.search(question, k=5, filters=filters, mode=mode), searcher.search(
+        question, k=5, filters=filters, mode=mode)
+    assert [h.passage.passage_id for h in approx] == [h.passage.passage_id for h in exact]
+    assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-5)
+
+
+def test_a_named_section_and_the_observations_route_past_the_threshold_answer_as_exact_search(
+        approximate, searcher, monkeypatch):
+    """The passages of a section the question names are scored even when no corpus-wide candidate is among them."""
+    monkeypatch.setattr(search, "CANDIDATES", 5)
+    for question, label in [("What does section VII.A say?", "VII.A"), ("What does the Conclusion say?", "Conclusion"),
+                            ("What does Article 7 say about political life?", "Article 7 (b)")]:
+        ours, theirs = (s.search(question, k=3) for s in (approximate, searcher))
+        assert [h.passage.passage_id for h in ours] == [h.passage.passage_id for h in theirs], question
+        assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-5), question
+        assert ours[0].passage.section_label == label
+    for question in ("CO 26(a)", "What did the government do about the Committee's recommendation on domestic violence?"):
+        ours, theirs = (answering.answer(s, question) for s in (approximate, searcher))
+        assert ours.answered and [(c.quote, c.place) for c in ours.citations] == [
+            (c.quote, c.place) for c in theirs.citations], question

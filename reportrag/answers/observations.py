@@ -195,7 +195,8 @@ def _topic_labels(searcher: Searcher, topic: str, vector: np.ndarray, responding
 
 def _hits(searcher: Searcher, query: str, vector: np.ndarray, passages: list[Passage]) -> list[Hit]:
     """The responding passages as hits, best first by the search's hybrid score (each with its sidebar copies)."""
-    scored = searcher.scores(query, vector, "hybrid")
+    rows = np.array([searcher.corpus.row_of[p.passage_id] for p in passages], dtype=np.int64)
+    scored = searcher.scores(query, vector, "hybrid", also=rows)  # scored even where faiss did not propose them
     ranked = sorted(passages, key=lambda p: -scored[searcher.corpus.row_of[p.passage_id]])
     return [Hit(p, float(scored[searcher.corpus.row_of[p.passage_id]]), n, searcher.documents[p.doc_id].info.short_title,
                 tuple(searcher.corpus.copies.get(p.passage_id, ()))) for n, p in enumerate(ranked, 1)]

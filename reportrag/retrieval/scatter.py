@@ -59,9 +59,11 @@ class ShardGroup:
         return self.index.keyword.document_frequencies(terms)
 
     def score(self, vector: np.ndarray | None, terms: list[str], df: list[int], n_total: int, average_length: float,
-              mode: str, exact: bool, n_candidates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+              mode: str, exact: bool, n_candidates: int, also: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(rows of this group, their passage cosines, best-sentence cosines, BM25): every row when ``exact`` (or
-        in keyword mode), else the rows faiss and the keyword scores propose. Parts a mode does not use are empty."""
+        in keyword mode), else the rows faiss and the keyword scores propose and the rows ``also`` names (this
+        group's own). Parts a mode does not use are empty."""
         keyword = (self.index.keyword.scores_with(terms, df, n_total, average_length) if mode != "dense"
                    else np.zeros(0, np.float32))
         n = len(self.index.passage_ids)
@@ -71,7 +73,7 @@ class ShardGroup:
             rows = np.arange(n)
         else:
             k = min(n_candidates, n)
-            found = [self.index.nearest(vector, k)]
+            found = [self.index.nearest(vector, k), *([] if also is None else [np.asarray(also, dtype=np.int64)])]
             if keyword.size and keyword.any():
                 found.append(np.argpartition(-keyword, k - 1)[:k] if k < n else np.arange(n))
             rows = np.unique(np.concatenate(found))
@@ -112,6 +114,9 @@ class ScatterSearcher(Searcher):
             self.holder.update((pid, g) for pid in ids)
             n, length = group.stats()
             n_live, total_length = n_live + n, total_length + length
+        self.group_of, self.local_of = np.zeros(len(passages), np.int64), np.zeros(len(passages), np.int64)
+        for g, rows_of in enumerate(self.global_rows):
+            self.group_of[rows_of], self.local_of[rows_of] = g, np.arange(len(rows_of))
         if n_live != len(passages) or len(self.holder) != len(passages):
             raise IndexMismatch(f"the shard replicas hold {n_live} passages, the index {len(passages)}; "
                                 "every live shard must be held exactly once")
@@ -119,12 +124,13 @@ class ScatterSearcher(Searcher):
         self.exact = len(passages) <= int(manifest["settings"].get("exact_up_to", 20_000))
         self._pool = ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="reportrag-scatter")
 
-    def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
+    def scores(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None) -> np.ndarray:
         n = len(self.corpus.passages)
         terms = list(dict.fromkeys(query_tokens(text))) if mode != "dense" else []
         df = [sum(column) for column in zip(*self._each(lambda g: g.document_frequencies(terms)))] if terms else []
+        theirs = {id(g): self._theirs(also, i) for i, g in enumerate(self.groups)}
         parts = self._each(lambda g: g.score(vector, terms, df, n, self.average_length, mode, self.exact,
-                                             min(CANDIDATES, n)))
+                                             min(CANDIDATES, n), theirs[id(g)]))
         keyword = np.zeros(n, np.float32)
         passage, sentence = np.full(n, UNSCORED, np.float32), np.full(n, UNSCORED, np.float32)
         for rows_of, (rows, p, s, k) in zip(self.global_rows, parts):
@@ -138,6 +144,13 @@ class ScatterSearcher(Searcher):
         if mode == "dense":
             return passage
         return fuse(passage, sentence, keyword, self.weights, identifiers=has_identifiers(text))
+
+    def _theirs(self, rows: np.ndarray | None, group: int) -> np.ndarray | None:
+        """Of corpus ``rows``, those group number ``group`` holds, as its own rows (None: none asked for)."""
+        if rows is None or self.exact:
+            return None
+        rows = np.asarray(rows, dtype=np.int64)
+        return self.local_of[rows[self.group_of[rows] == group]]
 
     def _each(self, call) -> list:
         """``call`` on every group at once (remote groups answer in parallel), results in group order."""

@@ -62,28 +62,38 @@ class Searcher:
 
     def rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
         """Hits for a cleaned query and its vector (callers that need the vector too embed once)."""
-        scored = self.scores(text, vector, mode)
+        named = self.corpus.sections.named(text) if mode == "hybrid+rerank" else []
+        scored = self.scores(text, vector, mode, also=self._always_scored(filters, named))
         order = np.argsort(-scored, kind="stable")
         if mode == "hybrid+rerank":
-            scored, order = self._rerank(text, scored, order, k, filters)
+            scored, order = self._rerank(text, scored, order, k, filters, named)
         return self._collapse(order, scored, k, mode, filters)
 
-    def scores(self, text: str, vector: np.ndarray | None, mode: str) -> np.ndarray:
+    def scores(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None) -> np.ndarray:
         """A score for every passage (rows of ``corpus.passages``); passages an approximate index did not
-        propose get ``UNSCORED``."""
+        propose get ``UNSCORED``, except the rows ``also`` names, which are always scored."""
         keyword = self.index.keyword.scores(text) if mode != "dense" else None
-        rows = None if self.exact or mode == "keyword" else self._candidates(vector, keyword)
+        rows = None if self.exact or mode == "keyword" else self._candidates(vector, keyword, also)
         return scores(self.arrays, mode, vector, keyword, self.weights, identifiers=has_identifiers(text), rows=rows)
+
+    def _always_scored(self, filters: Filters, named: list[int]) -> np.ndarray | None:
+        """Rows an approximate search scores whatever faiss proposes: every row the filters allow (else a
+        filtered search past ``exact_search_up_to`` ranks unscored rows: its report's or section's passages
+        that were not among the corpus-wide candidates), and the passages of the sections the question names."""
+        if self.exact:
+            return None
+        rows = [self.corpus.allowed_rows(filters)] if filters.active() else []
+        return np.concatenate([*rows, np.asarray(named[:MAX_NAMED], dtype=np.int64)])
 
     def sentence_vectors(self, passage: Passage) -> np.ndarray:
         """The stored vectors of a passage's sentences, in order (one per ``passage.sentences``)."""
         return self.arrays.sentences_of(self.corpus.row_of[passage.passage_id])
 
-    def _rerank(self, text: str, scored: np.ndarray, order: np.ndarray, k: int, filters: Filters):
+    def _rerank(self, text: str, scored: np.ndarray, order: np.ndarray, k: int, filters: Filters, named: list[int]):
         """Re-score the best fused candidates, plus the passages of sections the question names."""
         passages = self.corpus.passages
         head = list(_first(order, lambda r: filters.allows(passages[r]), max(self.rerank_depth, 2 * k)))
-        named = [r for r in self.corpus.sections.named(text) if filters.allows(passages[r])]
+        named = [r for r in named if filters.allows(passages[r])]
         head = np.array(list(dict.fromkeys(head + named[:MAX_NAMED])), dtype=np.int64)
         scored = scored.copy()
         scored[head] = self.reranker.rerank(text, [passages[r] for r in head], scored[head])
@@ -111,10 +121,11 @@ class Searcher:
             hits.append(Hit(original, float(scored[row]), len(hits) + 1, title, also))
         return hits
 
-    def _candidates(self, vector: np.ndarray, keyword: np.ndarray | None) -> np.ndarray:
-        """Rows worth scoring in a large corpus: faiss's nearest passages and sentences, and the best keyword hits."""
+    def _candidates(self, vector: np.ndarray, keyword: np.ndarray | None, also: np.ndarray | None) -> np.ndarray:
+        """Rows worth scoring in a large corpus: faiss's nearest passages and sentences, the best keyword hits, and
+        the rows ``also`` names."""
         n = min(CANDIDATES, len(self.corpus.passages))
-        found = [self.index.nearest(vector, n)]
+        found = [self.index.nearest(vector, n), *([] if also is None else [also])]
         if keyword is not None and keyword.any():
             found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
         return np.unique(np.concatenate(found))
