@@ -13,7 +13,7 @@ from reportrag.answers import extractive
 from reportrag.core.errors import IndexMismatch
 from reportrag.retrieval import search
 from reportrag.retrieval.scatter import ScatterSearcher, ShardGroup
-from reportrag.retrieval.scoring import UNSCORED
+from reportrag.retrieval.scoring import UNSCORED, spans
 from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting as corpus
 from tests.test_shards import QUESTIONS, add, pool, settings_at  # noqa: F401 (pool: the fixture)
@@ -101,3 +101,12 @@ def test_holders_must_cover_the_index_exactly_once(four_shards):
         ScatterSearcher(index_dir, HashingEmbedder(), [ShardGroup(index_dir, MODEL, shards[:2])])
     with pytest.raises(IndexMismatch, match="not in the live index"):
         ShardGroup(index_dir, MODEL, ["shard-000000000000"])
+
+
+def test_spans_lays_out_each_row_s_sentences_as_a_loop_would():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        starts = np.sort(rng.integers(0, 60, rng.integers(0, 10)))
+        ends = starts + rng.integers(0, 5, len(starts))  # some rows without a sentence
+        loop = [np.arange(a, b) for a, b in zip(starts, ends)]
+        assert np.array_equal(spans(starts, ends), np.concatenate(loop or [np.zeros(0, np.int64)]))

@@ -214,3 +214,19 @@ def test_a_named_section_and_the_observations_route_past_the_threshold_answer_as
         ours, theirs = (answering.answer(s, question) for s in (approximate, searcher))
         assert ours.answered and [(c.quote, c.place) for c in ours.citations] == [
             (c.quote, c.place) for c in theirs.citations], question
+
+
+@pytest.mark.parametrize("mode", ["hybrid+rerank", "hybrid", "dense", "keyword"])
+def test_past_the_threshold_ordering_only_the_scored_rows_ranks_as_ordering_every_row(approximate, monkeypatch, mode):
+    """``rank`` sorts only the rows an approximate search scored (a few thousand of a million): the hits equal
+    those of sorting every row's score."""
+    monkeypatch.setattr(search, "CANDIDATES", 20)
+    questions = [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")][:30]
+    filters = [Filters(), Filters(doc="cedaw"), Filters(section="VII")]
+    shortcut = [approximate.search(q, k=10, mode=mode, filters=f) for q in questions for f in filters]
+    every_row = Searcher.scored_rows
+    monkeypatch.setattr(Searcher, "scored_rows", lambda self, *a, **kw: (every_row(self, *a, **kw)[0], None))
+    full = [approximate.search(q, k=10, mode=mode, filters=f) for q in questions for f in filters]
+    assert [[(h.passage.passage_id, h.score) for h in hits] for hits in shortcut] == \
+           [[(h.passage.passage_id, h.score) for h in hits] for hits in full]
+    assert all(shortcut)

@@ -124,7 +124,8 @@ class ScatterSearcher(Searcher):
         self.exact = len(passages) <= int(manifest["settings"].get("exact_up_to", 20_000))
         self._pool = ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="reportrag-scatter")
 
-    def scores(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None) -> np.ndarray:
+    def scored_rows(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         n = len(self.corpus.passages)
         terms = list(dict.fromkeys(query_tokens(text))) if mode != "dense" else []
         df = [sum(column) for column in zip(*self._each(lambda g: g.document_frequencies(terms)))] if terms else []
@@ -133,17 +134,20 @@ class ScatterSearcher(Searcher):
                                              min(CANDIDATES, n), theirs[id(g)]))
         keyword = np.zeros(n, np.float32)
         passage, sentence = np.full(n, UNSCORED, np.float32), np.full(n, UNSCORED, np.float32)
+        scored = []
         for rows_of, (rows, p, s, k) in zip(self.global_rows, parts):
             at = rows_of[np.asarray(rows, dtype=np.int64)]
             if len(k):
                 keyword[at] = k
             if len(p):
                 passage[at], sentence[at] = p, s
+                scored.append(at)
+        rows = None if self.exact or mode == "keyword" else np.unique(np.concatenate(scored or [np.zeros(0, np.int64)]))
         if mode == "keyword":
-            return keyword
+            return keyword, rows
         if mode == "dense":
-            return passage
-        return fuse(passage, sentence, keyword, self.weights, identifiers=has_identifiers(text))
+            return passage, rows
+        return fuse(passage, sentence, keyword, self.weights, identifiers=has_identifiers(text)), rows
 
     def _theirs(self, rows: np.ndarray | None, group: int) -> np.ndarray | None:
         """Of corpus ``rows``, those group number ``group`` holds, as its own rows (None: none asked for)."""

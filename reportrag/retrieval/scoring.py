@@ -84,12 +84,19 @@ def sentence_cosines(arrays: IndexArrays, vector: np.ndarray, rows: np.ndarray |
     n = len(arrays.passage_vectors)
     if rows is None:
         return best_sentence(arrays.sentence_vectors @ vector, arrays.sentence_owner, n)
-    starts, ends = arrays.first_sentence[rows], arrays.first_sentence[rows + 1]
-    sentences = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, np.int64)])
+    sentences = spans(arrays.first_sentence[rows], arrays.first_sentence[rows + 1])
     best = best_sentence(arrays.sentence_vectors[sentences] @ vector, arrays.sentence_owner[sentences], n)
     out = np.full(n, UNSCORED, dtype=np.float32)
     out[rows] = best[rows]
     return out
+
+
+def spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``concatenate(arange(a, b) for a, b in zip(starts, ends))``, without a Python loop (thousands of rows a
+    query past the exact-search threshold)."""
+    lengths = (ends - starts).astype(np.int64)
+    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
 
 
 def best_sentence(sentence_cos: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:

@@ -63,8 +63,12 @@ class Searcher:
     def rank(self, text: str, vector: np.ndarray | None, k: int, mode: str, filters: Filters) -> list[Hit]:
         """Hits for a cleaned query and its vector (callers that need the vector too embed once)."""
         named = self.corpus.sections.named(text) if mode == "hybrid+rerank" else []
-        scored = self.scores(text, vector, mode, also=self._always_scored(filters, named))
-        order = np.argsort(-scored, kind="stable")
+        scored, rows = self.scored_rows(text, vector, mode, also=self._always_scored(filters, named))
+        if mode == "keyword":
+            rows = np.flatnonzero(scored > 0)  # the ranking stops at the first passage without a keyword match
+        # best first: past the threshold only the scored rows (ascending, so ties keep row order as over all rows:
+        # the same prefix, without sorting a million slots)
+        order = np.argsort(-scored, kind="stable") if rows is None else rows[np.argsort(-scored[rows], kind="stable")]
         if mode == "hybrid+rerank":
             scored, order = self._rerank(text, scored, order, k, filters, named)
         return self._collapse(order, scored, k, mode, filters)
@@ -72,9 +76,15 @@ class Searcher:
     def scores(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None) -> np.ndarray:
         """A score for every passage (rows of ``corpus.passages``); passages an approximate index did not
         propose get ``UNSCORED``, except the rows ``also`` names, which are always scored."""
+        return self.scored_rows(text, vector, mode, also=also)[0]
+
+    def scored_rows(self, text: str, vector: np.ndarray | None, mode: str, *, also: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``scores``, and the rows actually scored, ascending (None: every row)."""
         keyword = self.index.keyword.scores(text) if mode != "dense" else None
         rows = None if self.exact or mode == "keyword" else self._candidates(vector, keyword, also)
-        return scores(self.arrays, mode, vector, keyword, self.weights, identifiers=has_identifiers(text), rows=rows)
+        fused = scores(self.arrays, mode, vector, keyword, self.weights, identifiers=has_identifiers(text), rows=rows)
+        return fused, rows
 
     def _always_scored(self, filters: Filters, named: list[int]) -> np.ndarray | None:
         """Rows an approximate search scores whatever faiss proposes: every row the filters allow (else a
