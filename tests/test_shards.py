@@ -275,3 +275,25 @@ def test_a_damaged_manifest_is_a_clear_error_and_ingest_mends_it(pool, tmp_path,
         Searcher(settings.index.index_dir, HashingEmbedder())
     corpus.refresh_search_index(settings, HashingEmbedder())
     assert {h.passage.doc_id for h in Searcher(settings.index.index_dir, HashingEmbedder()).search("crisis centres rental flats")} == {"housing", "shelters"}
+
+
+@pytest.mark.parametrize("exact_up_to", [100_000, 1_000])  # a flat index, an IVF one
+def test_a_stored_vector_index_is_memory_mapped_not_copied(tmp_path, exact_up_to):
+    """Loading a shard's faiss index maps its file: the process's own memory barely grows (a copy would add the
+    vectors' 59 MiB), and it finds what the index it was saved from finds."""
+    from reportrag.index import vectors as vector_index
+
+    vectors = np.random.default_rng(0).standard_normal((40_000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    built = vector_index.build(vectors, exact_up_to=exact_up_to)
+    vector_index.save(built, tmp_path / "v.faiss")
+
+    def anonymous_mib() -> float:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("RssAnon:"))) / 1024
+
+    before = anonymous_mib()
+    loaded = vector_index.load(tmp_path / "v.faiss")
+    assert anonymous_mib() - before < 15
+    for a, b in zip(vector_index.search(built, vectors[:20], 50), vector_index.search(loaded, vectors[:20], 50)):
+        assert np.array_equal(a, b)
