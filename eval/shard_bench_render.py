@@ -227,14 +227,15 @@ def _query_parts(res: dict) -> list[str]:
             if path == "exact" and not s["approximate"]:
                 continue
             parts = s[path].get("parts_mean_ms", {})
-            rest = parts.get("rank: scores, sort every passage, collapse", 0.0) - sum(
+            rest = _rank_ms(parts) - sum(
                 parts.get(k, 0.0) for k in ("BM25 over every live passage", "candidates (faiss per shard + keyword top)",
                                             "fused scores (candidates, or every passage)"))
             cells = [f"{parts[k]:.1f}" if k in parts else "–" for k, _ in PARTS]
             label = "default (exact)" if not s["approximate"] else path
             rows.append(f"| {s['passages']:,} | {label} | {' | '.join(cells)} | {rest:.1f} | {s[path]['mean_ms']:.1f} |")
     return [("Where a question's time goes, mean ms per question over the timed pass (a part inside another counts "
-            "in both; *sort, collapse* is the rest of ranking: ordering every passage's score, folding duplicates):"),
+            "in both; *sort, collapse* is the rest of ranking: ordering the scored rows (every passage on the exact path), "
+            "folding duplicates):"),
             "",
             "| passages | path | " + " | ".join(label for _, label in PARTS) + " | sort, collapse | whole search |",
             "|---|---|" + "---|" * (len(PARTS) + 2),
@@ -253,7 +254,7 @@ def _scale_limits(res: dict) -> list[str]:
     catalog = _median([a["phases"].get("read the catalog (every stored report's entry)", {"s": 0.0}) for a in point["add"]], "s")
     parts = s["default"].get("parts_mean_ms", {})
     embed = parts.get("embed the query", 0.0)
-    sort = parts.get("rank: scores, sort every passage, collapse", 0.0) - sum(
+    sort = _rank_ms(parts) - sum(
         parts.get(k, 0.0) for k in ("BM25 over every live passage", "candidates (faiss per shard + keyword top)",
                                     "fused scores (candidates, or every passage)"))
     latency = (
@@ -263,8 +264,8 @@ def _scale_limits(res: dict) -> list[str]:
         f"({parts.get('BM25 over every live passage', 0.0):.0f} ms), each of the {s['shards']} shards is searched "
         f"by faiss for 1,000 passages and 1,000 sentences ({parts.get('… of which faiss, every shard', 0.0):.0f} ms), "
         "the fused score is laid out over full-length arrays, one slot a passage "
-        f"({parts.get('fused scores (candidates, or every passage)', 0.0):.0f} ms), and `Searcher.rank` sorts "
-        f"every passage's score before taking 10 ({sort:.0f} ms).") if s["approximate"] else ""
+        f"({parts.get('fused scores (candidates, or every passage)', 0.0):.0f} ms), and `Searcher.rank` orders "
+        f"the scored rows and folds duplicates ({sort:.0f} ms).") if s["approximate"] else ""
     recall = (
         f"Recall: {s['questions_below_1']} of {s['questions']} questions lost at least one of exact scoring's top 10 "
         f"at {s['passages']:,} passages (worst {s['recall_min']:.1f}): a passage that is in neither a shard's 1,000 "
@@ -279,12 +280,27 @@ def _scale_limits(res: dict) -> list[str]:
         "the index (every shard file hashed, then the live rows of all shards copied into one array when there is "
         f"more than one shard) and {corpus:.0f} s to reading every stored report, whole, into memory. Memory is what "
         f"stops a full index here: {_mib(s['rss_model_mib'])} MiB with the model loaded, {_mib(s['rss_open_mib'])} "
-        "MiB once the index is open: with more than one shard every vector is in memory twice (faiss's own copy, "
-        "and the one array `search_index.load` copies the shards' live rows into, besides the pages of the shard "
-        "files it read them from), and every report's full record (text, source text, paragraphs, passages) stays "
+        f"MiB resident once the index is open{_own(s)}: faiss's indexes are memory-mapped from the shard files, but "
+        "with more than one shard `search_index.load` copies the shards' live vectors into one array (reading every "
+        "page of the shard files), and every report's full record (text, source text, paragraphs, passages) stays "
         f"loaded. {latency} {recall}".rstrip(),
         "",
     ]
+
+
+def _rank_ms(parts: dict) -> float:
+    """Ranking's mean ms (named "sort every passage" by runs before ranking sorted only the scored rows)."""
+    return parts.get("rank: scores, sort the scored rows, collapse",
+                     parts.get("rank: scores, sort every passage, collapse", 0.0))
+
+
+def _own(s: dict) -> str:
+    """How much of the resident memory is the process's own (not pages of mapped files), where measured."""
+    if "own_open_mib" not in s:
+        return ""
+    return (f", of which {_mib(s['own_open_mib'])} MiB the process's own (anonymous) memory and the rest pages of "
+            f"mapped files, which the OS shares between processes and reclaims ({_mib(s['own_end_mib'])} MiB own "
+            "after the questions)")
 
 
 def _maintenance(res: dict, targets: list[str]) -> list[str]:
