@@ -277,13 +277,13 @@ def _scale_limits(res: dict) -> list[str]:
         f"the difference is reading every report's catalog entry, once in `ingest` and again in "
         f"`refresh_search_index` ({catalog:.2f} s for the second read of {point['base']['reports']:,} entries). "
         f"Nothing indexed is read. Opening grows with the corpus: at {s['passages']:,} passages {load:.0f} s go to loading "
-        "the index (every shard file hashed, then the live rows of all shards copied into one array when there is "
-        f"more than one shard) and {corpus:.0f} s to reading every stored report, whole, into memory. Memory is what "
+        "the index (every shard file hashed, the live rows laid out in one order) "
+        f"and {corpus:.0f} s to reading every stored report, whole, into memory. Memory is what "
         f"stops a full index here: {_mib(s['rss_model_mib'])} MiB with the model loaded, {_mib(s['rss_open_mib'])} "
-        f"MiB resident once the index is open{_own(s)}: faiss's indexes are memory-mapped from the shard files, but "
-        "with more than one shard `search_index.load` copies the shards' live vectors into one array (reading every "
-        "page of the shard files), and every report's full record (text, source text, paragraphs, passages) stays "
-        f"loaded. {latency} {recall}".rstrip(),
+        f"MiB resident once the index is open{_own(s)}: the vectors and faiss's indexes stay memory-mapped from the "
+        "shard files (a query reads the pages of the rows it scores; below the exact-search threshold the live "
+        "vectors of several shards are copied into one array), but every report's full record (text, source text, "
+        f"paragraphs, passages) is loaded into memory. {latency} {recall}".rstrip(),
         "",
     ]
 

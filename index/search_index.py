@@ -29,6 +29,7 @@ from reportrag.index import shards as shard_store
 from reportrag.index import vectors as vector_index
 from reportrag.index.keyword import KeywordScorer
 from reportrag.index.shards import Shard, ShardDamaged
+from reportrag.index.stacked_rows import StackedRows
 
 from reportrag.core.errors import IndexMismatch, IndexNotFound
 from reportrag.core.files import write_atomic
@@ -56,8 +57,8 @@ class SearchIndex:
     shards: list[Shard]
     row_maps: list[np.ndarray]  # per shard: its row → row here (-1: a removed report's passage)
     passage_ids: list[str]
-    passage_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    passage_vectors: np.ndarray | StackedRows  # the shards' arrays, unless small (a copy) or one whole shard
+    sentence_vectors: np.ndarray | StackedRows
     sentence_owner: np.ndarray  # row here of each sentence, ascending
     keyword: KeywordScorer
 
@@ -137,25 +138,34 @@ def view(manifest: dict, shards: list[Shard]) -> SearchIndex:
     blocks = sorted((doc, k, i) for k, shard in enumerate(shards) for i, doc in enumerate(shard.reports)
                     if doc not in removed[k])
     row_maps = [np.full(len(s.passage_ids), -1, np.int64) for s in shards]
+    sentence_maps = [np.full(len(s.sentence_owner), -1, np.int64) for s in shards]
     passage_slices, sentence_slices, passage_ids = [], [], []
-    base = 0
+    base = sentence_base = 0
     for _, k, i in blocks:
         shard = shards[k]
         a, b = (int(x) for x in np.searchsorted(shard.passage_docs, [i, i + 1]))
         s, e = (int(x) for x in np.searchsorted(shard.sentence_owner, [a, b]))
         row_maps[k][a:b] = np.arange(base, base + b - a)
+        sentence_maps[k][s:e] = np.arange(sentence_base, sentence_base + e - s)
         passage_slices.append((k, a, b))
         sentence_slices.append((k, s, e))
         passage_ids += shard.passage_ids[a:b]
         base += b - a
-    if len(shards) == 1 and np.array_equal(row_maps[0], np.arange(len(row_maps[0]))):
+        sentence_base += e - s
+    dim = int(manifest.get("dimension") or (shards[0].dimension if shards else 0))
+    whole = len(shards) == 1 and base == len(shards[0].passage_ids)  # rows of a shard are in id order: the same rows
+    if whole:
         only = shards[0]  # one shard, all of it live: its memory-mapped arrays as they are, no copy
         passage_vectors, sentence_vectors = only.passage_vectors, only.sentence_vectors
         sentence_owner = np.asarray(only.sentence_owner)
-    else:
-        dim = int(manifest.get("dimension") or (shards[0].dimension if shards else 0))
+    elif base > int(manifest["settings"].get("exact_up_to", vector_index.EXACT_UP_TO)):
+        # searched approximately: a query reads only the rows it scores, so the shards' arrays stay mapped
+        passage_vectors = StackedRows([s.passage_vectors for s in shards], row_maps, base, dim)
+        sentence_vectors = StackedRows([s.sentence_vectors for s in shards], sentence_maps, sentence_base, dim)
+    else:  # small, and every passage is scored each query: one array is faster than gathering
         passage_vectors = _concat([shards[k].passage_vectors[a:b] for k, a, b in passage_slices], dim)
         sentence_vectors = _concat([shards[k].sentence_vectors[s:e] for k, s, e in sentence_slices], dim)
+    if not whole:
         sentence_owner = np.concatenate(
             [row_maps[k][np.asarray(shards[k].sentence_owner[s:e])] for k, s, e in sentence_slices]
             or [np.zeros(0, np.int64)]).astype(np.int32)
