@@ -25,7 +25,7 @@ from reportrag.answers import export
 from reportrag.answers import extractive as answering
 from reportrag.answers.generate import generate_answer
 from reportrag.answers.quotes import anchor
-from reportrag.core.errors import BadQuery, IndexNotFound, ReportragError
+from reportrag.core.errors import BadFilter, BadQuery, IndexNotFound, ReportragError
 from reportrag.core.settings import Settings
 from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting as corpus
@@ -378,3 +378,22 @@ def test_stand_in_vectors_match_what_the_index_holds(fake_searcher):
     texts = [store.embedding_text(fake_searcher.passages[r], fake_searcher.documents[fake_searcher.passages[r].doc_id].info.short_title)
              for r in rows]
     np.testing.assert_array_equal(fake_searcher.index.passage_vectors[rows], HashingEmbedder().encode(texts))
+
+
+def test_a_valid_filter_is_checked_once_then_remembered(fake_searcher, monkeypatch):
+    """Checking a filter walks the passages the first time only: at a million passages that walk takes about a
+    second, and a team asks the same report or section request after request. A filter matching nothing is still
+    the error naming the choices."""
+    from reportrag.retrieval import filters as filtering
+
+    tested = []
+    matches = filtering._section_matches
+    monkeypatch.setattr(filtering, "_section_matches", lambda p, wanted: tested.append(p) or matches(p, wanted))
+    section = Filters(section="Article 11")
+    filtering.check_filters(fake_searcher.corpus, section)
+    assert tested
+    tested.clear()
+    filtering.check_filters(fake_searcher.corpus, section)
+    assert not tested
+    with pytest.raises(BadFilter, match="Article 9"):
+        filtering.check_filters(fake_searcher.corpus, Filters(section="Article 99"))

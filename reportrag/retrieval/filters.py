@@ -62,11 +62,13 @@ def check_filters(corpus: Corpus, filters: Filters) -> None:
     (the section within the report, the concluding observation within both)."""
     if not filters.active():
         return
+    if filters.doc and filters.doc not in corpus.documents:
+        known = sorted(corpus.documents)
+        raise BadFilter("doc", f"no report {filters.doc!r} in the index; use one of: {', '.join(known)}", known)
+    if len(corpus.allowed_rows(filters)):
+        return  # the usual case, remembered per filter: no walk over a million passages per request
     passages = corpus.passages
     if filters.doc:
-        if filters.doc not in corpus.documents:
-            known = sorted(corpus.documents)
-            raise BadFilter("doc", f"no report {filters.doc!r} in the index; use one of: {', '.join(known)}", known)
         passages = [p for p in passages if p.doc_id == filters.doc]
     if filters.section:
         within = [p for p in passages if _section_matches(p, filters.section)]
