@@ -194,10 +194,12 @@ def test_a_filtered_search_past_the_threshold_ranks_the_filter_s_passages_as_exa
     allows are scored all the same, never listed unscored."""
     monkeypatch.setattr(search, "CANDIDATES", 5)
     assert not approximate.exact
-    approx, exact = approximate.search(question, k=5, filters=filters, mode=mode), searcher.search(
-        question, k=5, filters=filters, mode=mode)
-    assert [h.passage.passage_id for h in approx] == [h.passage.passage_id for h in exact]
-    assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-5)
+    exact = searcher.search(question, k=5, filters=filters, mode=mode)
+    for broad in (0.0, 1.0):  # the filter's rows scored every row (as a broad filter is), or gathered
+        monkeypatch.setattr(search, "SCORE_ALL_ABOVE", broad)
+        approx = approximate.search(question, k=5, filters=filters, mode=mode)
+        assert [h.passage.passage_id for h in approx] == [h.passage.passage_id for h in exact], broad
+        assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-5), broad
 
 
 def test_a_named_section_and_the_observations_route_past_the_threshold_answer_as_exact_search(

@@ -31,7 +31,7 @@ from reportrag.retrieval.corpus import Corpus
 from reportrag.retrieval.query import has_identifiers
 from reportrag.retrieval.rerank import ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import UNSCORED, IndexArrays, Weights, fuse, passage_cosines, sentence_cosines
-from reportrag.retrieval.search import CANDIDATES, Searcher
+from reportrag.retrieval.search import CANDIDATES, Searcher, scores_all
 
 
 class ShardGroup:
@@ -129,8 +129,9 @@ class ScatterSearcher(Searcher):
         n = len(self.corpus.passages)
         terms = list(dict.fromkeys(query_tokens(text))) if mode != "dense" else []
         df = [sum(column) for column in zip(*self._each(lambda g: g.document_frequencies(terms)))] if terms else []
-        theirs = {id(g): self._theirs(also, i) for i, g in enumerate(self.groups)}
-        parts = self._each(lambda g: g.score(vector, terms, df, n, self.average_length, mode, self.exact,
+        exact = self.exact or scores_all(also, n)
+        theirs = {id(g): None if exact else self._theirs(also, i) for i, g in enumerate(self.groups)}
+        parts = self._each(lambda g: g.score(vector, terms, df, n, self.average_length, mode, exact,
                                              min(CANDIDATES, n), theirs[id(g)]))
         keyword = np.zeros(n, np.float32)
         passage, sentence = np.full(n, UNSCORED, np.float32), np.full(n, UNSCORED, np.float32)
@@ -142,7 +143,7 @@ class ScatterSearcher(Searcher):
             if len(p):
                 passage[at], sentence[at] = p, s
                 scored.append(at)
-        rows = None if self.exact or mode == "keyword" else np.unique(np.concatenate(scored or [np.zeros(0, np.int64)]))
+        rows = None if exact or mode == "keyword" else np.unique(np.concatenate(scored or [np.zeros(0, np.int64)]))
         if mode == "keyword":
             return keyword, rows
         if mode == "dense":
@@ -151,7 +152,7 @@ class ScatterSearcher(Searcher):
 
     def _theirs(self, rows: np.ndarray | None, group: int) -> np.ndarray | None:
         """Of corpus ``rows``, those group number ``group`` holds, as its own rows (None: none asked for)."""
-        if rows is None or self.exact:
+        if rows is None:
             return None
         rows = np.asarray(rows, dtype=np.int64)
         return self.local_of[rows[self.group_of[rows] == group]]

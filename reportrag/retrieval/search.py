@@ -22,6 +22,10 @@ __all__ = ["MAX_QUERY_CHARS", "MODES", "Filters", "Searcher", "Weights", "clean_
 
 MAX_NAMED = 100  # passages of sections the question names, added to them
 CANDIDATES = 1000  # per source (passages, sentences, keywords) when the vector index is approximate
+# Past this share of the corpus named to be scored (a broad filter), every row is scored instead: one product per
+# shard streams its mapped vectors, where gathering so many rows would copy them (a 100,000-row gather of 384-d
+# passages and their sentences: some 500 MiB a query)
+SCORE_ALL_ABOVE = 0.1
 
 
 class Searcher:
@@ -82,7 +86,8 @@ class Searcher:
                     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``scores``, and the rows actually scored, ascending (None: every row)."""
         keyword = self.index.keyword.scores(text) if mode != "dense" else None
-        rows = None if self.exact or mode == "keyword" else self._candidates(vector, keyword, also)
+        exact = self.exact or mode == "keyword" or scores_all(also, len(self.corpus.passages))
+        rows = None if exact else self._candidates(vector, keyword, also)
         fused = scores(self.arrays, mode, vector, keyword, self.weights, identifiers=has_identifiers(text), rows=rows)
         return fused, rows
 
@@ -139,6 +144,11 @@ class Searcher:
         if keyword is not None and keyword.any():
             found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
         return np.unique(np.concatenate(found))
+
+
+def scores_all(also: np.ndarray | None, n: int) -> bool:
+    """Whether the rows named to be scored are so many that scoring every row costs less."""
+    return also is not None and len(also) > SCORE_ALL_ABOVE * n
 
 
 def _first(rows, keep, n: int):
