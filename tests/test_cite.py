@@ -324,3 +324,31 @@ def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(sear
             assert first.start in {p.place.start for p in match.places}, (document.doc_id, paragraph.number)
             checked += 1
     assert checked == sum(len(d.paragraphs) for d in searcher.documents.values()) > 900
+
+
+def test_a_large_corpus_folds_reports_on_demand_and_finds_what_folding_all_finds(searcher, citations, monkeypatch):
+    """Past ``FOLDED_KEPT`` reports (forced to 1 here: the two reports count as a large corpus) nothing is folded
+    up front, a quote is looked for only in the reports whose text holds its longest word, the closest text only in
+    those holding most of its words, and at most ``FOLDED_KEPT`` folded reports are kept: every answer is the one
+    of the corpus folded whole."""
+    from reportrag.answers.citations import places
+
+    monkeypatch.setattr(places, "FOLDED_KEPT", 1)
+    large = cite.Citations(searcher.corpus)
+    assert not large.small and len(large.reports._kept) == 0
+    review, cedaw = searcher.documents["review"], searcher.documents["cedaw"]
+    sidebar = next(p for p in review.paragraphs if p.duplicate_of)
+    _, plain = next((s, t) for _, s, t in _sentences(searcher, "cedaw") if len(t) > 120)
+    _, figure_text = next((s, t) for _, s, t in _sentences(searcher, "cedaw") if FIGURE.search(t) and len(t) < 300)
+    figure = FIGURE.search(figure_text).group()
+    words = plain.split()
+    quotes = [plain, f"“{plain}”", plain.replace(" ", "  \n "), sidebar.text.split(". ")[0],
+              f"{' '.join(words[:5])} … {' '.join(words[-5:])}",  # verbatim in parts
+              figure_text.replace(figure, figure[:-1] + str((int(figure[-1]) + 1) % 10), 1),  # the closest text
+              "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres."]
+    for quote in quotes:
+        assert large.find_quote(quote).to_json() == citations.find_quote(quote).to_json(), quote
+    for anchor in (citations.find_quote(sidebar.text.split(". ")[0]).places[0].anchor,
+                   citations.find_quote(plain).places[0].anchor):
+        assert large.lookup(anchor).to_json() == citations.lookup(anchor).to_json()
+    assert len(large.reports._kept) <= 1 and cedaw.doc_id in large.reports

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from reportrag.answers.quotes import anchor as make_anchor
@@ -17,6 +20,12 @@ from reportrag.ingest.textmap import to_source
 CONTEXT_PARAGRAPHS = 1  # paragraphs shown before and after a citation
 MAX_PLACES = 100  # a very short quote ("the") stands everywhere: list the first ones only
 _WORD = re.compile(r"\w+")
+# Folded reports kept in memory (a few MiB each). A corpus of at most this many reports is folded whole, once;
+# a larger one folds a report when a lookup needs it, and looks for a quote only in the reports whose text could
+# hold it (folding a report takes a few tenths of a second: every report of a thousand, a few minutes a lookup).
+FOLDED_KEPT = 64
+LIKELY_REPORTS = 32  # past FOLDED_KEPT reports, those searched for the closest text to a quote found nowhere
+_PLAIN = re.compile(r"[^\W_]+")  # letters and digits: folding never changes them
 
 # what an anchor hashes: one sentence, a paragraph, a passage, or two sentences quoted together
 SENTENCE, PARAGRAPH, PASSAGE, TWO_SENTENCES = 0, 1, 2, 3
@@ -166,8 +175,31 @@ class CorpusView:
         by_doc: dict[str, list[Passage]] = {doc_id: [] for doc_id in self.documents}
         for p in self.passages:
             by_doc[p.doc_id].append(p)
-        self.reports = {doc_id: ReportView.build(document, by_doc[doc_id])
-                        for doc_id, document in self.documents.items()}
+        self.reports = FoldedReports(self.documents, by_doc)
+        self.small = len(self.documents) <= FOLDED_KEPT
+        if self.small:
+            for doc_id in self.documents:  # all of them now: no lookup waits for a fold
+                self.reports[doc_id]
+
+    def holding(self, needle: str) -> list[ReportView]:
+        """The reports that may hold ``needle`` (normalized) verbatim, in corpus order: every one of a small corpus;
+        in a large one, those whose text holds the needle's longest run of letters and digits (folding never
+        changes those, so no report holding the needle is left out)."""
+        runs = _PLAIN.findall(needle)
+        if self.small or not runs:
+            return list(self.reports.values())
+        key = max(runs, key=len)
+        return [self.reports[doc_id] for doc_id, document in self.documents.items() if key in document.text]
+
+    def likely(self, text: str) -> list[ReportView]:
+        """The reports worth searching for the text closest to ``text``: every one of a small corpus; in a large
+        one, the ``LIKELY_REPORTS`` holding the most of its eight longest words, in corpus order."""
+        words = sorted({w for w in _PLAIN.findall(text) if len(w) > 2}, key=len, reverse=True)[:8]
+        if self.small or not words:
+            return list(self.reports.values())
+        held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
+        best = set(sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])[:LIKELY_REPORTS])
+        return [self.reports[doc_id] for doc_id in self.documents if doc_id in best]
 
     def report(self, doc_id: str, what: str) -> ReportView:
         """The report ``what`` (the id, anchor or option the user typed) names, or a clear error."""
@@ -190,8 +222,39 @@ class CorpusView:
     def _also_at(self, text: str, doc_id: str, start: int) -> tuple[Place, ...]:
         """The same text elsewhere: a sidebar repeat, or the other report quoting the same sentence."""
         needle = normalized(text)
-        return tuple(r.place(a, b) for r in self.reports.values() for a, b in r.find(needle)
+        return tuple(r.place(a, b) for r in self.holding(needle) for a, b in r.find(needle)
                      if (r.document.doc_id, a) != (doc_id, start))[:MAX_PLACES]
+
+
+class FoldedReports(Mapping):
+    """doc id → ``ReportView``, folded on first use; the ``FOLDED_KEPT`` used last are kept."""
+
+    def __init__(self, documents: dict[str, Document], passages: dict[str, list[Passage]]) -> None:
+        self._documents, self._passages = documents, passages
+        self._kept: OrderedDict[str, ReportView] = OrderedDict()
+        self._lock = threading.Lock()  # lookups run in several server threads at once
+
+    def __getitem__(self, doc_id: str) -> ReportView:
+        with self._lock:
+            view = self._kept.get(doc_id)
+            if view is not None:
+                self._kept.move_to_end(doc_id)
+                return view
+        view = ReportView.build(self._documents[doc_id], self._passages[doc_id])  # KeyError: not a report
+        with self._lock:
+            self._kept[doc_id] = view
+            while len(self._kept) > FOLDED_KEPT:
+                self._kept.popitem(last=False)
+        return view
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._documents)
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._documents
 
 
 # ---------------------------------------------------------------- places in one document

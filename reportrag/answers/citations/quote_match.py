@@ -122,16 +122,17 @@ def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMat
     cut by ellipses, with every part verbatim, in order, close together → "verbatim in parts"; else the closest
     text (similarity 0–100, word diff); below ``FLOOR`` → not found, with the closest ones."""
     needle = _clean_quote(quote)
-    reports = [view.report(doc, "--doc")] if doc else list(view.reports.values())
+    only = [view.report(doc, "--doc")] if doc else None
     parts = split_at_ellipses(needle)
     for reading, note in _readings(needle, parts):
-        spans = [(r, a, b) for r in reports for a, b in r.find(reading)]
+        spans = [(r, a, b) for r in only or view.holding(reading) for a, b in r.find(reading)]
         if spans:
             places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
                            for r, a, b in spans[:MAX_PLACES])
             many = f"the first {MAX_PLACES} of {len(spans)} places" if len(spans) > MAX_PLACES else ""
             return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
                               note="; ".join(n for n in (note, many) if n))
+    reports = only or view.likely(needle)  # a large corpus: only the reports holding most of its words
     if len(parts) > 1:
         return _in_parts(view, reports, quote, parts)
     return _closest(view, reports, quote, needle)
@@ -158,7 +159,8 @@ def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: st
     start, end = best.canonical(lo, hi)
     found = best.normalized[lo:hi]
     # the found text may stand elsewhere too (a sidebar copy): list every place, the best match first
-    others = [(r, a, b) for r in reports for a, b in r.find(found) if r is not best or a != start]
+    others = [(r, a, b) for r in (reports if len(reports) == 1 else view.holding(found)) for a, b in r.find(found)
+              if r.document.doc_id != best.document.doc_id or a != start]  # a report may be folded anew
     places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
                    for r, a, b in [(best, start, end), *others][:MAX_PLACES])
     return QuoteMatch(quote, found=True, exact=False, similarity=score, text=places[0].text, places=places,
