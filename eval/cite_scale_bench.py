@@ -1,0 +1,160 @@
+"""Citation lookup over many reports: folding every report up front against folding on demand.
+
+    .venv/bin/python -m reportrag.eval.cite_scale_bench [--variants 100]
+
+The corpus: the two bundled reports' stored records (``make index``) and ``variants - 1`` copies of each whose
+letters and digits are permuted, each copy its own way (the same lengths, offsets, paragraphs and passages, but
+text that no other copy holds), so a quote from a bundled report stands in one report only, as in a
+real collection. Each mode runs in a fresh process: building the lookup (``Citations``), then a verbatim quote, a
+quote with one figure changed (the closest text), a quote from no report, and an anchor, each timed; the resident
+memory the lookup added; and a digest of every answer, which must be the same in both modes. Writes
+eval/results/cite_scale.json and the "Citation lookup over many reports" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reportrag.eval.markdown_sections import replace_section
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- cite-scale:start -->", "<!-- cite-scale:end -->"
+MODES = {"fold every report up front": 10**9, "fold on demand (default)": None}
+
+
+def _shift(k: int):
+    """Copy ``k``'s letters and digits: a permutation of each, its own (seeded by k), the same lengths."""
+    import random
+
+    rng = random.Random(k)
+    lower, digits = list("abcdefghijklmnopqrstuvwxyz"), list("0123456789")
+    rng.shuffle(lower)
+    rng.shuffle(digits)
+    table = str.maketrans("abcdefghijklmnopqrstuvwxyz" + "abcdefghijklmnopqrstuvwxyz".upper() + "0123456789",
+                          "".join(lower) + "".join(lower).upper() + "".join(digits))
+    return lambda text: text.translate(table)
+
+
+def _copy(document, passages, k: int):
+    """Copy ``k`` of a report (k = 0: the report itself): new ids, every text shifted alike."""
+    if k == 0:
+        return document, passages
+    shift, doc_id, original = _shift(k), f"{document.doc_id}-v{k:03d}", document.doc_id
+    with_id = lambda x, **kw: dataclasses.replace(x, doc_id=doc_id, **kw)  # noqa: E731
+    document = dataclasses.replace(
+        document, info=dataclasses.replace(document.info, doc_id=doc_id), text=shift(document.text),
+        source_text=shift(document.source_text), sections=tuple(with_id(s) for s in document.sections),
+        paragraphs=tuple(with_id(p, text=shift(p.text)) for p in document.paragraphs),
+        footnotes=tuple(with_id(f, text=shift(f.text)) for f in document.footnotes))
+    renamed = lambda pid: doc_id + pid[len(original):] if pid else pid  # noqa: E731
+    passages = [with_id(p, passage_id=renamed(p.passage_id), duplicate_of=renamed(p.duplicate_of), text=shift(p.text))
+                for p in passages]
+    return document, passages
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
+    from reportrag.answers import citations as cite
+    from reportrag.answers.citations import places
+    from reportrag.index import document_store
+    from reportrag.retrieval.corpus import Corpus
+
+    documents, passages = {}, []
+    for doc_id in document_store.doc_ids(index_dir):
+        document, ps = document_store.load(index_dir, doc_id)
+        for k in range(variants):
+            copy, copied = _copy(document, ps, k)
+            documents[copy.doc_id] = copy
+            passages += copied
+    corpus = Corpus(dict(sorted(documents.items())), passages)
+    if kept is not None:
+        places.FOLDED_KEPT = kept
+    before, started = _rss_mib(), time.perf_counter()
+    view = cite.Citations(corpus)
+    built = time.perf_counter() - started
+    cedaw = documents["cedaw"]
+    sentence = next(cedaw.text[s.start:s.end] for p in passages if p.doc_id == "cedaw" for s in p.sentences
+                    if 120 < s.end - s.start < 300 and any(c.isdigit() for c in cedaw.text[s.start:s.end]))
+    digit = next(i for i, c in enumerate(sentence) if c.isdigit())
+    changed = sentence[:digit] + str((int(sentence[digit]) + 1) % 10) + sentence[digit + 1:]
+    asks = {"verbatim quote": lambda: view.find_quote(sentence),
+            "quote with a figure changed": lambda: view.find_quote(changed),
+            "quote from no report": lambda: view.find_quote(
+                "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres."),
+            "anchor": lambda: view.lookup(view.find_quote(sentence).places[0].anchor)}
+    timings, digest = {}, hashlib.sha256()
+    for name, ask in asks.items():
+        started = time.perf_counter()
+        answer = ask()
+        timings[name] = time.perf_counter() - started
+        digest.update(json.dumps(answer.to_json(), sort_keys=True).encode())
+    return {"reports": len(documents), "passages": len(passages), "build_s": built, "lookups_s": timings,
+            "rss_added_mib": _rss_mib() - before, "folded": len(view.reports._kept), "digest": digest.hexdigest()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reportrag.eval.cite_scale_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", type=int, default=100, help="copies of each bundled report, the report included")
+    parser.add_argument("--index-dir", type=Path, default=ROOT / "data" / "index")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job is not None:
+        print(json.dumps(_job(args.index_dir, args.variants, json.loads(args.job))))
+        return 0
+    results = {}
+    for mode, kept in MODES.items():
+        done = subprocess.run([sys.executable, "-m", "reportrag.eval.cite_scale_bench", "--variants", str(args.variants),
+                               "--index-dir", str(args.index_dir), "--job", json.dumps(kept)],
+                              capture_output=True, text=True, check=True)
+        results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{mode}: {results[mode]}", file=sys.stderr)
+    same = len({r["digest"] for r in results.values()}) == 1
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    out = {"variants": args.variants, "commit": commit, "date": time.strftime("%Y-%m-%d"), "same_answers": same,
+           "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
+           "modes": results}
+    (ROOT / "eval" / "results" / "cite_scale.json").write_text(json.dumps(out, indent=1) + "\n")
+    bench = ROOT / "BENCHMARKS.md"
+    bench.write_text(replace_section(bench.read_text(), START, END, _render(out)))
+    print("written: eval/results/cite_scale.json, BENCHMARKS.md", file=sys.stderr)
+    return 0 if same else 1
+
+
+def _render(out: dict) -> str:
+    modes = out["modes"]
+    first = next(iter(modes.values()))
+    asks = list(first["lookups_s"])
+    rows = [f"| {mode} | {r['build_s']:.2f} | " + " | ".join(f"{r['lookups_s'][a]:.2f}" for a in asks)
+            + f" | {r['rss_added_mib']:,.0f} | {r['folded']} |" for mode, r in modes.items()]
+    return "\n".join([
+        START, "", "## Citation lookup over many reports (`eval/cite_scale_bench.py`)", "",
+        f"Written by `python -m reportrag.eval.cite_scale_bench --variants {out['variants']}` on {out['date']}, "
+        f"commit `{out['commit']}`; raw figures in `eval/results/cite_scale.json`. {first['reports']:,} reports "
+        f"({first['passages']:,} passages): the two bundled reports and {out['variants'] - 1} copies of each with "
+        "their letters and digits permuted, each copy its own way (same lengths and structure, text no other copy holds). Each mode in a "
+        "fresh process; seconds, then the resident memory the lookup added and the reports it holds folded.", "",
+        "| mode | build the lookup, s | " + " | ".join(f"{a}, s" for a in asks) + " | memory added, MiB | folded |",
+        "|---|---|" + "---|" * len(asks) + "---|---|", *rows, "",
+        f"Same answers in both modes (every lookup's JSON): **{'yes' if out['same_answers'] else 'NO'}**. On demand, "
+        "a quote is looked for only in the reports whose text holds its longest run of letters and digits, and the "
+        "closest text only in the 32 reports holding most of its words; a report is folded when a lookup needs it "
+        "and the 64 used last are kept. A corpus of up to 64 reports is folded whole when the lookup is built, as "
+        "before.", "", END])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
