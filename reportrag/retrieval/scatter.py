@@ -31,7 +31,7 @@ from reportrag.retrieval.corpus import Corpus
 from reportrag.retrieval.query import has_identifiers
 from reportrag.retrieval.rerank import ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import UNSCORED, IndexArrays, Weights, fuse, passage_cosines, sentence_cosines
-from reportrag.retrieval.search import CANDIDATES, Searcher, scores_all
+from reportrag.retrieval.search import CANDIDATES, Searcher, candidate_rows, scores_all
 
 
 class ShardGroup:
@@ -72,11 +72,7 @@ class ShardGroup:
         if exact:
             rows = np.arange(n)
         else:
-            k = min(n_candidates, n)
-            found = [self.index.nearest(vector, k), *([] if also is None else [np.asarray(also, dtype=np.int64)])]
-            if keyword.size and keyword.any():
-                found.append(np.argpartition(-keyword, k - 1)[:k] if k < n else np.arange(n))
-            rows = np.unique(np.concatenate(found))
+            rows = candidate_rows(self.index, vector, keyword, min(n_candidates, n), also)
         passage = passage_cosines(self.arrays, vector, rows)[rows]
         sentence = sentence_cosines(self.arrays, vector, rows)[rows]
         return rows, passage, sentence, keyword[rows] if keyword.size else keyword

@@ -139,11 +139,18 @@ class Searcher:
     def _candidates(self, vector: np.ndarray, keyword: np.ndarray | None, also: np.ndarray | None) -> np.ndarray:
         """Rows worth scoring in a large corpus: faiss's nearest passages and sentences, the best keyword hits, and
         the rows ``also`` names."""
-        n = min(CANDIDATES, len(self.corpus.passages))
-        found = [self.index.nearest(vector, n), *([] if also is None else [also])]
-        if keyword is not None and keyword.any():
-            found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
-        return np.unique(np.concatenate(found))
+        return candidate_rows(self.index, vector, keyword, min(CANDIDATES, len(self.corpus.passages)), also)
+
+
+def candidate_rows(index: search_index.SearchIndex, vector: np.ndarray, keyword: np.ndarray | None, n: int,
+                   also: np.ndarray | None = None) -> np.ndarray:
+    """The rows of ``index`` (a corpus, or one holder's shards) worth scoring past the exact-search threshold,
+    ascending: each shard's ``n`` nearest passages and sentences, the ``n`` best keyword hits, and the rows
+    ``also`` names."""
+    found = [index.nearest(vector, n), *([] if also is None else [np.asarray(also, dtype=np.int64)])]
+    if keyword is not None and keyword.any():
+        found.append(np.argpartition(-keyword, n - 1)[:n] if n < len(keyword) else np.arange(len(keyword)))
+    return np.unique(np.concatenate(found))
 
 
 def scores_all(also: np.ndarray | None, n: int) -> bool:
