@@ -39,6 +39,7 @@ def build(
         sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
         text_keys=np.asarray([cache.key(t) for t in passage_texts + sentence_texts], dtype="S40"),
         postings=Postings.build(passage_texts),
+        sentence_terms=Postings.counted([[doc.text[s.start : s.end] for p in ps for s in p.sentences] for doc, ps in corpus]),
     )
     return shard, new_p + new_s
 

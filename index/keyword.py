@@ -105,6 +105,24 @@ class Postings:
                                  np.asarray(counts, np.float32), np.asarray(lengths, np.int32))
 
     @classmethod
+    def counted(cls, groups: list[list[str]]) -> Postings:
+        """Per group of texts (a report's sentences), how many of its texts hold each term; ``lengths`` is the number
+        of texts in each group. What sentence-level document frequencies need, summed over live groups, at a few
+        entries per report and term instead of one per sentence."""
+        vocab: dict[str, int] = {}
+        rows, cols, counts = [], [], []
+        for row, texts in enumerate(groups):
+            held: Counter[str] = Counter()
+            for text in texts:
+                held.update(set(tokenize(text)))
+            for token, count in held.items():
+                rows.append(row)
+                cols.append(vocab.setdefault(token, len(vocab)))
+                counts.append(count)
+        return cls._from_triples(vocab, np.asarray(rows, np.int64), np.asarray(cols, np.int64),
+                                 np.asarray(counts, np.float32), np.asarray([len(g) for g in groups], np.int32))
+
+    @classmethod
     def _from_triples(cls, vocab: dict[str, int], rows, cols, tf, lengths) -> Postings:
         matrix = sparse.csc_matrix((tf, (rows, cols)), shape=(len(lengths), len(vocab)), dtype=np.float32)
         matrix.sort_indices()

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from reportrag.index import shards as shard_store
 from reportrag.index import vectors as vector_index
-from reportrag.index.keyword import KeywordScorer
+from reportrag.index.keyword import KeywordScorer, Postings
 from reportrag.index.shards import Shard, ShardDamaged
 from reportrag.index.stacked_rows import StackedRows
 
@@ -61,6 +61,9 @@ class SearchIndex:
     sentence_vectors: np.ndarray | StackedRows
     sentence_owner: np.ndarray  # row here of each sentence, ascending
     keyword: KeywordScorer
+    # per shard: its reports' sentence term counts and which of its reports are live; None when a shard written
+    # before they were kept lacks them (answers then count term statistics from the reports' texts)
+    sentence_counts: list[tuple[Postings, np.ndarray]] | None = None
 
     @property
     def exact_up_to(self) -> int:
@@ -170,7 +173,12 @@ def view(manifest: dict, shards: list[Shard]) -> SearchIndex:
             [row_maps[k][np.asarray(shards[k].sentence_owner[s:e])] for k, s, e in sentence_slices]
             or [np.zeros(0, np.int64)]).astype(np.int32)
     keyword = KeywordScorer([(s.postings, m) for s, m in zip(shards, row_maps)], len(passage_ids))
-    return SearchIndex(manifest, shards, row_maps, passage_ids, passage_vectors, sentence_vectors, sentence_owner, keyword)
+    counts = None
+    if all(shard.sentence_terms is not None for shard in shards):
+        counts = [(shard.sentence_terms, np.array([doc not in gone for doc in shard.reports], dtype=bool))
+                  for shard, gone in zip(shards, removed)]
+    return SearchIndex(manifest, shards, row_maps, passage_ids, passage_vectors, sentence_vectors, sentence_owner, keyword,
+                       counts)
 
 
 def _concat(parts: list[np.ndarray], dimension: int) -> np.ndarray:

@@ -8,6 +8,9 @@ as removed in the index manifest (search_index.py), and compaction writes a new 
     shards/<name>/passage_vectors.npy, passages.faiss, sentence_vectors.npy, sentence_owner.npy, sentences.faiss
     shards/<name>/text_keys.npy       the embedding cache key of each passage, then each sentence (cache GC)
     shards/<name>/keyword/            vocabulary and term-frequency postings (keyword.Postings)
+    shards/<name>/sentence_terms/     per report, how many of its sentences hold each term (``Postings.counted``):
+                                      the answers' term statistics, summed without tokenizing the corpus again
+                                      (absent from shards written before it: the searcher then counts from texts)
 
 Rows are grouped by report, reports in id order, so the searcher can lay shards out in one canonical order.
 Nothing is unpickled (``np.load(allow_pickle=False)``).
@@ -52,6 +55,7 @@ class Shard:
     sentences: faiss.Index
     text_keys: np.ndarray  # embedding cache keys: passages, then sentences
     postings: Postings
+    sentence_terms: Postings | None = None  # rows are ``reports``, in order
 
     @property
     def report_ids(self) -> list[str]:
@@ -73,6 +77,8 @@ def write(base: Path, shard: Shard) -> Path:
     vector_index.save(shard.passages, tmp / "passages.faiss")
     vector_index.save(shard.sentences, tmp / "sentences.faiss")
     shard.postings.save(tmp / "keyword")
+    if shard.sentence_terms is not None:
+        shard.sentence_terms.save(tmp / "sentence_terms")
     # written last, with every part's hash: a part damaged or swapped later (same size, valid header, wrong
     # numbers) is caught on load instead of silently giving wrong scores
     header = {"format": FORMAT_VERSION, "model": shard.model, "dimension": shard.dimension, "reports": shard.reports,
@@ -109,6 +115,8 @@ def read(base: Path, name: str, *, model: str) -> Shard:
             sentences=vector_index.load(folder / "sentences.faiss"),
             text_keys=_npy(folder / "text_keys.npy"),
             postings=Postings.load(folder / "keyword"),
+            sentence_terms=Postings.load(folder / "sentence_terms") if "sentence_terms/vocab.json" in header["files"]
+            else None,
         )
         if not _fits(shard, header):
             raise ValueError("its parts disagree on their sizes")
@@ -150,6 +158,9 @@ def _fits(shard: Shard, header: dict) -> bool:
                         and bool(np.all(np.diff(shard.passage_docs) >= 0))))
         # the searcher slices sentences by owner: in range and in order, or it fails later
         and (m == 0 or (0 <= int(owner.min()) and int(owner.max()) < n and bool(np.all(np.diff(owner) >= 0))))
+        # one row of sentence counts per report, and as many sentences counted as the shard holds
+        and (shard.sentence_terms is None or (len(shard.sentence_terms.lengths) == len(shard.reports)
+                                              and int(shard.sentence_terms.lengths.sum(dtype=np.int64)) == m))
     )
 
 
@@ -187,6 +198,12 @@ def merge(parts: list[tuple[Shard, set[str]]], *, exact_up_to: int) -> Shard:
         row_map[rows] = np.arange(base, base + len(rows))
         base += len(rows)
     postings = Postings.merge([(s.postings, row_maps[s.name]) for s, _ in parts if s.name in row_maps], len(passage_ids))
+    sentence_terms = None
+    if all(s.sentence_terms is not None for s, _ in parts):  # else the merged shard is counted from texts, as its parts
+        report_maps = {s.name: np.full(len(s.reports), -1, np.int64) for s, _ in parts}
+        for k, (_, shard, i) in enumerate(blocks):
+            report_maps[shard.name][i] = k
+        sentence_terms = Postings.merge([(s.sentence_terms, report_maps[s.name]) for s, _ in parts], len(blocks))
     return Shard(
         name=new_name(), model=first.model, dimension=first.dimension,
         reports={doc: shard.reports[doc] for doc, shard, _ in blocks},
@@ -195,6 +212,7 @@ def merge(parts: list[tuple[Shard, set[str]]], *, exact_up_to: int) -> Shard:
         sentence_vectors=sentence_vectors, sentence_owner=sentence_owner,
         sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
         text_keys=np.concatenate(keys) if keys else np.zeros(0, "S40"), postings=postings,
+        sentence_terms=sentence_terms,
     )
 
 

@@ -44,7 +44,7 @@ def test_a_damaged_or_outdated_model_file_is_a_clear_error(tmp_path, content):
 
 
 def test_features_reward_the_reference_and_the_figure_asked_for():
-    stats = TermStats(["Shelters for victims of violence.", "The minimum age of marriage is 18.", "Paragraph 26 (a)."])
+    stats = TermStats.over(["Shelters for victims of violence.", "The minimum age of marriage is 18.", "Paragraph 26 (a)."])
     cues = relevance.cues_of("How many shelters answer paragraph 26 (a) of the concluding observations?", ["shelter"])
     assert cues.asks_figure and "26(a)" in cues.references.observations
     rows = relevance.features(cues, stats, [

@@ -297,3 +297,45 @@ def test_a_stored_vector_index_is_memory_mapped_not_copied(tmp_path, exact_up_to
     assert anonymous_mib() - before < 15
     for a, b in zip(vector_index.search(built, vectors[:20], 50), vector_index.search(loaded, vectors[:20], 50)):
         assert np.array_equal(a, b)
+
+
+def test_the_answers_term_statistics_are_the_shards_counts_and_equal_counting_every_sentence(pool, tmp_path):
+    """Answers weigh a question's words by how rare they are among the corpus's sentences. The shards keep each
+    report's counts, so a searcher over a million passages never tokenizes them all again: the counts of the live
+    reports (a removed one left out, after compaction too) equal counting every sentence, term by term; a shard
+    written before the counts were kept is read as before and counted from the texts."""
+    from reportrag.index.keyword import tokenize
+    from reportrag.retrieval.term_stats import TermStats
+
+    settings = settings_at(tmp_path)
+    add(pool, settings, "cedaw", "housing")
+    add(pool, settings, "review")
+    add(pool, settings, "shelters")
+    documents.remove(settings.index.index_dir, "housing")  # a tombstone in the first shard
+    corpus.refresh_search_index(settings, NoEmbedder(), thorough=False)
+    words = {doc_id: {t for text in distinct_texts(pool, [doc_id]) for t in tokenize(text)} for doc_id in ALL}
+    vocabulary = sorted(set().union(*words.values()))
+    own_words = words["housing"] - words["cedaw"] - words["review"] - words["shelters"]
+
+    def check() -> Searcher:
+        searcher = Searcher(settings.index.index_dir, HashingEmbedder())
+        c = searcher.corpus
+        counted = TermStats.over(c.documents[p.doc_id].text[s.start:s.end] for p in c.passages for s in p.sentences)
+        stats = c.term_stats
+        assert (stats is c._counted) == (searcher.index.sentence_counts is not None)  # from the shards where kept
+        assert stats is not counted and stats.n == counted.n == sum(len(p.sentences) for p in c.passages)
+        assert [stats.frequency(t) for t in vocabulary] == [counted.frequency(t) for t in vocabulary]
+        assert own_words and all(stats.frequency(t) == 0 for t in own_words)  # the removed report counts nowhere
+        return searcher
+
+    assert check().index.sentence_counts is not None
+    corpus.compact(settings, model=HashingEmbedder().name)
+    assert len(check().index.sentence_counts) == 1
+    # a shard from before the counts: no counts folder, its header listing none
+    [name] = shard_names(settings)
+    folder = settings.index.index_dir / "search" / "shards" / name
+    shutil.rmtree(folder / "sentence_terms")
+    header = json.loads((folder / "shard.json").read_text())
+    header["files"] = {f: h for f, h in header["files"].items() if not f.startswith("sentence_terms/")}
+    (folder / "shard.json").write_text(json.dumps(header))
+    assert check().index.sentence_counts is None

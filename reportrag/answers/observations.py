@@ -124,8 +124,7 @@ def answer(searcher: Searcher, question: str, text: str, request: Request, vecto
     """The answer from the passages responding to the Committee paragraph ``request`` names (or an honest no
     when the report answers none); None when a bare paragraph or the topic is one none of them speaks to."""
     vector = vectors(text)
-    responding = [p for p in searcher.passages if p.concluding_observations and not p.duplicate_of
-                  and filters.allows(p)]
+    responding = [p for p in searcher.corpus.responding if filters.allows(p)]
     if request.labels:
         labels = _known(request.labels, responding)
         if not labels and all(label.startswith("?") for label in request.labels):

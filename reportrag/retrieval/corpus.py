@@ -22,10 +22,13 @@ ALLOWED_KEPT = 64  # filters whose rows are remembered: a team asks the same few
 
 class Corpus:
     """Documents and passages in index row order, the sidebar copies of each passage, section lookups, and term
-    statistics (built on first use, about 50 ms for the two reports)."""
+    statistics (the index's own counts when it keeps them; else counted from the texts on first use, about 50 ms
+    for the two reports and 7 s at 100,000 passages)."""
 
-    def __init__(self, documents: dict[str, Document], passages: list[Passage]) -> None:
+    def __init__(self, documents: dict[str, Document], passages: list[Passage], *,
+                 counted: TermStats | None = None) -> None:
         self.documents = documents
+        self._counted = counted
         self.passages = passages
         self.row_of = {p.passage_id: i for i, p in enumerate(passages)}
         self.sections = SectionMap(passages)
@@ -36,7 +39,8 @@ class Corpus:
         self._allowed: dict[Filters, np.ndarray] = {}
 
     @classmethod
-    def load(cls, index_dir: Path, doc_ids: list[str], passage_ids: list[str]) -> Corpus:
+    def load(cls, index_dir: Path, doc_ids: list[str], passage_ids: list[str], *,
+             counted: TermStats | None = None) -> Corpus:
         """The stored reports, their passages ordered as the search index's rows."""
         documents: dict[str, Document] = {}
         by_id: dict[str, Passage] = {}
@@ -47,12 +51,18 @@ class Corpus:
         missing = [pid for pid in passage_ids if pid not in by_id]
         if missing:
             raise IndexMismatch(f"search index and reports disagree ({len(missing)} passages); run 'reportrag ingest'")
-        return cls(documents, [by_id[pid] for pid in passage_ids])
+        return cls(documents, [by_id[pid] for pid in passage_ids], counted=counted)
 
     def original(self, passage: Passage) -> Passage:
         """The passage a sidebar copy repeats (itself when it is no copy, or its original is not indexed)."""
         row = self.row_of.get(passage.duplicate_of or passage.passage_id)
         return passage if row is None else self.passages[row]
+
+    @cached_property
+    def responding(self) -> list[Passage]:
+        """The passages answering a paragraph of a Committee's concluding observations (sidebar copies left out):
+        what a question naming one is answered from, gathered once instead of per question."""
+        return [p for p in self.passages if p.concluding_observations and not p.duplicate_of]
 
     @cached_property
     def rows_of_report(self) -> dict[str, np.ndarray]:
@@ -76,6 +86,7 @@ class Corpus:
 
     @cached_property
     def term_stats(self) -> TermStats:
-        return TermStats(
+        """Sentence-level document frequencies over every passage's sentences (the same either way: tested)."""
+        return self._counted or TermStats.over(
             self.documents[p.doc_id].text[s.start : s.end] for p in self.passages for s in p.sentences
         )

@@ -17,6 +17,7 @@ from reportrag.retrieval.filters import Filters
 from reportrag.retrieval.query import MAX_QUERY_CHARS, clean_query, has_identifiers
 from reportrag.retrieval.rerank import ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import MODES, IndexArrays, Weights, scores
+from reportrag.retrieval.term_stats import TermStats
 
 __all__ = ["MAX_QUERY_CHARS", "MODES", "Filters", "Searcher", "Weights", "clean_query"]
 
@@ -36,7 +37,9 @@ class Searcher:
         self.rerank_depth = rerank_depth  # fused candidates the rerank stage re-scores
         self.reranker: Reranker = reranker or ReferenceReranker()
         self.index = search_index.load(index_dir, model=embedder.name)
-        self.corpus = Corpus.load(index_dir, list(self.index.manifest["corpus"]), self.index.passage_ids)
+        counts = self.index.sentence_counts
+        self.corpus = Corpus.load(index_dir, list(self.index.manifest["corpus"]), self.index.passage_ids,
+                                  counted=None if counts is None else TermStats.from_counts(counts))
         self.arrays = IndexArrays.sorted_by_owner(
             self.index.passage_vectors, self.index.sentence_vectors, self.index.sentence_owner
         )

@@ -1,0 +1,181 @@
+"""Answers over a large index: the term statistics answers weigh words by, kept by the shards against counted from
+every sentence's text when first needed (as before), in the same run.
+
+    .venv/bin/python -m reportrag.eval.answer_scale_bench [--sizes 10000,100000] [--rounds 2]
+
+The corpus is the shard benchmark's (eval/shard_bench_data.py): the two bundled reports replicated under distinct
+ids with replayed all-MiniLM-L6-v2 vectors, built by its ``base`` job. At each size, each way of getting the
+statistics runs in a fresh process, the two interleaved ``--rounds`` times (taking turns to go first): open the
+index (``open_searcher``, the real model), one search to warm the model, then the first answer (which pays for the
+statistics), then every question of eval/questions.jsonl answered one at a time, timed apart for questions naming
+a paragraph of the concluding observations (their own route). A digest of every answer (each quote, its report
+and offsets) must be the same both ways. Writes eval/results/answer_scale.json and the "Answers over a large
+index" section of BENCHMARKS.md; the temporary folder is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from reportrag.eval.bench.runner import git_state, machine, run_job
+from reportrag.eval.markdown_sections import replace_section
+from reportrag.eval.shard_bench_legacy import RESULT_PREFIX, emit
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "eval" / "results" / "answer_scale.json"
+START, END = "<!-- answer-scale:start -->", "<!-- answer-scale:end -->"
+WAYS = {"shards": "kept by the shards (default)", "texts": "counted from the texts on first use (before)"}
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def job(folder: Path, way: str) -> dict:
+    """One fresh process: open, warm, the first answer, then every question; seconds, memory and a digest."""
+    from reportrag.answers import observations
+    from reportrag.answers.extractive import answer
+    from reportrag.eval.shard_bench_jobs import questions, settings_for
+    from reportrag.service.ingesting import open_searcher
+
+    started = time.perf_counter()
+    searcher = open_searcher(settings_for(folder))
+    opened = time.perf_counter() - started
+    if way == "texts":
+        searcher.corpus._counted = None  # as before the shards kept counts: every sentence tokenized on first use
+    qs = questions()
+    searcher.search(qs[0], k=10)  # the model's first pass, not an answer's cost
+    rss_open = _rss_mib()
+    digest = hashlib.sha256()
+    timings: dict[str, list[float]] = {"routed": [], "other": []}
+    first = None
+    for q in qs:
+        t = time.perf_counter()
+        a = answer(searcher, q)
+        seconds = time.perf_counter() - t
+        first = seconds if first is None else first
+        timings["routed" if observations.requested(q) else "other"].append(seconds)
+        quotes = [(c.quote, c.place.doc_id, c.place.start) for c in a.citations]
+        digest.update(json.dumps([a.answered, quotes]).encode())
+    return {"passages": len(searcher.passages), "reports": len(searcher.documents), "open_s": opened,
+            "first_answer_s": first, "answers": {k: len(v) for k, v in timings.items()},
+            "median_ms": {k: 1000 * statistics.median(v) for k, v in timings.items() if v},
+            "p95_ms": {k: 1000 * sorted(v)[int(0.95 * (len(v) - 1))] for k, v in timings.items() if v},
+            "rss_open_mib": rss_open, "rss_end_mib": _rss_mib(), "digest": digest.hexdigest()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reportrag.eval.answer_scale_bench",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="passages of each index (comma-separated)")
+    parser.add_argument("--rounds", type=int, default=2, help="fresh processes per way and size, interleaved")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job:
+        emit(job(Path(args.dir), args.job))
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="reportrag-answer-scale-"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+    def run(cmd: list[str], what: str) -> dict:
+        out = run_job([sys.executable, "-m", *cmd], ROOT, env, RESULT_PREFIX, what, tail_lines=20)
+        print(f"{what}: {out['process_wall_s']:.1f}s", file=sys.stderr)
+        return out
+
+    try:
+        shard_job = ["reportrag.eval.shard_bench", "--work", str(work), "--job"]
+        run([*shard_job, "originals", "--opts", "{}"], "the bundled reports and their vectors")
+        points = {}
+        for n in (int(s) for s in args.sizes.split(",")):
+            folder = work / f"n{n}"
+            base = run([*shard_job, "base", "--opts", json.dumps({"dir": str(folder), "passages": n,
+                        "shard_passages": 200_000, "sigma": 1.0})], f"an index of {n:,} passages")
+            runs: dict[str, list[dict]] = {way: [] for way in WAYS}
+            for r in range(args.rounds):
+                for way in (list(WAYS) if r % 2 == 0 else list(WAYS)[::-1]):  # neither way always goes first
+                    runs[way].append(run(["reportrag.eval.answer_scale_bench", "--job", way, "--dir", str(folder)],
+                                         f"{n:,} passages, statistics {way}"))
+            points[str(n)] = {"base": {k: base[k] for k in ("reports", "passages", "sentences", "shards")},
+                              "ways": {way: _median(r) for way, r in runs.items()},
+                              "same_answers": len({r["digest"] for rs in runs.values() for r in rs}) == 1}
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    command = " ".join(["python -m reportrag.eval.answer_scale_bench", *(argv or sys.argv[1:])])
+    out = {"date": time.strftime("%Y-%m-%d"), "git": git_state(), "machine": machine(), "rounds": args.rounds,
+           "command": command, "points": points}
+    RESULTS.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    bench = ROOT / "BENCHMARKS.md"
+    bench.write_text(replace_section(bench.read_text(encoding="utf-8"), START, END, render(out)), encoding="utf-8")
+    print(render(out))
+    print(f"written: {RESULTS.relative_to(ROOT)}, BENCHMARKS.md", file=sys.stderr)
+    return 0 if all(p["same_answers"] for p in points.values()) else 1
+
+
+def _median(runs: list[dict]) -> dict:
+    """Each figure's median over the rounds (the rounds' own values kept for the first answer and memory)."""
+    def med(get):
+        return statistics.median(get(r) for r in runs)
+
+    first = runs[0]
+    return {"open_s": med(lambda r: r["open_s"]), "first_answer_s": med(lambda r: r["first_answer_s"]),
+            "first_answer_rounds_s": [r["first_answer_s"] for r in runs],
+            "median_ms": {k: med(lambda r, k=k: r["median_ms"][k]) for k in first["median_ms"]},
+            "p95_ms": {k: med(lambda r, k=k: r["p95_ms"][k]) for k in first["p95_ms"]},
+            "answers": first["answers"], "rss_open_mib": med(lambda r: r["rss_open_mib"]),
+            "rss_end_mib": med(lambda r: r["rss_end_mib"]), "peak_rss_mib": med(lambda r: r["job_peak_rss_mib"]),
+            "others_cores": [round(r["others_cores"], 2) for r in runs]}
+
+
+def render(out: dict) -> str:
+    rows = []
+    for point in out["points"].values():
+        base = point["base"]
+        for way, r in point["ways"].items():
+            rounds = ", ".join(f"{s:.2f}" for s in r["first_answer_rounds_s"])
+            others = ", ".join(f"{c:.2f}" for c in r["others_cores"])
+            median, p95 = r["median_ms"], r["p95_ms"]
+            rows.append(
+                f"| {base['passages']:,} ({base['reports']:,} reports, {base['sentences']:,} sentences) | {WAYS[way]} "
+                f"| {r['open_s']:.1f} | **{r['first_answer_s']:.2f}** ({rounds}) "
+                f"| {median['other']:.0f} / {p95['other']:.0f} "
+                f"| {median.get('routed', float('nan')):.0f} / {p95.get('routed', float('nan')):.0f} "
+                f"| {r['rss_open_mib']:,.0f} → {r['rss_end_mib']:,.0f} | {others} |")
+    same = all(p["same_answers"] for p in out["points"].values())
+    first = next(iter(out["points"].values()))["ways"]["shards"]["answers"]
+    return "\n".join([
+        START, "", "## Answers over a large index (`eval/answer_scale_bench.py`)", "",
+        f"Written by `{out['command']}` on {out['date']}, commit `{out['git']['commit']}`"
+        f"{' with uncommitted changes' if out['git']['dirty_files'] else ''}; raw figures in "
+        "`eval/results/answer_scale.json`. The shard benchmark's corpus (the bundled reports replicated, replayed "
+        "all-MiniLM-L6-v2 vectors; questions embedded by the real model). Each way of getting the term statistics "
+        "that answers weigh a question's words by runs in a fresh process, the two interleaved and taking turns to "
+        f"go first, {out['rounds']} rounds, medians shown: open the index, warm the model with one search, then "
+        f"the {sum(first.values())} questions of `eval/questions.jsonl` answered one at a time "
+        f"({first.get('routed', 0)} of them name a paragraph of the concluding observations and take that route). "
+        "The first answer pays for the statistics where they are counted from the texts.", "",
+        "| index | term statistics | open, s | first answer, s (rounds) | other answers, median / p95 ms "
+        "| concluding-observations route, median / p95 ms | resident memory, open → after the answers, MiB "
+        "| other processes, cores |",
+        "|---|---|---|---|---|---|---|---|", *rows, "",
+        f"Same answers both ways (every quote, its report and offsets): **{'yes' if same else 'NO'}**. The shards "
+        "keep, per report, how many of its sentences hold each term (written with the shard, merged by compaction, "
+        "a removed report's counts left out): the statistics of a question's words are summed from them when "
+        "asked, instead of tokenizing every sentence of the corpus when the first question comes.", "", END])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
