@@ -36,6 +36,20 @@ def test_every_paragraph_is_a_slice_and_maps_back_to_the_untouched_source(report
             assert "".join(pieces.split()) == "".join(p.text.split())
 
 
+def test_the_paragraph_holding_any_offset_is_found_by_bisection_as_by_walking_every_paragraph(reports):
+    """Paragraphs stand in text order and never overlap, so ``Document.paragraph_at`` may bisect: for every sentence
+    start, every paragraph boundary and the gaps between paragraphs, it finds what a walk over them all finds."""
+    for document, passages in reports.values():
+        paragraphs = document.paragraphs
+        assert all(a.end <= b.start for a, b in zip(paragraphs, paragraphs[1:]))
+        offsets = {s.start for p in passages for s in p.sentences}
+        offsets |= {o for p in paragraphs for o in (p.start - 1, p.start, p.end - 1, p.end)}
+        assert any(not any(p.start <= o < p.end for p in paragraphs) for o in offsets)  # gaps are tried too
+        for offset in sorted(offsets | {-1, len(document.text)}):
+            walked = next((p for p in paragraphs if p.start <= offset < p.end), None)
+            assert document.paragraph_at(offset) is walked, (document.doc_id, offset)
+
+
 def test_source_file_is_the_bundled_copy_byte_for_byte(reports):
     from reportrag.ingest.pipeline import read_manifest
 

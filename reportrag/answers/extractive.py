@@ -179,7 +179,8 @@ def cite_sentences(searcher: Searcher, chosen: list[Sentence]) -> tuple[tuple[Ci
 
 
 def place_of(document: Document, passage: Passage, span: Span) -> Place:
-    paragraph = next((p.number for p in document.paragraphs if p.start <= span.start < p.end), passage.paragraph)
+    holder = document.paragraph_at(span.start)
+    paragraph = holder.number if holder else passage.paragraph
     return document.place(passage.section, passage.section_label, paragraph, span.start, span.end, passage.passage_id)
 
 

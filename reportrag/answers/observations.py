@@ -242,12 +242,17 @@ def _best_item(best: extractive.Sentence, labels: frozenset[str], searcher: Sear
 
 def _addresses(s: extractive.Sentence, searcher: Searcher) -> tuple[str, ...]:
     document = searcher.documents[s.passage.doc_id]
+    holder = document.paragraph_at(s.span.start)
+    if holder is not None:
+        return holder.addresses
     number = _paragraph(s, searcher)
     return next((p.addresses for p in document.paragraphs if p.number == number), s.passage.concluding_observations)
 
 
 def _paragraph(s: extractive.Sentence, searcher: Searcher) -> int:
-    return extractive.place_of(searcher.documents[s.passage.doc_id], s.passage, s.span).paragraph
+    """The number of the paragraph a sentence stands in (its passage's first where none holds it: as ``place_of``)."""
+    holder = searcher.documents[s.passage.doc_id].paragraph_at(s.span.start)
+    return holder.number if holder else s.passage.paragraph
 
 
 def _unanswered(searcher: Searcher, question: str, text: str, vector: np.ndarray, request: Request,

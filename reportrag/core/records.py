@@ -143,13 +143,18 @@ class Document:
         """The printed page the section labelled ``section_label`` starts on; None where the report does not say."""
         return next((s.page for s in self.sections if s.label == section_label and s.page), None)
 
+    def paragraph_at(self, offset: int) -> Paragraph | None:
+        """The paragraph holding a canonical offset, if any (paragraphs stand in text order, never overlapping: a
+        bisection, where an answer citing many sentences of a long report used to walk them all per sentence)."""
+        i = bisect.bisect_right(self.paragraphs, offset, key=lambda p: p.start) - 1
+        return self.paragraphs[i] if i >= 0 and offset < self.paragraphs[i].end else None
+
     def page_at(self, start: int) -> int | None:
         """The page a canonical offset stands on, where the source marks its pages with form feeds (between a
         PDF's pages; at a DOCX's page breaks); None where it does not."""
         if "\f" not in self.source_text:
             return None
-        starts = [s.start for s in self.segments]
-        i = bisect.bisect_right(starts, start) - 1
+        i = bisect.bisect_right(self.segments, start, key=lambda s: s.start) - 1  # segments stand in text order
         if i < 0:
             return 1
         segment = self.segments[i]
