@@ -175,10 +175,29 @@ def view(manifest: dict, shards: list[Shard]) -> SearchIndex:
     keyword = KeywordScorer([(s.postings, m) for s, m in zip(shards, row_maps)], len(passage_ids))
     counts = None
     if all(shard.sentence_terms is not None for shard in shards):
-        counts = [(shard.sentence_terms, np.array([doc not in gone for doc in shard.reports], dtype=bool))
+        counts = [(shard.sentence_terms, _live_reports(shard.reports, gone))
                   for shard, gone in zip(shards, removed)]
     return SearchIndex(manifest, shards, row_maps, passage_ids, passage_vectors, sentence_vectors, sentence_owner, keyword,
                        counts)
+
+
+def _live_reports(reports: dict[str, str], removed: set[str]) -> np.ndarray:
+    return np.array([doc not in removed for doc in reports], dtype=bool)
+
+
+def sentence_counts(root: Path, manifest: dict, *, model: str) -> list[tuple[Postings, np.ndarray]] | None:
+    """Every live shard's per-report sentence term counts with its live reports, read from the shard files alone
+    (``SearchIndex.sentence_counts`` for a process that holds no shard); None when a shard lacks them."""
+    counts = []
+    for listed in manifest["shards"]:
+        try:
+            found = shard_store.read_sentence_terms(path(root) / "shards", listed["name"], model=model)
+        except ShardDamaged as e:
+            raise IndexNotFound(f"{path(root)}: the search index is damaged ({e}); run 'reportrag ingest'") from e
+        if found is None:
+            return None
+        counts.append((found, _live_reports(listed["reports"], set(listed["removed"]))))
+    return counts
 
 
 def _concat(parts: list[np.ndarray], dimension: int) -> np.ndarray:

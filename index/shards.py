@@ -127,6 +127,33 @@ def read(base: Path, name: str, *, model: str) -> Shard:
     return shard
 
 
+def read_sentence_terms(base: Path, name: str, *, model: str) -> Postings | None:
+    """Only the shard's per-report sentence term counts (None for a shard written before them), their files checked
+    against the header: what a process that searches through other holders of the shards (cluster serving) needs
+    of them, without reading or hashing vectors."""
+    if not SHARD_NAME.fullmatch(str(name)):
+        raise ShardDamaged(f"{str(name)[:40]!r} is not a shard name")
+    folder = base / name
+    try:
+        header = json.loads((folder / "shard.json").read_text(encoding="utf-8"))
+        if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION or header.get("model") != model:
+            raise ValueError("unknown format or another model")
+        listed = {f: h for f, h in header["files"].items() if f.startswith("sentence_terms/")}
+        if not listed:
+            return None
+        if any(_sha256(folder / f) != h for f, h in listed.items()):
+            raise ValueError("its sentence term counts changed")
+        counts = Postings.load(folder / "sentence_terms")
+        counted = int(counts.lengths.sum(dtype=np.int64))
+        if len(counts.lengths) != len(header["reports"]) or counted != header["sentences"]:
+            raise ValueError("its sentence term counts do not fit its reports")
+        return counts
+    except ShardDamaged:
+        raise
+    except Exception as e:  # OSError, JSON, numpy, missing keys: all mean "damaged"
+        raise ShardDamaged(f"{name}: {e}") from e
+
+
 def present(base: Path, name: str, reports: dict[str, str]) -> bool:
     """The shard's header reads, names these reports, and every file it lists is there (no hashing)."""
     try:

@@ -110,3 +110,27 @@ def test_spans_lays_out_each_row_s_sentences_as_a_loop_would():
         ends = starts + rng.integers(0, 5, len(starts))  # some rows without a sentence
         loop = [np.arange(a, b) for a, b in zip(starts, ends)]
         assert np.array_equal(spans(starts, ends), np.concatenate(loop or [np.zeros(0, np.int64)]))
+
+
+def test_the_router_weighs_words_by_the_shards_own_counts_and_refuses_damaged_ones(four_shards, tmp_path):
+    """The router holds no shard, yet answers weigh a question's words as one index does: it sums the per-report
+    sentence counts read from the shard files alone (a removed report's left out), never tokenizing every sentence
+    of the corpus; a counts file changed since its shard was written is a clear error, not a wrong weight."""
+    import shutil
+
+    from reportrag.core.errors import IndexNotFound
+    from reportrag.index import search_index as store
+    from reportrag.index.keyword import tokenize
+
+    one, split = routers(four_shards)
+    assert split.corpus._counted is not None  # from the shard files, not the texts
+    vocabulary = sorted({t for p in one.passages for t in tokenize(p.text)} | {"rental", "absentword"})
+    mine, theirs = one.corpus.term_stats, split.corpus.term_stats
+    assert mine.n == theirs.n and [mine.frequency(t) for t in vocabulary] == [theirs.frequency(t) for t in vocabulary]
+    damaged = tmp_path / "index"
+    shutil.copytree(four_shards.index.index_dir, damaged)
+    manifest = store.read_manifest(damaged, model=MODEL)
+    counts = damaged / "search" / "shards" / manifest["shards"][0]["name"] / "sentence_terms" / "tf.npy"
+    np.save(counts, np.load(counts) + 1)  # every count one more: a valid file, the wrong numbers
+    with pytest.raises(IndexNotFound, match="damaged.*sentence term counts changed.*reportrag ingest"):
+        store.sentence_counts(damaged, manifest, model=MODEL)

@@ -32,6 +32,7 @@ from reportrag.retrieval.query import has_identifiers
 from reportrag.retrieval.rerank import ReferenceReranker, Reranker
 from reportrag.retrieval.scoring import UNSCORED, IndexArrays, Weights, fuse, passage_cosines, sentence_cosines
 from reportrag.retrieval.search import CANDIDATES, Searcher, candidate_rows, scores_all
+from reportrag.retrieval.term_stats import TermStats
 
 
 class ShardGroup:
@@ -98,7 +99,8 @@ class ScatterSearcher(Searcher):
         for doc_id in manifest["corpus"]:  # reports by id, each in its record's order: one index's row order
             documents[doc_id], ps = document_store.load(index_dir, doc_id)
             passages += ps
-        self.corpus = Corpus(documents, passages)
+        counts = store.sentence_counts(index_dir, manifest, model=embedder.name)  # the shards' files, no vectors
+        self.corpus = Corpus(documents, passages, counted=None if counts is None else TermStats.from_counts(counts))
         self.global_rows, self.holder = [], {}
         n_live = total_length = 0
         for g, group in enumerate(groups):
