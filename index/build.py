@@ -39,9 +39,19 @@ def build(
         sentences=vector_index.build(sentence_vectors, exact_up_to=exact_up_to),
         text_keys=np.asarray([cache.key(t) for t in passage_texts + sentence_texts], dtype="S40"),
         postings=Postings.build(passage_texts),
-        sentence_terms=Postings.counted([[doc.text[s.start : s.end] for p in ps for s in p.sentences] for doc, ps in corpus]),
+        sentence_terms=sentence_term_counts(corpus),
     )
     return shard, new_p + new_s
+
+
+def sentence_term_counts(corpus: list[tuple[Document, list[Passage]] | None]) -> Postings:
+    """Per report (in the given order; None: a report whose counts are not wanted, counted as no sentences), how
+    many of its sentences hold each term: the answers' term statistics, summed over live reports at search time."""
+    groups: list[list[str]] = []
+    for item in corpus:
+        document, passages = item if item is not None else (None, [])
+        groups.append([document.text[s.start : s.end] for p in passages for s in p.sentences])
+    return Postings.counted(groups)
 
 
 def embedding_texts(corpus: list[tuple[Document, list[Passage]]]) -> tuple[list[str], list[str], list[int]]:

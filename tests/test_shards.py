@@ -173,13 +173,19 @@ def test_removing_a_report_equals_never_adding_it(pool, tmp_path):
     assert_same(ranking(removed, MODES), ranking(never, MODES))
 
 
-def test_compaction_merges_shards_drops_removed_passages_and_ranks_the_same(pool, tmp_path):
+def three_shards_housing_removed(pool: Path, tmp_path: Path) -> Settings:
+    """Three shards: cedaw and housing, review, shelters; then housing removed (a tombstone in the first)."""
     settings = settings_at(tmp_path)
     add(pool, settings, "cedaw", "housing")
     add(pool, settings, "review")
     add(pool, settings, "shelters")
-    documents.remove(settings.index.index_dir, "housing")  # a tombstone in the first shard
+    documents.remove(settings.index.index_dir, "housing")
     corpus.refresh_search_index(settings, NoEmbedder(), thorough=False)
+    return settings
+
+
+def test_compaction_merges_shards_drops_removed_passages_and_ranks_the_same(pool, tmp_path):
+    settings = three_shards_housing_removed(pool, tmp_path)
     before = ranking(settings, MODES)
     result = corpus.compact(settings, model=HashingEmbedder().name)
     assert (result["shards_before"], result["shards"]) == (3, 1)
@@ -303,16 +309,11 @@ def test_the_answers_term_statistics_are_the_shards_counts_and_equal_counting_ev
     """Answers weigh a question's words by how rare they are among the corpus's sentences. The shards keep each
     report's counts, so a searcher over a million passages never tokenizes them all again: the counts of the live
     reports (a removed one left out, after compaction too) equal counting every sentence, term by term; a shard
-    written before the counts were kept is read as before and counted from the texts."""
+    written before the counts were kept is read as before and counted from the texts, and compaction gives it counts."""
     from reportrag.index.keyword import tokenize
     from reportrag.retrieval.term_stats import TermStats
 
-    settings = settings_at(tmp_path)
-    add(pool, settings, "cedaw", "housing")
-    add(pool, settings, "review")
-    add(pool, settings, "shelters")
-    documents.remove(settings.index.index_dir, "housing")  # a tombstone in the first shard
-    corpus.refresh_search_index(settings, NoEmbedder(), thorough=False)
+    settings = three_shards_housing_removed(pool, tmp_path)
     words = {doc_id: {t for text in distinct_texts(pool, [doc_id]) for t in tokenize(text)} for doc_id in ALL}
     vocabulary = sorted(set().union(*words.values()))
     own_words = words["housing"] - words["cedaw"] - words["review"] - words["shelters"]
@@ -339,3 +340,10 @@ def test_the_answers_term_statistics_are_the_shards_counts_and_equal_counting_ev
     header["files"] = {f: h for f, h in header["files"].items() if not f.startswith("sentence_terms/")}
     (folder / "shard.json").write_text(json.dumps(header))
     assert check().index.sentence_counts is None
+    # compaction brings such an index up to the counts, from the stored reports (nothing embedded), leaving out a
+    # report removed from that shard meanwhile
+    documents.remove(settings.index.index_dir, "shelters")
+    corpus.refresh_search_index(settings, NoEmbedder(), thorough=False)
+    result = corpus.compact(settings, model=HashingEmbedder().name)
+    assert result["shards_before"] == result["shards"] == 1 and shard_names(settings) != [name]
+    assert check().index.sentence_counts is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,9 @@ from reportrag.core.settings import Settings
 from reportrag.index import document_store as documents
 from reportrag.index import search_index as store
 from reportrag.index.build import build as build_shard
+from reportrag.index.build import sentence_term_counts
+from reportrag.index import shards as shard_files
+from reportrag.index.shards import Shard
 from reportrag.index.shards import merge as merge_shards
 from reportrag.index import mpnet
 from reportrag.index.embed import Embedder, EmbeddingCache, folder_dimension
@@ -152,7 +155,10 @@ def compact(settings: Settings, progress: Callable[[str], None] = lambda _: None
     with writer_lock(settings.index.index_dir):
         manifest = store.read_manifest(settings.index.index_dir, model=model or embedding_model_name(settings))
         before = len(manifest["shards"])
-        if before > 1 or any(e["removed"] for e in manifest["shards"]):
+        shards_dir = store.path(settings.index.index_dir) / "shards"
+        # a shard written before shards kept sentence term counts is merged, and so gains them
+        older = not all(shard_files.keeps_sentence_terms(shards_dir, e["name"]) for e in manifest["shards"])
+        if before > 1 or older or any(e["removed"] for e in manifest["shards"]):
             manifest = _merge_shards(settings, manifest, manifest["shards"], progress)
         shards = [store.read_shard(settings.index.index_dir, e["name"], model=manifest["model"]) for e in manifest["shards"]]
         cache = EmbeddingCache(settings.index.cache_dir / "embeddings", manifest["model"], int(manifest["dimension"]))
@@ -278,6 +284,7 @@ def _merge_shards(settings: Settings, manifest: dict, chosen: list[dict], progre
     index_dir, model = settings.index.index_dir, manifest["model"]
     names = {e["name"] for e in chosen}
     parts = [(store.read_shard(index_dir, e["name"], model=model), set(e["removed"])) for e in chosen]
+    parts = [(_with_sentence_terms(index_dir, shard, removed), removed) for shard, removed in parts]
     progress(f"search index: merging {len(parts)} shard(s)")
     merged = merge_shards(parts, exact_up_to=settings.index.exact_search_up_to)
     store.write_shard(index_dir, merged)
@@ -287,6 +294,15 @@ def _merge_shards(settings: Settings, manifest: dict, chosen: list[dict], progre
     new = store.manifest_for(model, int(manifest["dimension"]), entries, manifest["records"], manifest["settings"])
     store.commit(index_dir, new)
     return new
+
+
+def _with_sentence_terms(index_dir: Path, shard: Shard, removed: set[str]) -> Shard:
+    """A shard written before shards kept sentence term counts, given them from its live reports' stored records
+    (the removed ones count nowhere): a merge, and so ``reportrag compact``, brings an older index up to them."""
+    if shard.sentence_terms is not None:
+        return shard
+    live = [None if doc_id in removed else documents.load(index_dir, doc_id) for doc_id in shard.reports]
+    return replace(shard, sentence_terms=sentence_term_counts(live))
 
 
 def _known_files(settings: Settings) -> dict[Path, ReportInfo]:
