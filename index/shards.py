@@ -115,7 +115,7 @@ def read(base: Path, name: str, *, model: str) -> Shard:
             sentences=vector_index.load(folder / "sentences.faiss"),
             text_keys=_npy(folder / "text_keys.npy"),
             postings=Postings.load(folder / "keyword"),
-            sentence_terms=Postings.load(folder / "sentence_terms") if keeps_sentence_terms(base, name) else None,
+            sentence_terms=Postings.load(folder / "sentence_terms") if _keeps_sentence_terms(header) else None,
         )
         if not _fits(shard, header):
             raise ValueError("its parts disagree on their sizes")
@@ -157,10 +157,13 @@ def keeps_sentence_terms(base: Path, name: str) -> bool:
     """Does the shard's header list sentence term counts? (Its header alone is read: shards written before the
     counts were kept say no.)"""
     try:
-        header = json.loads((base / name / "shard.json").read_text(encoding="utf-8"))
-        return "sentence_terms/vocab.json" in header["files"]
+        return _keeps_sentence_terms(json.loads((base / name / "shard.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _keeps_sentence_terms(header: dict) -> bool:
+    return "sentence_terms/vocab.json" in header["files"]
 
 
 def present(base: Path, name: str, reports: dict[str, str]) -> bool:

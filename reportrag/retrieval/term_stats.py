@@ -43,7 +43,7 @@ class TermStats:
             for counts, live in parts:
                 found = counts.postings(term)
                 if found is not None:
-                    total += int(found[1][live[found[0]]].sum())
+                    total += int(found[1][live[found[0]]].sum(dtype=np.int64))  # whole counts: exact past 2**24
             return total
 
         return cls(frequency, sum(int(counts.lengths[live].sum(dtype=np.int64)) for counts, live in parts))
