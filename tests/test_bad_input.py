@@ -393,3 +393,13 @@ def test_cli_damaged_index_message_then_ingest_repairs(small, copy):
     hits = json.loads(run_cli("search", QUERIES[0], "--k", "4", "--json", index_dir=copy.index.index_dir, env=env, check=True).stdout)
     assert [h["passage_id"] for h in hits] == [pid for pid, _ in before[0]]
     assert [h["score"] for h in hits] == pytest.approx([score for _, score in before[0]], abs=1e-3)  # JSON rounds
+
+
+def test_the_api_command_refuses_no_workers_and_a_missing_index_in_one_line(tmp_path):
+    """``reportrag api``: a number of workers below one is a usage error (exit 2); an index that is not there is
+    one line naming what to do (exit 1), said once by the command, not as a trace from every worker."""
+    workers = run_cli("api", "--workers", "0", index_dir=tmp_path / "index")
+    assert workers.returncode == 2 and workers.stderr.strip().count("\n") == 0 and "--workers" in workers.stderr
+    missing = run_cli("api", "--port", "1", index_dir=tmp_path / "index")
+    assert missing.returncode == 1 and missing.stderr.strip().count("\n") == 0, missing.stderr
+    assert "reportrag ingest" in missing.stderr and "Traceback" not in missing.stderr

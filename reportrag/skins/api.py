@@ -7,6 +7,7 @@ GET /api/co · GET /api/health · the OpenAPI schema at /api/openapi.json.
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reportrag.answers.citations import UnknownCitation
 from reportrag.core.errors import BadFilter, BadQuery, IndexMismatch, IndexNotFound, ReportragError
+from reportrag.core.settings import ENV_PREFIX, Settings
 from reportrag.retrieval.search import MODES, Filters
 from reportrag.service import Service
 
@@ -31,6 +33,31 @@ class AskRequest(BaseModel):
     doc: str | None = Field(None, description="only this report (doc id, see /api/docs)")
     section: str | None = Field(None, description='only this section or article: "Article 11", "VII.C"')
     co: str | None = Field(None, description='only passages answering this concluding-observations paragraph: "36(e)"')
+
+
+def serve(settings: Settings, overrides: dict[str, str], *, host: str | None, port: int | None, workers: int) -> int:
+    """``reportrag api``: uvicorn over ``app_from_env`` in ``workers`` processes on one port (one process answers at
+    most about 176 requests/s whatever the cores: BENCHMARKS.md). Each worker reads its settings from the
+    environment, so the index folder and the ``--set`` overrides in force here are put there first."""
+    import uvicorn
+
+    Service(settings).searcher  # noqa: B018 — a missing or damaged index: one line here, not a trace per worker
+    os.environ[f"{ENV_PREFIX}INDEX_DIR"] = str(settings.index.index_dir)
+    os.environ.update({f"{ENV_PREFIX}{name.upper()}": value for name, value in overrides.items()})
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as app.py: worker processes inherit it, and memory stays flat
+    host, port = host or settings.server.host, port or settings.server.port
+    print(f"reportrag api: {workers} worker(s) on http://{host}:{port}/api", flush=True)
+    uvicorn.run("reportrag.skins.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+    return 0
+
+
+def app_from_env() -> FastAPI:
+    """The HTTP API alone over the settings in the environment (``REPORTRAG_<FIELD>``), every first-call cost paid:
+    what each worker process of ``reportrag api --workers N`` builds for itself (uvicorn's app factory)."""
+    service = Service(Settings.from_env())
+    service.warm_up()
+    return create_api(service)
 
 
 def create_api(service: Service) -> FastAPI:

@@ -72,6 +72,12 @@ def _add_index_commands(sub) -> None:
     p.add_argument("--cluster", metavar="ADDRESS", help="a Ray cluster's address (needs the [cluster] extra)")
     p.set_defaults(run=_serve)
 
+    p = sub.add_parser("api", help="the HTTP API alone (no web page), in one or several worker processes")
+    p.add_argument("--host", help="interface to bind (default 127.0.0.1, or $REPORTRAG_HOST)")
+    p.add_argument("--port", type=int, help="default 7860, or $REPORTRAG_PORT")
+    p.add_argument("--workers", type=int, default=1, help="server processes on the port, each with its own model")
+    p.set_defaults(run=_api)
+
     p = sub.add_parser("compact", help="merge the index's shards into one and drop unused cached vectors (nothing re-embedded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_compact)
@@ -312,6 +318,14 @@ def _serve(settings: Settings, args) -> int:
     argv = [*(["--host", args.host] if args.host else []), *(["--port", str(args.port)] if args.port else []),
             *(["--cluster", args.cluster] if args.cluster else [])]
     return serve(argv, settings=settings)
+
+
+def _api(settings: Settings, args) -> int:
+    from reportrag.skins.api import serve  # uvicorn: only for this command
+    if args.workers < 1:
+        print(f"error: --workers: {args.workers} is not a number of processes; give 1 or more", file=sys.stderr)
+        return 2
+    return serve(settings, parse_assignments(args.set), host=args.host, port=args.port, workers=args.workers)
 
 
 def _compact(settings: Settings, args) -> int:

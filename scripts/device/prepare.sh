@@ -2,7 +2,8 @@
 # sentence-transformers, onnx and onnxruntime but none of our server's other packages, no network, and takes at
 # most 64 MiB of files a call: the wheels below (Python 3.12), and all-MiniLM-L6-v2 with its word embeddings as
 # int8 (per-row scale; every vector within cosine 0.99998 of the real model's) and the rest fp16, about 32 MiB.
-#   bash scripts/device/prepare.sh   then, with the device tool: run "bash .dev/run.sh", carry [".dev"]
+#   bash scripts/device/prepare.sh   then, with the device tool: run "bash .dev/run.sh" (or "WORKERS=6 bash
+#   .dev/run_workers.sh"), carry [".dev"]
 set -e
 grep -q "^/.dev/" .git/info/exclude || echo "/.dev/" >> .git/info/exclude
 rm -rf .dev && mkdir -p .dev/whl .dev/model
@@ -12,7 +13,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   faiss-cpu==1.15.1 bm25s==0.3.16 PyStemmer==3.1.0 rapidfuzz==3.14.6 fastapi==0.165.0 starlette==1.10.0 \
   uvicorn==0.54.0 pydantic==2.14.3 pydantic_core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5 \
   opentelemetry-api==1.45.2
-cp scripts/device/run.sh scripts/device/api_app.py scripts/device/make_model.py .dev/
+cp scripts/device/run.sh scripts/device/run_workers.sh scripts/device/api_app.py scripts/device/api_workers.py scripts/device/make_model.py .dev/
 .venv/bin/python - <<'PY'
 import shutil
 from pathlib import Path
