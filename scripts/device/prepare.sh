@@ -13,7 +13,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   faiss-cpu==1.15.1 bm25s==0.3.16 PyStemmer==3.1.0 rapidfuzz==3.14.6 fastapi==0.165.0 starlette==1.10.0 \
   uvicorn==0.54.0 pydantic==2.14.3 pydantic_core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5 \
   opentelemetry-api==1.45.2
-cp scripts/device/run.sh scripts/device/run_workers.sh scripts/device/api_app.py scripts/device/api_workers.py scripts/device/make_model.py .dev/
+cp scripts/device/setup.sh scripts/device/run.sh scripts/device/run_workers.sh scripts/device/api_app.py scripts/device/api_workers.py scripts/device/make_model.py .dev/
 .venv/bin/python - <<'PY'
 import shutil
 from pathlib import Path
