@@ -6,9 +6,11 @@ citation lookups. How good the ranking is stays with the real model (test_search
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -136,6 +138,37 @@ def test_odd_but_valid_queries_answer(fake_searcher, query):
 
 
 # -- the index's life ----------------------------------------------------------------------------------------------
+
+
+def test_reports_load_together_as_one_by_one_with_the_cycle_collector_paused_meanwhile(fake_settings, tmp_path,
+                                                                                         monkeypatch):
+    index_dir = fake_settings.index.index_dir
+    ids = documents.doc_ids(index_dir)
+    one_by_one = [documents.load(index_dir, doc_id) for doc_id in ids]
+    collector_on: list[bool] = []
+    real_load = documents.load
+    monkeypatch.setattr(documents, "load", lambda *a: (collector_on.append(gc.isenabled()), real_load(*a))[1])
+
+    assert documents.load_many(index_dir, ids) == one_by_one
+    assert collector_on == [False] * len(ids) and gc.isenabled()
+
+    # threads loading at once: the collector runs again when the last load ends, not the first
+    with ThreadPoolExecutor(4) as pool:
+        assert all(r == one_by_one for r in pool.map(lambda _: documents.load_many(index_dir, ids), range(8)))
+    assert gc.isenabled()
+    gc.disable()  # a caller's own choice is kept
+    try:
+        documents.load_many(index_dir, ids)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    # a damaged record (bytes that are not UTF-8) is the one-line error, and the collector runs again
+    settings = copy_index(fake_settings, tmp_path)
+    (settings.index.index_dir / "documents" / f"{ids[0]}.json").write_bytes(b'{"format": 1, "text": "\xff"}')
+    with pytest.raises(IndexNotFound, match=f"^{ids[0]}.json: the stored report is damaged .*run 'reportrag ingest'"):
+        documents.load_many(settings.index.index_dir, ids)
+    assert gc.isenabled()
 
 
 def test_a_damaged_index_is_rebuilt_from_the_cache_without_embedding(fake_settings, fake_searcher, tmp_path):

@@ -44,8 +44,7 @@ class Corpus:
         """The stored reports, their passages ordered as the search index's rows."""
         documents: dict[str, Document] = {}
         by_id: dict[str, Passage] = {}
-        for doc_id in doc_ids:
-            document, passages = document_store.load(index_dir, doc_id)
+        for doc_id, (document, passages) in zip(doc_ids, document_store.load_many(index_dir, doc_ids)):
             documents[doc_id] = document
             by_id.update((p.passage_id, p) for p in passages)
         missing = [pid for pid in passage_ids if pid not in by_id]

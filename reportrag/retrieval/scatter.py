@@ -96,8 +96,10 @@ class ScatterSearcher(Searcher):
         manifest = store.read_manifest(index_dir, model=embedder.name)
         self.manifest = manifest
         documents, passages = {}, []
-        for doc_id in manifest["corpus"]:  # reports by id, each in its record's order: one index's row order
-            documents[doc_id], ps = document_store.load(index_dir, doc_id)
+        # reports by id, each in its record's order: one index's row order
+        corpus = manifest["corpus"]
+        for doc_id, (document, ps) in zip(corpus, document_store.load_many(index_dir, corpus)):
+            documents[doc_id] = document
             passages += ps
         counts = store.sentence_counts(index_dir, manifest, model=embedder.name)  # the shards' files, no vectors
         self.corpus = Corpus(documents, passages, counted=None if counts is None else TermStats.from_counts(counts))

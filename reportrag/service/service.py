@@ -72,8 +72,8 @@ class Service:
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
         if self._documents is None:
-            self._documents = [_summary(*document_store.load(self.settings.index.index_dir, d))
-                               for d in ingesting.require_index(self.settings)]
+            self._documents = [_summary(*stored) for stored in document_store.load_many(
+                self.settings.index.index_dir, ingesting.require_index(self.settings))]
         return self._documents
 
     def document(self, doc_id: str) -> Document:
