@@ -16,21 +16,14 @@ removed at the end.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
+from reportrag.eval import replicated_ways
 from reportrag.eval.answer_scale_bench import _rss_mib
-from reportrag.eval.bench.runner import git_state, machine, run_job
-from reportrag.eval.markdown_sections import replace_section
-from reportrag.eval.shard_bench_legacy import RESULT_PREFIX, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "eval" / "results" / "open_bench.json"
@@ -80,51 +73,9 @@ def job(folder: Path, way: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reportrag.eval.open_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="200000", help="passages of each index (comma-separated)")
-    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per way and size, interleaved")
-    parser.add_argument("--job", help=argparse.SUPPRESS)
-    parser.add_argument("--dir", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.job:
-        emit(job(Path(args.dir), args.job))
-        return 0
-    work = Path(tempfile.mkdtemp(prefix="reportrag-open-bench-"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-
-    def run(cmd: list[str], what: str) -> dict:
-        out = run_job([sys.executable, "-m", *cmd], ROOT, env, RESULT_PREFIX, what, tail_lines=20)
-        print(f"{what}: {out['process_wall_s']:.1f}s", file=sys.stderr)
-        return out
-
-    try:
-        shard_job = ["reportrag.eval.shard_bench", "--work", str(work), "--job"]
-        run([*shard_job, "originals", "--opts", "{}"], "the bundled reports and their vectors")
-        points = {}
-        for n in (int(s) for s in args.sizes.split(",")):
-            folder = work / f"n{n}"
-            base = run([*shard_job, "base", "--opts", json.dumps({"dir": str(folder), "passages": n,
-                        "shard_passages": 200_000, "sigma": 1.0})], f"an index of {n:,} passages")
-            runs: dict[str, list[dict]] = {way: [] for way in WAYS}
-            for r in range(args.rounds):
-                for way in (list(WAYS) if r % 2 == 0 else list(WAYS)[::-1]):  # neither way always goes first
-                    runs[way].append(run(["reportrag.eval.open_bench", "--job", way, "--dir", str(folder)],
-                                         f"{n:,} passages, {way}"))
-            points[str(n)] = {"base": {k: base[k] for k in ("reports", "passages", "sentences", "shards")},
-                              "ways": {way: _median(r) for way, r in runs.items()},
-                              "same_results": len({r["digest"] for rs in runs.values() for r in rs}) == 1}
-            shutil.rmtree(folder, ignore_errors=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    command = " ".join(["python -m reportrag.eval.open_bench", *(argv or sys.argv[1:])])
-    out = {"date": time.strftime("%Y-%m-%d"), "git": git_state(), "machine": machine(), "rounds": args.rounds,
-           "command": command, "points": points}
-    RESULTS.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    bench = ROOT / "BENCHMARKS.md"
-    bench.write_text(replace_section(bench.read_text(encoding="utf-8"), START, END, render(out)), encoding="utf-8")
-    print(render(out))
-    print(f"written: {RESULTS.relative_to(ROOT)}, BENCHMARKS.md", file=sys.stderr)
-    return 0 if all(p["same_results"] for p in points.values()) else 1
+    return replicated_ways.main(argv, "reportrag.eval.open_bench", __doc__.splitlines()[0], job=job, ways=list(WAYS),
+                                median=_median, sizes="200000", rounds=3, same="same_results", results=RESULTS,
+                                section=(START, END), render=render)
 
 
 def _median(runs: list[dict]) -> dict:
