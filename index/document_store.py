@@ -152,8 +152,8 @@ def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
 def load_many(index_dir: Path, doc_ids: list[str]) -> list[tuple[Document, list[Passage]]]:
     """``load`` for each report, with Python's cycle collector paused meanwhile. Opening an index creates a few
     dozen objects per passage, all kept: each collection the allocations trigger walks every one made so far, which
-    nearly doubled the time to read 2,000 reports (32.6 s against 18.7; eval/open_bench.py). Nothing made here forms
-    a cycle, so nothing is left for the collector to find."""
+    nearly doubled the time to read 2,000 reports (32.6 s against 18.7). Nothing made here forms a cycle, so nothing
+    is left for the collector to find. Figures: eval/open_bench.py."""
     with _collector_paused():
         return [load(index_dir, doc_id) for doc_id in doc_ids]
 
@@ -176,8 +176,16 @@ def _collector_paused() -> Iterator[None]:
     finally:
         with _pause_lock:
             _pauses -= 1
-            if _pauses == 0 and _was_enabled:
-                gc.enable()
+            if _pauses == 0:
+                # The collector still counted the objects made meanwhile: resumed as they are, its next passes would
+                # walk every one of them three times over (young, middle, then a full pass: 1.4 s at 200,000
+                # passages). Freezing resets those counts and sets them apart; unfreezing at once puts them with the
+                # old objects, where only the full collections look, as they would at last. Nothing stays frozen, so
+                # an index opened later still frees this one.
+                gc.freeze()
+                gc.unfreeze()
+                if _was_enabled:
+                    gc.enable()
 
 
 def _document(d: dict) -> Document:

@@ -10,6 +10,7 @@ import gc
 import random
 import re
 import shutil
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -150,7 +151,15 @@ def test_reports_load_together_as_one_by_one_with_the_cycle_collector_paused_mea
     monkeypatch.setattr(documents, "load", lambda *a: (collector_on.append(gc.isenabled()), real_load(*a))[1])
 
     assert documents.load_many(index_dir, ids) == one_by_one
-    assert collector_on == [False] * len(ids) and gc.isenabled()
+    assert collector_on == [False] * len(ids) and gc.isenabled() and gc.get_freeze_count() == 0
+
+    # nothing is left set apart from the collector: an index opened, then another, the first one let go is freed
+    first = Searcher(index_dir, HashingEmbedder())
+    first_corpus = weakref.ref(first.corpus)  # a Searcher holds cycles: only the collector frees it
+    Searcher(index_dir, HashingEmbedder())
+    del first
+    gc.collect()
+    assert first_corpus() is None
 
     # threads loading at once: the collector runs again when the last load ends, not the first
     with ThreadPoolExecutor(4) as pool:
