@@ -117,7 +117,9 @@ def render(out: dict) -> str:
         + "; ".join(ratios) + ".", "",
         ("*Why:* opening an index makes a few dozen lasting objects per passage; with the collector running, each "
          "collection their allocation triggers walks every object made so far, so the reading slowed as the corpus "
-         "grew. Nothing made while reading forms a cycle, so pausing the collector leaves nothing uncollected. "
+         "grew. Nothing made while reading forms a cycle, so pausing the collector leaves nothing uncollected; "
+         "its counts are then reset (frozen and unfrozen at once), so its next passes do not walk those objects "
+         "three times over (young, middle, then full: 1.4 s at 200,271 passages). "
          "What is left of the reading is parsing each record and making its objects; reading only what a question "
          "needs (the reports' records loaded lazily) is the next step past this."), "", END])
 
