@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,12 +262,12 @@ def _stack(parts: list[np.ndarray], dimension: int) -> np.ndarray:
 
 
 def _file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every part of a shard but its header, by path relative to the shard folder."""
-    return {
-        f.relative_to(folder).as_posix(): _sha256(f)
-        for f in sorted(folder.rglob("*"))
-        if f.is_file() and f.name != "shard.json"
-    }
+    """sha256 of every part of a shard but its header, by path relative to the shard folder. The parts are hashed
+    side by side, one thread a core (hashlib lets go of the interpreter while it hashes): every open checks every
+    part, about 1.5 s at 200,000 passages one after another."""
+    files = [f for f in sorted(folder.rglob("*")) if f.is_file() and f.name != "shard.json"]
+    with ThreadPoolExecutor(max(1, min(len(files), os.cpu_count() or 1))) as pool:
+        return {f.relative_to(folder).as_posix(): h for f, h in zip(files, pool.map(_sha256, files))}
 
 
 def _sha256(path: Path) -> str:
