@@ -367,6 +367,18 @@ def test_references_to_sections_and_concluding_observations(fake_searcher):
 # -- the service and LangChain, over the fake index ---------------------------------------------------------------
 
 
+def test_the_reports_list_comes_from_the_open_index_without_reading_it_again(fake_settings, fake_searcher,
+                                                                             monkeypatch):
+    from_disk = Service(fake_settings).documents()  # no searcher open: read from the stored records
+    assert [d["doc_id"] for d in from_disk] == ["cedaw", "review"] and all(d["passages"] for d in from_disk)
+
+    def no_reading(*_):
+        raise AssertionError("the stored reports read again")
+
+    monkeypatch.setattr(documents, "load", no_reading)
+    assert Service(fake_settings, fake_searcher).documents() == from_disk
+
+
 def test_service_calls_return_json_ready_results(fake_settings, fake_searcher):
     service = Service(fake_settings, fake_searcher)
     assert {d["doc_id"] for d in service.documents()} == {"review", "cedaw"}

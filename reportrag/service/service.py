@@ -72,8 +72,15 @@ class Service:
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
         if self._documents is None:
-            self._documents = [_summary(*stored) for stored in document_store.load_many(
-                self.settings.index.index_dir, ingesting.require_index(self.settings))]
+            stored = ingesting.require_index(self.settings)
+            # reports the open searcher holds are summed up from memory: read again from disk, a corpus of a million
+            # passages took as long as opening it (the web app lists the reports just after opening the index)
+            held = self._searcher.corpus if self._searcher is not None else None
+            rows = held.rows_of_report if held is not None else {}
+            known = {d: (held.documents[d], [held.passages[r] for r in rows[d]])
+                     for d in stored if held is not None and d in held.documents and d in rows}
+            read = iter(document_store.load_many(self.settings.index.index_dir, [d for d in stored if d not in known]))
+            self._documents = [_summary(*(known[d] if d in known else next(read))) for d in stored]
         return self._documents
 
     def document(self, doc_id: str) -> Document:
