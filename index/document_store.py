@@ -64,8 +64,43 @@ def save(index_dir: Path, document: Document, passages: list[Passage], build: di
     # The record's size and mtime tie the entry to it: a record damaged or replaced since is read in full instead.
     write_atomic(_catalog_path(index_dir, document.doc_id),
                  json.dumps({"format": FORMAT_VERSION, "build": build, "info": asdict(document.info),
-                             "record": _stamp(path)}, ensure_ascii=False))
+                             "counts": _counts(document, passages), "record": _stamp(path)}, ensure_ascii=False))
     return path
+
+
+def summary(document: Document, passages: list[Passage]) -> dict:
+    """A stored report in one line of the reports list: its metadata and its counts."""
+    return {**asdict(document.info), **_counts(document, passages)}
+
+
+def _counts(document: Document, passages: list[Passage]) -> dict:
+    return {"sha256": document.sha256, "characters": len(document.text), "sections": len(document.sections),
+            "paragraphs": len(document.paragraphs), "passages": len(passages), "footnotes": len(document.footnotes)}
+
+
+def summaries(index_dir: Path, doc_ids: list[str]) -> list[dict]:
+    """``summary`` of each report, from its catalog entry (a few hundred bytes) where that entry belongs to the
+    record as it stands and holds the counts; else from the record itself (an entry written before the counts were
+    kept, or one the record has changed since). Listing 554 reports took 6.5 s reading every record."""
+    with _collector_paused():
+        return [_catalog_summary(index_dir, doc_id) or summary(*load(index_dir, doc_id)) for doc_id in doc_ids]
+
+
+def _catalog_summary(index_dir: Path, doc_id: str) -> dict | None:
+    path = _path(index_dir, doc_id)
+    try:
+        entry = orjson.loads((path.parent.parent / "catalog" / path.name).read_bytes())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT_VERSION or entry.get("record") != _stamp(path):
+        return None
+    info, counts = entry.get("info"), entry.get("counts")
+    if not isinstance(info, dict) or not isinstance(counts, dict) or set(counts) != _COUNTED:
+        return None
+    return {**info, **counts}
+
+
+_COUNTED = {"sha256", "characters", "sections", "paragraphs", "passages", "footnotes"}
 
 
 def _catalog_path(index_dir: Path, doc_id: str) -> Path:

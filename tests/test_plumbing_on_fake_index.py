@@ -7,6 +7,7 @@ citation lookups. How good the ranking is stays with the real model (test_search
 from __future__ import annotations
 
 import gc
+import json
 import random
 import re
 import shutil
@@ -367,16 +368,27 @@ def test_references_to_sections_and_concluding_observations(fake_searcher):
 # -- the service and LangChain, over the fake index ---------------------------------------------------------------
 
 
-def test_the_reports_list_comes_from_the_open_index_without_reading_it_again(fake_settings, fake_searcher,
-                                                                             monkeypatch):
-    from_disk = Service(fake_settings).documents()  # no searcher open: read from the stored records
-    assert [d["doc_id"] for d in from_disk] == ["cedaw", "review"] and all(d["passages"] for d in from_disk)
+def test_the_reports_list_is_read_from_the_catalog_and_from_a_record_only_where_its_entry_falls_short(
+        fake_settings, tmp_path, monkeypatch):
+    index_dir = fake_settings.index.index_dir
+    expected = [documents.summary(*documents.load(index_dir, d)) for d in ("cedaw", "review")]
+    assert all(d["passages"] and d["characters"] and d["title"] for d in expected)
+
+    settings = copy_index(fake_settings, tmp_path)
+    catalog = settings.index.index_dir / "catalog"
+    entry = json.loads((catalog / "cedaw.json").read_text(encoding="utf-8"))
+    (catalog / "cedaw.json").write_text(json.dumps({k: v for k, v in entry.items() if k != "counts"}), encoding="utf-8")
+    record = settings.index.index_dir / "documents" / "review.json"  # changed since its entry was written
+    payload = json.loads(record.read_text(encoding="utf-8"))
+    payload["document"]["info"]["title"] = "Retitled since"
+    record.write_text(json.dumps(payload), encoding="utf-8")
+    assert Service(settings).documents() == [expected[0], {**expected[1], "title": "Retitled since"}]  # both records read
 
     def no_reading(*_):
-        raise AssertionError("the stored reports read again")
+        raise AssertionError("a stored record read")
 
     monkeypatch.setattr(documents, "load", no_reading)
-    assert Service(fake_settings, fake_searcher).documents() == from_disk
+    assert Service(fake_settings).documents() == expected  # every entry holds the counts: records left unread
 
 
 def test_service_calls_return_json_ready_results(fake_settings, fake_searcher):

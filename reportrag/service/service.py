@@ -72,15 +72,8 @@ class Service:
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
         if self._documents is None:
-            stored = ingesting.require_index(self.settings)
-            # reports the open searcher holds are summed up from memory: read again from disk, a corpus of a million
-            # passages took as long as opening it (the web app lists the reports just after opening the index)
-            held = self._searcher.corpus if self._searcher is not None else None
-            rows = held.rows_of_report if held is not None else {}
-            known = {d: (held.documents[d], [held.passages[r] for r in rows[d]])
-                     for d in stored if held is not None and d in held.documents and d in rows}
-            read = iter(document_store.load_many(self.settings.index.index_dir, [d for d in stored if d not in known]))
-            self._documents = [_summary(*(known[d] if d in known else next(read))) for d in stored]
+            self._documents = document_store.summaries(self.settings.index.index_dir,
+                                                       ingesting.require_index(self.settings))
         return self._documents
 
     def document(self, doc_id: str) -> Document:
@@ -200,19 +193,6 @@ class Service:
             self._searcher = None
             if document_store.doc_ids(self.settings.index.index_dir):
                 self._searcher = ingesting.open_searcher(self.settings, embedder)
-
-
-def _summary(document: Document, passages: list[Passage]) -> dict:
-    """One line of ``documents()``: the report's metadata and its counts."""
-    return {
-        **asdict(document.info),
-        "sha256": document.sha256,
-        "characters": len(document.text),
-        "sections": len(document.sections),
-        "paragraphs": len(document.paragraphs),
-        "passages": len(passages),
-        "footnotes": len(document.footnotes),
-    }
 
 
 def _chat_model(setting: str):
