@@ -3,9 +3,10 @@
 Layout of the index folder (documented in the README):
 
     documents/<doc_id>.json   {"format": 1, "build": {...}, "document": {...}, "passages": [...]}
-    catalog/<doc_id>.json     {"format": 1, "build": {...}, "info": {...}}: what an ingest needs to know of a stored
-                              report (is it unchanged? which file was it read from?) without parsing the whole record,
-                              so adding one report to thousands reads a few hundred bytes of each, not megabytes
+    catalog/<doc_id>.json     {"format": 1, "build": {...}, "info": {...}, "counts": {...}, "record": [size, mtime]}:
+                              what an ingest needs to know of a stored report (is it unchanged? which file was it read
+                              from?) and what the reports list shows, without parsing the whole record, so adding one
+                              report to thousands, or listing them, reads a few hundred bytes of each, not megabytes
 
 JSON only: nothing on disk is ever unpickled or executed.
 """
