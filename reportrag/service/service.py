@@ -93,7 +93,7 @@ class Service:
         responding paragraphs and the status the report states (quoted). Read from the index, no model."""
         if self._searcher is not None:
             return tracker.tracker(self._searcher)
-        stored = [self._stored(doc_id) for doc_id in ingesting.require_index(self.settings)]
+        stored = document_store.load_many(self.settings.index.index_dir, ingesting.require_index(self.settings))
         return tracker.track({d.doc_id: d for d, _ in stored}, [p for _, ps in stored for p in ps])
 
     def _stored(self, doc_id: str) -> tuple[Document, list[Passage]]:
