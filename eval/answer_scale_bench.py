@@ -22,20 +22,13 @@ import time
 from pathlib import Path
 
 from reportrag.eval import replicated_ways
+from reportrag.eval.bench.measure import rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "eval" / "results" / "answer_scale.json"
 START, END = "<!-- answer-scale:start -->", "<!-- answer-scale:end -->"
 WAYS = {"shards": "kept by the shards (default)", "texts": "counted from the texts on first use (before)"}
 
-
-def _rss_mib(field: str = "VmRSS") -> float:
-    """Resident memory (``RssAnon``: the process's own, without the pages of mapped shard files, which the OS
-    shares between processes and reclaims)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def job(folder: Path, way: str) -> dict:
@@ -52,7 +45,7 @@ def job(folder: Path, way: str) -> dict:
         searcher.corpus._counted = None  # as before the shards kept counts: every sentence tokenized on first use
     qs = questions()
     searcher.search(qs[0], k=10)  # the model's first pass, not an answer's cost
-    rss_open, own_open = _rss_mib(), _rss_mib("RssAnon")
+    rss_open, own_open = rss_mib(), rss_mib("RssAnon")
     digest = hashlib.sha256()
     timings: dict[str, list[float]] = {"routed": [], "other": []}
     first = None
@@ -68,8 +61,8 @@ def job(folder: Path, way: str) -> dict:
             "first_answer_s": first, "answers": {k: len(v) for k, v in timings.items()},
             "median_ms": {k: 1000 * statistics.median(v) for k, v in timings.items() if v},
             "p95_ms": {k: 1000 * sorted(v)[int(0.95 * (len(v) - 1))] for k, v in timings.items() if v},
-            "rss_open_mib": rss_open, "rss_end_mib": _rss_mib(), "own_open_mib": own_open,
-            "own_end_mib": _rss_mib("RssAnon"), "digest": digest.hexdigest()}
+            "rss_open_mib": rss_open, "rss_end_mib": rss_mib(), "own_open_mib": own_open,
+            "own_end_mib": rss_mib("RssAnon"), "digest": digest.hexdigest()}
 
 
 def main(argv: list[str] | None = None) -> int:

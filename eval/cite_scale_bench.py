@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from reportrag.eval.bench.measure import rss_mib
 from reportrag.eval.markdown_sections import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,12 +61,6 @@ def _copy(document, passages, k: int):
     return document, passages
 
 
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
     from reportrag.answers import citations as cite
@@ -83,7 +78,7 @@ def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
     corpus = Corpus(dict(sorted(documents.items())), passages)
     if kept is not None:
         places.FOLDED_KEPT = kept
-    before, started = _rss_mib(), time.perf_counter()
+    before, started = rss_mib(), time.perf_counter()
     view = cite.Citations(corpus)
     built = time.perf_counter() - started
     cedaw = documents["cedaw"]
@@ -103,7 +98,7 @@ def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
         timings[name] = time.perf_counter() - started
         digest.update(json.dumps(answer.to_json(), sort_keys=True).encode())
     return {"reports": len(documents), "passages": len(passages), "build_s": built, "lookups_s": timings,
-            "rss_added_mib": _rss_mib() - before, "folded": len(view.reports._kept), "digest": digest.hexdigest()}
+            "rss_added_mib": rss_mib() - before, "folded": len(view.reports._kept), "digest": digest.hexdigest()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from reportrag.eval import replicated_ways
-from reportrag.eval.answer_scale_bench import _rss_mib
+from reportrag.eval.bench.measure import rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "eval" / "results" / "open_bench.json"
@@ -56,7 +56,7 @@ def job(folder: Path, way: str) -> dict:
     settings = settings_for(folder)
     embedder = ingesting.make_embedder(settings)
     embedder.encode(["warm"])
-    rss_model = _rss_mib()
+    rss_model = rss_mib()
     started = time.perf_counter()
     searcher = ingesting.open_searcher(settings, embedder=embedder)
     opened = time.perf_counter() - started
@@ -69,7 +69,7 @@ def job(folder: Path, way: str) -> dict:
         digest.update(json.dumps([(h.passage.passage_id, round(h.score, 5)) for h in hits]).encode())
     return {"passages": len(searcher.passages), "reports": len(searcher.documents), "open_s": opened,
             "reading_s": sum(reading), "full_collection_s": full_collection, "rss_model_mib": rss_model,
-            "rss_open_mib": _rss_mib(), "own_open_mib": _rss_mib("RssAnon"), "digest": digest.hexdigest()}
+            "rss_open_mib": rss_mib(), "own_open_mib": rss_mib("RssAnon"), "digest": digest.hexdigest()}
 
 
 def main(argv: list[str] | None = None) -> int:

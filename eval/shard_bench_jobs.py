@@ -11,6 +11,7 @@ import os
 import time
 from pathlib import Path
 
+from reportrag.eval.bench.measure import rss_mib
 from reportrag.eval.shard_bench_legacy import (
     QUIET_CORES,
     Others,
@@ -166,7 +167,7 @@ def job_search(work: Path, opts: dict) -> dict:
 
     settings = settings_for(Path(opts["dir"]))
     embedder, model = load_model(make_embedder, settings)
-    rss_model, own_model = _rss_mib(), _rss_mib("RssAnon")
+    rss_model, own_model = rss_mib(), rss_mib("RssAnon")
     phases = Phases()
     phases.wrap(search_index, "load", "load the index (every shard's files hashed, live rows laid out)")
     phases.wrap(Corpus, "load", "load the reports (every stored record)")
@@ -175,7 +176,7 @@ def job_search(work: Path, opts: dict) -> dict:
     searcher = open_searcher(settings, embedder)
     open_s = time.perf_counter() - started
     open_phases = phases.as_dict()
-    rss_open, own_open, approximate = _rss_mib(), _rss_mib("RssAnon"), not searcher.exact
+    rss_open, own_open, approximate = rss_mib(), rss_mib("RssAnon"), not searcher.exact
     qs = questions()
     with threadpool_limits(limits=1, user_api="blas"):
         for q in qs[:5]:  # warm-up
@@ -192,8 +193,8 @@ def job_search(work: Path, opts: dict) -> dict:
             "questions": len(qs), "default": default, "exact": exact, "recall_at_10": sum(recall) / len(recall),
             "recall_min": min(recall), "questions_below_1": sum(r < 1 for r in recall),
             "candidates_mean": sum(candidates) / len(candidates) if candidates else None,
-            "rss_end_mib": _rss_mib(), "own_model_mib": own_model, "own_open_mib": own_open,
-            "own_end_mib": _rss_mib("RssAnon")}
+            "rss_end_mib": rss_mib(), "own_model_mib": own_model, "own_open_mib": own_open,
+            "own_end_mib": rss_mib("RssAnon")}
 
 
 def _query_phases(phases: Phases) -> list[int]:
@@ -349,14 +350,6 @@ def job_legacy_prep(work: Path, opts: dict) -> dict:
     (cache / "keys.json").write_text(json.dumps({"model": model, "keys": hexes, "vectors": name}), encoding="utf-8")
     return {"cached_vectors": len(keys), "reports": len(list((target / "index" / "documents").iterdir()))}
 
-
-def _rss_mib(field: str = "VmRSS") -> float:
-    """Resident memory now (RssAnon: the process's own, not pages of files it maps, which the OS shares and
-    reclaims)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -20,9 +20,11 @@ class Clock:
         self.cpu = time.process_time() - self._cpu
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
+    """Resident memory now; ``field="RssAnon"``: the process's own, without the pages of files it maps (shard
+    files), which the OS shares between processes and reclaims."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
