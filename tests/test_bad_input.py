@@ -314,6 +314,16 @@ def _truncate(relative: str, keep: int = 40):
     return damage
 
 
+def _edit_record(change):
+    """A stored report whose JSON still parses, with one field of one passage or paragraph changed by ``change``."""
+    def damage(settings: Settings) -> None:
+        path = settings.index.index_dir / "documents" / "small.json"
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        change(payload)
+        path.write_text(json.dumps(payload), encoding="utf-8")
+    return damage
+
+
 def _shard_named(name: str):
     def damage(settings: Settings) -> None:
         manifest = json.loads(_manifest(settings).read_text(encoding="utf-8"))
@@ -357,6 +367,11 @@ INDEX_DAMAGE = {
     "passages store truncated": (_truncate("documents/small.json", 500), IndexNotFound, "small.json: the stored report is damaged"),
     "passages store not a record": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text("[1, 2]"), IndexNotFound, "small.json: the stored report is damaged (not a report record)"),
     "passages store from another format": (lambda s: (s.index.index_dir / "documents" / "small.json").write_text('{"format": 0}'), IndexMismatch, "small.json: stored in format 0, this version reads 1; run 'reportrag ingest' to rebuild it"),
+    "a stored passage without its text": (_edit_record(lambda r: r["passages"][0].pop("text")), IndexNotFound, "small.json: the stored report is incomplete (KeyError)"),
+    "a stored passage with a field this version does not know": (_edit_record(lambda r: r["passages"][-1].update(score=1.0)), IndexNotFound, "small.json: the stored report is incomplete (TypeError)"),
+    "a stored paragraph with a field this version does not know": (_edit_record(lambda r: r["document"]["paragraphs"][0].update(page=2)), IndexNotFound, "small.json: the stored report is incomplete (TypeError)"),
+    "a stored paragraph's section not a list": (_edit_record(lambda r: r["document"]["paragraphs"][0].update(section=7)), IndexNotFound, "small.json: the stored report is incomplete (TypeError)"),
+    "a stored sentence span with a third number": (_edit_record(lambda r: r["passages"][0]["sentences"][0].update(length=3)), IndexNotFound, "small.json: the stored report is incomplete (TypeError)"),
     "passages store missing": (lambda s: (s.index.index_dir / "documents" / "small.json").unlink(), IndexNotFound, "small: no such report in the index (known: none); run 'reportrag ingest'"),
     "embedding cache damaged too": (_damage_cache_and_shard, IndexNotFound, "damaged"),
 }

@@ -13,6 +13,7 @@ import re
 import shutil
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from functools import lru_cache
 
 import numpy as np
@@ -179,6 +180,29 @@ def test_reports_load_together_as_one_by_one_with_the_cycle_collector_paused_mea
     with pytest.raises(IndexNotFound, match=f"^{ids[0]}.json: the stored report is damaged .*run 'reportrag ingest'"):
         documents.load_many(settings.index.index_dir, ids)
     assert gc.isenabled()
+
+
+def test_a_stored_report_holds_each_value_it_repeats_once_and_reads_as_it_was_written(fake_settings):
+    """Every paragraph and passage of a report names its id and section path: read back, equal values are one
+    object (a fifth of a record's memory), and the record equals what ingest wrote."""
+    index_dir = fake_settings.index.index_dir
+    for doc_id in documents.doc_ids(index_dir):
+        document, passages = documents.load(index_dir, doc_id)
+        written = json.loads((index_dir / "documents" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        assert [asdict(p) for p in passages] == [_as_written(p) for p in written["passages"]]
+        assert [asdict(p) for p in document.paragraphs] == [
+            _as_written({"duplicate_of": None, "addresses": [], **p}) for p in written["document"]["paragraphs"]]
+        records = [*document.paragraphs, *passages]
+        for name in ("doc_id", "section", "section_label", "concluding_observations"):
+            distinct = {id(getattr(r, name)) for r in records}
+            assert len(distinct) == len({getattr(r, name) for r in records}), name
+        paths = {p.section: p.section for p in document.paragraphs}
+        assert all(p.section is paths.get(p.section, p.section) for p in passages)
+
+
+def _as_written(record: dict) -> dict:
+    """A stored paragraph or passage with its lists as the tuples it is read into (``asdict`` keeps spans as dicts)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in record.items()}
 
 
 def test_a_damaged_index_is_rebuilt_from_the_cache_without_embedding(fake_settings, fake_searcher, tmp_path):
