@@ -31,6 +31,15 @@ def test_the_minimum_wage_is_not_in_the_reports(quality_searcher):
     assert not result.answered and "do not appear to address" in result.reason and not result.citations
 
 
+def test_a_question_asking_for_a_date_is_answered_only_with_one(quality_searcher):
+    """A sentence naming the fifth periodic report, undated, used to be quoted for the date of its submission."""
+    result = answer(quality_searcher, "On what date did Kazakhstan submit its fifth periodic report to the CEDAW Committee?")
+    assert not result.answered and "give no date" in result.reason and not result.citations
+    dated = answer(quality_searcher, "When was the National Kurultai set up in Kazakhstan?")
+    check_citations(quality_searcher, dated)
+    assert dated.answered and any("2022" in c.quote for c in dated.citations), [c.quote for c in dated.citations]
+
+
 @pytest.mark.parametrize("question", [
     "What did Kazakhstan do on paragraph 26 (a) of the concluding observations?",
     "What did the government do about the Committee's recommendation on criminal liability for domestic violence?",
