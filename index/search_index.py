@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class SearchIndex:
     # per shard: its reports' sentence term counts and which of its reports are live; None when a shard written
     # before they were kept lacks them (answers then count term statistics from the reports' texts)
     sentence_counts: list[tuple[Postings, np.ndarray]] | None = None
+    stamp: tuple[int, ...] | None = None  # the manifest file this was read from (``manifest_stamp``)
 
     @property
     def exact_up_to(self) -> int:
@@ -85,6 +87,16 @@ class SearchIndex:
 
 def path(root: Path) -> Path:
     return Path(root) / "search"
+
+
+def manifest_stamp(root: Path) -> tuple[int, ...] | None:
+    """Which manifest file is live (inode, size, mtime; None: none): every change to the index switches it by a
+    rename, so a serving process sees another's ingest, removal or compaction with one ``stat``."""
+    try:
+        st = os.stat(path(root) / "manifest.json")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def read_manifest(root: Path, *, model: str) -> dict:
@@ -118,6 +130,7 @@ def read_manifest(root: Path, *, model: str) -> dict:
 def load(root: Path, *, model: str) -> SearchIndex:
     """The live index. A shard deleted under us by a compaction that switched meanwhile: read the manifest again."""
     for attempt in range(3):
+        stamp = manifest_stamp(root)  # before reading: a switch after it is seen as a change
         manifest = read_manifest(root, model=model)
         try:
             shards = [shard_store.read(path(root) / "shards", s["name"], model=model) for s in manifest["shards"]]
@@ -131,6 +144,7 @@ def load(root: Path, *, model: str) -> SearchIndex:
         index = view(manifest, shards)
         if index.manifest["passages"] != len(index.passage_ids) or index.manifest["sentences"] != len(index.sentence_owner):
             raise IndexNotFound(f"{path(root)}: the search index is incomplete; run 'reportrag ingest' to rebuild it")
+        index.stamp = stamp
         return index
     raise AssertionError("unreachable")
 

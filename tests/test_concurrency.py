@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from reportrag.eval.runner import load_questions
 from reportrag.core.settings import PROJECT_ROOT
 from reportrag.service import Service
 from reportrag.service.batching import BatchingEmbedder
+from tests.api_workers import api_workers
 
 QUESTIONS = [q["question"] for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")][:48]
 
@@ -130,59 +130,9 @@ def test_on_a_cpu_a_lone_question_does_not_wait_for_company(search_settings):
 def test_the_api_in_two_worker_processes_answers_as_one_process_and_stops_with_them(search_settings, searcher):
     """One server process answers at most about 176 requests/s whatever the cores (BENCHMARKS.md, on 16 cores):
     ``reportrag api --workers N`` runs N processes on one port. Concurrent requests get what the library gives one
-    at a time, the workers are really there, and stopping the command stops every one of them."""
-    import json
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.parse
-    import urllib.request
-
-    from reportrag.eval.loadtest import free_port
-
-    port = free_port()
-    env = {**os.environ, "REPORTRAG_CACHE_DIR": str(search_settings.index.cache_dir), "REPORTRAG_MODEL": "minilm"}
-    command = [sys.executable, "-m", "reportrag.skins.cli", "--index-dir", str(search_settings.index.index_dir),
-               "api", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    children: list[str] = []
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                time.sleep(0.5)
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        assert len(children) >= 2, children  # uvicorn's supervisor and its two workers
-
-        def search(q: str) -> list[str]:
-            with urllib.request.urlopen(f"{url}/search?" + urllib.parse.urlencode({"q": q, "k": 5}), timeout=60) as r:
-                return [h["passage_id"] for h in json.load(r)]
-
+    at a time, the workers are really there, and stopping the command stops every one of them (``api_workers``)."""
+    with api_workers(search_settings) as api:
+        assert len(api.children) >= 2, api.children  # uvicorn's supervisor and its two workers
         with ThreadPoolExecutor(16) as pool:
-            together = list(pool.map(search, QUESTIONS[:32]))
+            together = list(pool.map(lambda q: [h["passage_id"] for h in api.get("search", q=q, k=5)], QUESTIONS[:32]))
         assert together == [[h.passage.passage_id for h in searcher.search(q, k=5)] for q in QUESTIONS[:32]]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
-    deadline = time.monotonic() + 30  # workers finish their shutdown after the supervisor returns
-    while time.monotonic() < deadline and any(_running(pid) for pid in children):
-        time.sleep(0.2)
-    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in children if _running(pid)}
-    assert not left, f"outlived the command: {left}"
-
-
-def _running(pid: str) -> bool:
-    """A live process (a zombie waiting to be reaped counts as gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

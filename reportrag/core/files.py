@@ -50,7 +50,8 @@ def fsync_tree(folder: Path) -> None:
 @contextlib.contextmanager
 def writer_lock(folder: Path) -> Iterator[None]:
     """One writer at a time in ``folder`` (an advisory lock, released when the process dies): two ingests at once
-    would each commit a manifest without the other's shard. Readers never take it. A no-op without fcntl (Windows)."""
+    would each commit a manifest without the other's shard. Readers answering requests never take it (a serving
+    process reopening the index in the background takes ``reader_lock``). A no-op without fcntl (Windows)."""
     try:
         import fcntl
     except ImportError:
@@ -59,6 +60,27 @@ def writer_lock(folder: Path) -> Iterator[None]:
     Path(folder).mkdir(parents=True, exist_ok=True)
     with open(Path(folder) / ".writer.lock", "a") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def reader_lock(folder: Path) -> Iterator[None]:
+    """The writer lock, shared: no writer runs meanwhile, so a reader opening the index sees each writer's change
+    whole (its reports, shards and manifest) or not at all; readers do not exclude each other. It waits for a writer
+    under way. A no-op where the lock file cannot be opened (no writer has run; a folder readers cannot write to)
+    and without fcntl."""
+    try:
+        import fcntl
+
+        f = open(Path(folder) / ".writer.lock", "rb")  # noqa: SIM115 (closed below, after the lock)
+    except (ImportError, OSError):
+        yield
+        return
+    with f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_SH)
         try:
             yield
         finally:

@@ -100,6 +100,8 @@ class ServerSettings(_Section):
     port: int = Field(7860, ge=1, le=65535, description="port (GRADIO_SERVER_PORT is read too)")
     work_dir: Path = Field(_DATA / "work", description="what the web app writes: exports, uploads, temporary files")
     allow_uploads: bool = Field(False, description="let web users add reports")
+    follow_index: bool = Field(True, description="serve the index as other processes change it (an ingest, a removal, "
+                               "a compaction): reopened in the background, the one open served meanwhile")
     public_url: str | None = Field(None, description="the app's address as readers reach it (https://host/path), "
                                    "for shared links; none: from the request (Host, X-Forwarded-Host/-Proto)")
 

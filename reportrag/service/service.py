@@ -7,6 +7,7 @@ app), so they can never disagree about an answer. Reads of the stored reports (`
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -15,15 +16,18 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from reportrag.answers import citations, extractive, language, scope, tracker
+from reportrag.core.errors import ReportragError
+from reportrag.core.files import reader_lock
 from reportrag.core.records import Answer, Document, Hit, Passage
 from reportrag.core.settings import Settings
-from reportrag.index import document_store
+from reportrag.index import document_store, search_index
 from reportrag.retrieval.filters import check_filters
 from reportrag.retrieval.search import MODES, Filters, Searcher, clean_query
 from reportrag.service import ingesting
 from reportrag.service.ingesting import IngestResult
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 class Service:
@@ -32,7 +36,10 @@ class Service:
     Requests run concurrently: their query embeddings meet in one forward pass (``BatchingEmbedder``) and the
     scoring after it runs in each request's own thread, with numpy's BLAS held to one thread (its idle threads
     spinning after each product slowed the next embedding by 1.6×). Changing the index (``ingest``, ``remove``)
-    takes the lock and swaps in a new searcher; a request under way finishes on the one it started with."""
+    takes the lock and swaps in a new searcher; a request under way finishes on the one it started with. When
+    another process changes the index (a colleague's ``reportrag ingest``, another worker's upload), the next
+    request sees the manifest switched (one ``stat``) and the new index is opened in the background, then served
+    (``follow_index``); until then, or if it cannot be opened, the one open is."""
 
     def __init__(self, settings: Settings, searcher: Searcher | None = None, *, chat_model=None,
                  unverified: str | None = None) -> None:
@@ -43,9 +50,15 @@ class Service:
         self.unverified = unverified or settings.generation.unverified
         self._searcher = searcher
         self._lock = threading.RLock()
-        self._documents: list[dict] | None = None
+        self._documents: tuple[tuple | None, list[dict]] | None = None  # (the manifest it was read under, the list)
         self._blas = threadpool_limits(limits=1, user_api="blas")  # kept: the limit lasts as long as the service
         self._citations: citations.Citations | None = None  # built on the first cite, again when the corpus changes
+        # follow the index as other processes change it: only a searcher this service opened from its settings (one
+        # handed in, say over a Ray cluster, is the caller's to replace)
+        self._follows = searcher is None and settings.server.follow_index
+        self._follower: threading.Thread | None = None  # opening the index another process changed
+        # the manifest it last tried to open (a failure is not retried until it changes; none yet: an object no stamp equals)
+        self._followed: object = object()
 
     @property
     def searcher(self) -> Searcher:
@@ -56,7 +69,35 @@ class Service:
                     embedder = ingesting.make_query_embedder(self.settings)
                     self._searcher = ingesting.open_searcher(self.settings, embedder)
                 searcher = self._searcher
+        elif self._follows:
+            self._follow(searcher)
         return searcher
+
+    def _follow(self, searcher: Searcher) -> None:
+        """Open, in the background, the index another process switched to since ``searcher`` was opened."""
+        live = search_index.manifest_stamp(self.settings.index.index_dir)
+        if live == searcher.index.stamp or live == self._followed:
+            return
+        with self._lock:
+            if self._searcher is not searcher or (self._follower and self._follower.is_alive()) or live == self._followed:
+                return
+            self._followed = live
+            self._follower = threading.Thread(target=self._reopen_followed, args=(searcher,), daemon=True,
+                                              name="reportrag-follow-index")
+            self._follower.start()
+
+    def _reopen_followed(self, opened: Searcher) -> None:
+        index_dir = self.settings.index.index_dir
+        try:
+            with reader_lock(index_dir):  # after a writer under way: its change whole
+                followed = (ingesting.open_searcher(self.settings, opened.embedder)
+                            if document_store.doc_ids(index_dir) else None)
+        except ReportragError as e:
+            log.warning("the index was changed by another process and cannot be opened (%s); still serving the one open", e)
+            return
+        with self._lock:
+            if self._searcher is opened:  # else this process changed it meanwhile, and serves its own change
+                self._searcher, self._documents = followed, None
 
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
@@ -71,10 +112,13 @@ class Service:
 
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
-        if self._documents is None:
-            self._documents = document_store.summaries(self.settings.index.index_dir,
-                                                       ingesting.require_index(self.settings))
-        return self._documents
+        """The reports list (from the catalog), read again when the index has changed since (here or elsewhere)."""
+        index_dir = self.settings.index.index_dir
+        live = search_index.manifest_stamp(index_dir)
+        listed = self._documents
+        if listed is None or listed[0] != live:
+            listed = self._documents = (live, document_store.summaries(index_dir, ingesting.require_index(self.settings)))
+        return listed[1]
 
     def document(self, doc_id: str) -> Document:
         if self._searcher is not None and doc_id in self._searcher.documents:
@@ -193,6 +237,7 @@ class Service:
             self._searcher = None
             if document_store.doc_ids(self.settings.index.index_dir):
                 self._searcher = ingesting.open_searcher(self.settings, embedder)
+                self._follows = self.settings.server.follow_index
 
 
 def _chat_model(setting: str):

@@ -10,7 +10,7 @@ from reportrag.skins.web.ask_tab import build_ask_tab, open_shared_links
 from reportrag.skins.web.browse_tab import build_browse_tab
 from reportrag.skins.web.co_tab import build_co_tab
 from reportrag.skins.web.html import reports_header_html
-from reportrag.skins.web.shared import ALL_REPORTS, report_choices, search_filters
+from reportrag.skins.web.shared import ALL_REPORTS, report_choices, report_lists, search_filters
 from reportrag.skins.web.upload_tab import build_upload_tab
 from reportrag.skins.web.verify_tab import build_verify_tab
 
@@ -36,6 +36,9 @@ def build_app(service: Service, *, allow_uploads: bool = False) -> gr.Blocks:
             # last: the components and endpoints built before keep their numbers
             build_co_tab(app, service, refresh_after=uploaded)
         add_ask_json(service)
+        # last, so the endpoints above keep their numbers: each page load lists the reports as they are now
+        app.load(lambda: report_lists(service), None, [ask.doc_filter, verify.quote_doc, browse.browse_doc, header],
+                 api_name=False)
     # Gradio runs one event at a time by default; the service serves many (their embeddings batched)
     app.queue(default_concurrency_limit=CONCURRENT_EVENTS)
     return app

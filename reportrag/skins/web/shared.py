@@ -8,7 +8,7 @@ import gradio as gr
 from reportrag.core.errors import ReportragError
 from reportrag.retrieval.search import Filters
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, located_html
+from reportrag.skins.web.html import error_html, located_html, reports_header_html
 
 ALL_REPORTS = "all reports"
 
@@ -16,6 +16,14 @@ ALL_REPORTS = "all reports"
 def report_choices(service: Service) -> list:
     """The report dropdowns' choices: "all reports", then (title, doc id) for each report in the index."""
     return [ALL_REPORTS, *((d["title"], d["doc_id"]) for d in service.documents())]
+
+
+def report_lists(service: Service) -> tuple:
+    """The reports as the page lists them, read again: the ask and verify filters' choices, the browse choice's,
+    the header (after an upload, and at each page load: another process may have changed the index)."""
+    choices = report_choices(service)
+    return (gr.update(choices=choices), gr.update(choices=choices), gr.update(choices=single_reports(choices)),
+            reports_header_html(service.documents()))
 
 
 def single_reports(choices: list) -> list:

@@ -15,8 +15,8 @@ import gradio as gr
 from reportrag.core.errors import ReportragError
 from reportrag.ingest.loaders import SUPPORTED
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, reports_header_html, upload_result_html
-from reportrag.skins.web.shared import report_choices, single_reports
+from reportrag.skins.web.html import error_html, upload_result_html
+from reportrag.skins.web.shared import report_lists
 
 
 def safe_upload_name(name: str) -> str:
@@ -62,8 +62,5 @@ class _UploadHandlers:
             result = self.service.add_reports([target])
         except ReportragError as e:  # the index could not be rebuilt: the file itself may be fine
             return error_html(e), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        documents = self.service.documents()
-        choices = report_choices(self.service)  # for the ask filter, the verify filter and the browse choice
-        message = upload_result_html(result, original, target.name, {d["doc_id"]: d["title"] for d in documents})
-        return (message, gr.update(choices=choices), gr.update(choices=choices),
-                gr.update(choices=single_reports(choices)), reports_header_html(documents))
+        titles = {d["doc_id"]: d["title"] for d in self.service.documents()}
+        return upload_result_html(result, original, target.name, titles), *report_lists(self.service)
