@@ -119,10 +119,10 @@ def run_load(base_url: str, questions: list[str], *, clients: int = 32, per_clie
                 started = time.perf_counter()
                 try:
                     if kind == "ask":
-                        status, body = _request(http, "POST", "/api/ask", json.dumps({"question": question}))
+                        status, body = request(http, "POST", "/api/ask", json.dumps({"question": question}))
                         ok = status == 200 and "citations" in json.loads(body)
                     else:
-                        status, body = _request(http, "GET", "/api/search?" + urlencode({"q": question, "k": 10}))
+                        status, body = request(http, "GET", "/api/search?" + urlencode({"q": question, "k": 10}))
                         ok = status == 200 and isinstance(json.loads(body), list)
                     problem = None if ok else f"{kind} {question!r}: HTTP {status} {body[:200]!r}"
                 except (OSError, HTTPException, ValueError) as e:
@@ -144,7 +144,7 @@ def run_load(base_url: str, questions: list[str], *, clients: int = 32, per_clie
     return result
 
 
-def _request(http: HTTPConnection, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
+def request(http: HTTPConnection, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
     headers = {"Content-Type": "application/json"} if body is not None else {}
     http.request(method, path, body=body, headers=headers)
     response = http.getresponse()

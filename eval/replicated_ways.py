@@ -22,24 +22,38 @@ from reportrag.eval.shard_bench_legacy import RESULT_PREFIX, emit
 ROOT = Path(__file__).resolve().parents[1]
 
 
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def run(cmd: list[str], what: str) -> dict:
+    """``python -m cmd…`` in a fresh process: its result line, with its wall time."""
+    out = run_job([sys.executable, "-m", *cmd], ROOT, ENV, RESULT_PREFIX, what, tail_lines=20)
+    print(f"{what}: {out['process_wall_s']:.1f}s", file=sys.stderr)
+    return out
+
+
+def originals(work: Path) -> None:
+    """The bundled reports and their real vectors, once per run (what every size replicates)."""
+    run(["reportrag.eval.shard_bench", "--work", str(work), "--job", "originals", "--opts", "{}"],
+        "the bundled reports and their vectors")
+
+
+def build(work: Path, folder: Path, n: int) -> dict:
+    """An index of about ``n`` passages in ``folder`` (settings: ``shard_bench_jobs.settings_for``): its counts."""
+    return run(["reportrag.eval.shard_bench", "--work", str(work), "--job", "base", "--opts",
+                json.dumps({"dir": str(folder), "passages": n, "shard_passages": 200_000, "sigma": 1.0})],
+               f"an index of {n:,} passages")
+
+
 def compare_ways(module: str, ways: list[str], sizes: list[int], rounds: int) -> dict[str, dict]:
     """Per size: the base index's counts and each way's runs (``python -m module --job WAY --dir FOLDER``)."""
     work = Path(tempfile.mkdtemp(prefix="reportrag-ways-"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-
-    def run(cmd: list[str], what: str) -> dict:
-        out = run_job([sys.executable, "-m", *cmd], ROOT, env, RESULT_PREFIX, what, tail_lines=20)
-        print(f"{what}: {out['process_wall_s']:.1f}s", file=sys.stderr)
-        return out
-
     points = {}
     try:
-        shard_job = ["reportrag.eval.shard_bench", "--work", str(work), "--job"]
-        run([*shard_job, "originals", "--opts", "{}"], "the bundled reports and their vectors")
+        originals(work)
         for n in sizes:
             folder = work / f"n{n}"
-            base = run([*shard_job, "base", "--opts", json.dumps({"dir": str(folder), "passages": n,
-                        "shard_passages": 200_000, "sigma": 1.0})], f"an index of {n:,} passages")
+            base = build(work, folder, n)
             runs: dict[str, list[dict]] = {way: [] for way in ways}
             for r in range(rounds):
                 for way in (ways if r % 2 == 0 else ways[::-1]):  # neither way always goes first

@@ -57,6 +57,7 @@ class Service:
         # handed in, say over a Ray cluster, is the caller's to replace)
         self._follows = searcher is None and settings.server.follow_index
         self._follower: threading.Thread | None = None  # opening the index another process changed
+        self._follow_lock = threading.Lock()  # not the service's lock: an ingest of our own holds that for minutes
         # the manifest it last tried to open (a failure is not retried until it changes; none yet: an object no stamp equals)
         self._followed: object = object()
 
@@ -78,7 +79,7 @@ class Service:
         live = search_index.manifest_stamp(self.settings.index.index_dir)
         if live == searcher.index.stamp or live == self._followed:
             return
-        with self._lock:
+        with self._follow_lock:
             if self._searcher is not searcher or (self._follower and self._follower.is_alive()) or live == self._followed:
                 return
             self._followed = live
@@ -94,6 +95,9 @@ class Service:
                             if document_store.doc_ids(index_dir) else None)
         except ReportragError as e:
             log.warning("the index was changed by another process and cannot be opened (%s); still serving the one open", e)
+            return
+        except Exception:  # a thread of its own: whatever went wrong, the requests keep the index open
+            log.exception("the index was changed by another process and cannot be opened; still serving the one open")
             return
         with self._lock:
             if self._searcher is opened:  # else this process changed it meanwhile, and serves its own change
