@@ -63,7 +63,6 @@ def test_a_report_removed_by_another_process_leaves_the_served_index_at_the_next
     assert [d["doc_id"] for d in service.documents()] == ["review"]  # the list is read again at once
     followed = served(service, lambda s: s is not first)
     assert "cedaw" not in followed.documents
-    assert service._citations.corpus is followed.corpus  # warmed before it was served: no request folds its texts
     assert ranked(followed) == ranked(Searcher(settings.index.index_dir, first.embedder))  # as a fresh open
     assert ranked(first) == before  # a request under way finishes on the index it started with
 

@@ -93,7 +93,6 @@ class Service:
             with reader_lock(index_dir):  # after a writer under way: its change whole
                 followed = (ingesting.open_searcher(self.settings, opened.embedder)
                             if document_store.doc_ids(index_dir) else None)
-            found = _warmed(followed, self.settings) if followed is not None else None  # here, not in a request
         except ReportragError as e:
             log.warning("the index was changed by another process and cannot be opened (%s); still serving the one open", e)
             return
@@ -102,7 +101,7 @@ class Service:
             return
         with self._lock:
             if self._searcher is opened:  # else this process changed it meanwhile, and serves its own change
-                self._searcher, self._documents, self._citations = followed, None, found
+                self._searcher, self._documents = followed, None
 
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
@@ -111,11 +110,9 @@ class Service:
     def warm_up(self) -> None:
         """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder's
         folded texts), so the first user's question does not."""
-        searcher = self.searcher
-        found = _warmed(searcher, self.settings)
-        with self._lock:
-            if self._searcher is searcher:
-                self._citations = found
+        first = self.searcher.passages[0]
+        self.ask(first.text[:200])
+        self.cite(quote=first.text[:80])
 
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
@@ -245,17 +242,6 @@ class Service:
             if document_store.doc_ids(self.settings.index.index_dir):
                 self._searcher = ingesting.open_searcher(self.settings, embedder)
                 self._follows = self.settings.server.follow_index
-
-
-def _warmed(searcher: Searcher, settings: Settings) -> citations.Citations:
-    """``searcher`` with its first-call costs paid (an answer: the model's first encode, term statistics, the
-    answers' caches) and its quote finder built (every report's text folded once): what the first question and the
-    first citation would otherwise wait for."""
-    first = searcher.passages[0]
-    extractive.answer(searcher, first.text[:200], settings=settings.answers)
-    found = citations.Citations(searcher.corpus)
-    found.resolve(quote=first.text[:80])
-    return found
 
 
 def _chat_model(setting: str):
