@@ -44,17 +44,18 @@ def job(folder: Path, way: str) -> dict:
     from reportrag.service import ingesting
 
     if way == "before":
-        document_store.load_many = lambda index_dir, doc_ids: [document_store.load(index_dir, d) for d in doc_ids]
+        document_store.load_many = lambda index_dir, doc_ids, built=None: [
+            document_store.load(index_dir, d, built=(built or {}).get(d)) for d in doc_ids]
         document_store.orjson.loads = lambda data: json.loads(data.decode("utf-8"))
     if way in ("before", "merged"):
         document_store._record = _merged_record
     reading: list[float] = []
     load_many = document_store.load_many
 
-    def timed(index_dir, doc_ids):
+    def timed(index_dir, doc_ids, built=None):
         t = time.perf_counter()
         try:
-            return load_many(index_dir, doc_ids)
+            return load_many(index_dir, doc_ids, built=built)
         finally:
             reading.append(time.perf_counter() - t)
 

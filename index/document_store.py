@@ -14,6 +14,7 @@ JSON only: nothing on disk is ever unpickled or executed.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import re
 import threading
@@ -171,7 +172,15 @@ def build_info(index_dir: Path, doc_id: str) -> dict | None:
     return entry["build"] if entry else None
 
 
-def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
+def build_hash(build: dict | None) -> str | None:
+    """What built a stored report (source hash, pipeline, passage size, metadata), hashed: the search index's
+    manifest names each report's, so a record and the index over it can be told to belong together."""
+    return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16] if build else None
+
+
+def load(index_dir: Path, doc_id: str, *, built: str | None = None) -> tuple[Document, list[Passage]]:
+    """A stored report and its passages; ``built``: the build hash the index being opened names for it (a record
+    another process has replaced since, by an ingest under way, is an error to retry, never read as the old one)."""
     path = _path(index_dir, doc_id) if valid_doc_id(doc_id) else None  # an invalid id is simply not there
     if path is None or not path.is_file():
         known = ", ".join(doc_ids(index_dir)) or "none"
@@ -187,19 +196,25 @@ def load(index_dir: Path, doc_id: str) -> tuple[Document, list[Passage]]:
             f"{path.name}: stored in format {payload.get('format')}, this version reads {FORMAT_VERSION}; "
             "run 'reportrag ingest' to rebuild it"
         )
+    if built is not None and build_hash(payload.get("build")) != built:
+        raise IndexMismatch(f"{doc_id}: the stored report was replaced after the search index was read (another "
+                            "process is changing the index); try again once it is done")
     try:
         return _record(payload)
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # wrong shapes or types inside a valid JSON
         raise IndexNotFound(f"{path.name}: the stored report is incomplete ({type(e).__name__}); run 'reportrag ingest'") from e
 
 
-def load_many(index_dir: Path, doc_ids: list[str]) -> list[tuple[Document, list[Passage]]]:
-    """``load`` for each report, with Python's cycle collector paused meanwhile. Opening an index creates a few
+def load_many(index_dir: Path, doc_ids: list[str], *, built: dict[str, str] | None = None
+              ) -> list[tuple[Document, list[Passage]]]:
+    """``load`` for each report (``built``: the build hash of each, as the index names it), with Python's cycle
+    collector paused meanwhile. Opening an index creates a few
     dozen objects per passage, all kept: each collection the allocations trigger walks every one made so far, which
     nearly doubled the time to read 2,000 reports (32.6 s against 18.7). Nothing made here forms a cycle, so nothing
     is left for the collector to find. Figures: eval/open_bench.py."""
+    built = built or {}
     with _collector_paused():
-        return [load(index_dir, doc_id) for doc_id in doc_ids]
+        return [load(index_dir, doc_id, built=built.get(doc_id)) for doc_id in doc_ids]
 
 
 _pause_lock = threading.Lock()

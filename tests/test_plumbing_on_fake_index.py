@@ -30,7 +30,7 @@ from reportrag.answers import export
 from reportrag.answers import extractive as answering
 from reportrag.answers.generate import generate_answer
 from reportrag.answers.quotes import anchor
-from reportrag.core.errors import BadFilter, BadQuery, IndexNotFound, ReportragError
+from reportrag.core.errors import BadFilter, BadQuery, IndexMismatch, IndexNotFound, ReportragError
 from reportrag.core.settings import Settings
 from reportrag.retrieval.search import MODES, Filters, Searcher
 from reportrag.service import ingesting as corpus
@@ -150,7 +150,7 @@ def test_reports_load_together_as_one_by_one_with_the_cycle_collector_paused_mea
     one_by_one = [documents.load(index_dir, doc_id) for doc_id in ids]
     collector_on: list[bool] = []
     real_load = documents.load
-    monkeypatch.setattr(documents, "load", lambda *a: (collector_on.append(gc.isenabled()), real_load(*a))[1])
+    monkeypatch.setattr(documents, "load", lambda *a, **k: (collector_on.append(gc.isenabled()), real_load(*a, **k))[1])
 
     assert documents.load_many(index_dir, ids) == one_by_one
     assert collector_on == [False] * len(ids) and gc.isenabled() and gc.get_freeze_count() == 0
@@ -180,6 +180,23 @@ def test_reports_load_together_as_one_by_one_with_the_cycle_collector_paused_mea
     with pytest.raises(IndexNotFound, match=f"^{ids[0]}.json: the stored report is damaged .*run 'reportrag ingest'"):
         documents.load_many(settings.index.index_dir, ids)
     assert gc.isenabled()
+
+
+def test_a_record_replaced_after_the_index_was_read_is_an_error_to_retry_not_another_version(fake_settings, tmp_path):
+    """An ingest stores a report's new record before it switches the manifest: a reader opening the index in
+    between, the manifest read, would have read the new record's passages against the old index's vectors."""
+    settings = copy_index(fake_settings, tmp_path)
+    record = settings.index.index_dir / "documents" / "review.json"
+    payload = json.loads(record.read_text(encoding="utf-8"))
+    payload["build"] = {**payload["build"], "passage_tokens": 1}  # built otherwise: what a re-ingest writes
+    record.write_text(json.dumps(payload), encoding="utf-8")
+
+    with pytest.raises(IndexMismatch, match=r"^review: the stored report was replaced after the search index was read "
+                                            r"\(another process is changing the index\); try again once it is done$"):
+        Searcher(settings.index.index_dir, HashingEmbedder())
+    stored = documents.load(settings.index.index_dir, "review")  # read on its own, the record is whole
+    assert stored[1] and documents.build_hash(payload["build"]) not in json.loads(
+        (settings.index.index_dir / "search" / "manifest.json").read_text(encoding="utf-8"))["records"].values()
 
 
 def test_a_stored_report_holds_each_value_it_repeats_once_and_reads_as_it_was_written(fake_settings):

@@ -40,11 +40,12 @@ class Corpus:
 
     @classmethod
     def load(cls, index_dir: Path, doc_ids: list[str], passage_ids: list[str], *,
-             counted: TermStats | None = None) -> Corpus:
-        """The stored reports, their passages ordered as the search index's rows."""
+             counted: TermStats | None = None, built: dict[str, str] | None = None) -> Corpus:
+        """The stored reports, their passages ordered as the search index's rows; ``built``: each report's build
+        hash as the index names it (a record replaced since is an error, not read as another version)."""
         documents: dict[str, Document] = {}
         by_id: dict[str, Passage] = {}
-        for doc_id, (document, passages) in zip(doc_ids, document_store.load_many(index_dir, doc_ids)):
+        for doc_id, (document, passages) in zip(doc_ids, document_store.load_many(index_dir, doc_ids, built=built)):
             documents[doc_id] = document
             by_id.update((p.passage_id, p) for p in passages)
         missing = [pid for pid in passage_ids if pid not in by_id]

@@ -39,7 +39,8 @@ class Searcher:
         self.index = search_index.load(index_dir, model=embedder.name)
         counts = self.index.sentence_counts
         self.corpus = Corpus.load(index_dir, list(self.index.manifest["corpus"]), self.index.passage_ids,
-                                  counted=None if counts is None else TermStats.from_counts(counts))
+                                  counted=None if counts is None else TermStats.from_counts(counts),
+                                  built=self.index.manifest["records"])
         self.arrays = IndexArrays.sorted_by_owner(
             self.index.passage_vectors, self.index.sentence_vectors, self.index.sentence_owner
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -208,11 +206,7 @@ def _current_manifest(settings: Settings, model: str) -> dict | None:
 
 def _stored_records(index_dir: Path) -> dict[str, str | None]:
     """Each stored report's record hash: what built it (source hash, pipeline, passage size, metadata)."""
-    return {d: _record_hash(documents.build_info(index_dir, d)) for d in documents.doc_ids(index_dir)}
-
-
-def _record_hash(build: dict | None) -> str | None:
-    return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16] if build else None
+    return {d: documents.build_hash(documents.build_info(index_dir, d)) for d in documents.doc_ids(index_dir)}
 
 
 def index_shaping(settings: Settings) -> dict:
