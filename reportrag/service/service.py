@@ -101,7 +101,7 @@ class Service:
             return
         with self._lock:
             if self._searcher is opened:  # else this process changed it meanwhile, and serves its own change
-                self._searcher, self._documents = followed, None
+                self._searcher = followed  # the reports list follows the manifest by itself (``documents``)
 
     def embedder(self):
         """The embedding model: the searcher's when loaded, else loaded now (BEIR runs embed without an index)."""
