@@ -108,13 +108,11 @@ class Service:
         return self._searcher.embedder if self._searcher is not None else ingesting.make_embedder(self.settings)
 
     def warm_up(self) -> None:
-        """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder), so
-        the first user's question does not. The quote finder is built by looking up a passage by its id: in a corpus
-        of up to ``FOLDED_KEPT`` reports that folds them all; past it, one. (A quote instead folded every report
-        holding it: a first passage's opening words, the boilerplate head of a UN document, stand in all of them.)"""
+        """Pay every first-call cost now (the model, torch's first encode, term statistics, the quote finder's
+        folded texts), so the first user's question does not."""
         first = self.searcher.passages[0]
         self.ask(first.text[:200])
-        self.cite(ident=first.passage_id)
+        self.cite(quote=first.text[:80])
 
     # reading the stored reports: no model, no ingest
     def documents(self) -> list[dict]:
