@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from reportrag.eval import replicated_ways
-from reportrag.eval.loadtest import question_set, request, rss_mib, start_app, stop_app
+from reportrag.eval.loadtest import percentiles, question_set, request, rss_mib, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "eval" / "results" / "follow_bench.json"
@@ -135,14 +134,10 @@ def _under_load(url: str, pid: int, env: dict, args) -> dict:
 
 def _window(requests: list, memory: list, a: float, b: float) -> dict:
     inside = [(ms, ok) for t, ms, ok in requests if a <= t < b]
-    ms = sorted(m for m, _ in inside)
     mib = [m for t, m in memory if a <= t < b]
     return {"seconds": round(b - a, 2), "requests": len(inside), "errors": sum(not ok for _, ok in inside),
             "requests_per_s": round(len(inside) / (b - a), 1) if b > a else None,
-            "p50_ms": round(statistics.median(ms), 1) if ms else None,
-            "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1) if ms else None,
-            "max_ms": round(ms[-1], 1) if ms else None,
-            "rss_mib": [round(min(mib)), round(max(mib))] if mib else None}
+            **percentiles([ms for ms, _ in inside]), "rss_mib": [round(min(mib)), round(max(mib))] if mib else None}
 
 
 def _last_report(env: dict) -> str:

@@ -84,14 +84,15 @@ class LoadResult:
         every = [x for xs in self.latencies_ms.values() for x in xs]
         out = {"clients": self.clients, "requests": self.requests, "errors": len(self.errors),
                "seconds": round(self.seconds, 1), "requests_per_s": round(self.requests / self.seconds, 1),
-               "all": _percentiles(every)}
-        out.update({name: _percentiles(xs) for name, xs in self.latencies_ms.items()})
+               "all": percentiles(every)}
+        out.update({name: percentiles(xs) for name, xs in self.latencies_ms.items()})
         if self.errors:
             out["first_errors"] = self.errors[:5]
         return out
 
 
-def _percentiles(ms: list[float]) -> dict:
+def percentiles(ms: list[float]) -> dict:
+    """Count, p50, p95 and max of latencies in ms ({} for none)."""
     if not ms:
         return {}
     ordered = sorted(ms)

@@ -234,8 +234,8 @@ class Service:
             return result
 
     def _reopen(self) -> None:
-        """Serve the index just written; the model already loaded is kept."""
-        self._documents = None
+        """Serve the index just written; the model already loaded is kept (the reports list follows the manifest
+        by itself: ``documents``)."""
         if self._searcher is not None:
             embedder = self._searcher.embedder
             self._searcher = None
