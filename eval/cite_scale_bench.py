@@ -1,14 +1,16 @@
 """Citation lookup over many reports: folding every report up front against folding on demand.
 
-    .venv/bin/python -m reportrag.eval.cite_scale_bench [--variants 100]
+    .venv/bin/python -m reportrag.eval.cite_scale_bench [--variants 100] [--shared]
 
 The corpus: the two bundled reports' stored records (``make index``) and ``variants - 1`` copies of each whose
 letters and digits are permuted, each copy its own way (the same lengths, offsets, paragraphs and passages, but
 text that no other copy holds), so a quote from a bundled report stands in one report only, as in a
-real collection. Each mode runs in a fresh process: building the lookup (``Citations``), then a verbatim quote, a
+real collection. With ``--shared`` the copies keep the text (only their ids differ), so every quote stands in every
+copy: the boilerplate a collection repeats from report to report (standard paragraphs of concluding observations,
+a treaty article quoted by every State), at its most. Each mode runs in a fresh process: building the lookup (``Citations``), then a verbatim quote, a
 quote with one figure changed (the closest text), a quote from no report, and an anchor, each timed; the resident
 memory the lookup added; and a digest of every answer, which must be the same in both modes. Writes
-eval/results/cite_scale.json and the "Citation lookup over many reports" section of BENCHMARKS.md.
+eval/results/cite_scale.json (``--shared``: cite_scale_shared.json) and its section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from reportrag.eval.bench.measure import rss_mib
 from reportrag.eval.markdown_sections import replace_section
 
 ROOT = Path(__file__).resolve().parent.parent
-START, END = "<!-- cite-scale:start -->", "<!-- cite-scale:end -->"
+SECTIONS = {False: ("cite-scale", "cite_scale.json"), True: ("cite-scale-shared", "cite_scale_shared.json")}
 MODES = {"fold every report up front": 10**9, "fold on demand (default)": None}
 
 
@@ -44,11 +46,12 @@ def _shift(k: int):
     return lambda text: text.translate(table)
 
 
-def _copy(document, passages, k: int):
-    """Copy ``k`` of a report (k = 0: the report itself): new ids, every text shifted alike."""
+def copy_report(document, passages, k: int, shared: bool):
+    """Copy ``k`` of a report (k = 0: the report itself): new ids, every text shifted alike (``shared``: kept)."""
     if k == 0:
         return document, passages
-    shift, doc_id, original = _shift(k), f"{document.doc_id}-v{k:03d}", document.doc_id
+    shift = (lambda text: text) if shared else _shift(k)
+    doc_id, original = f"{document.doc_id}-v{k:03d}", document.doc_id
     with_id = lambda x, **kw: dataclasses.replace(x, doc_id=doc_id, **kw)  # noqa: E731
     document = dataclasses.replace(
         document, info=dataclasses.replace(document.info, doc_id=doc_id), text=shift(document.text),
@@ -62,7 +65,7 @@ def _copy(document, passages, k: int):
 
 
 
-def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
+def _job(index_dir: Path, variants: int, kept: int | None, shared: bool) -> dict:
     from reportrag.answers import citations as cite
     from reportrag.answers.citations import places
     from reportrag.index import document_store
@@ -72,7 +75,7 @@ def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
     for doc_id in document_store.doc_ids(index_dir):
         document, ps = document_store.load(index_dir, doc_id)
         for k in range(variants):
-            copy, copied = _copy(document, ps, k)
+            copy, copied = copy_report(document, ps, k, shared)
             documents[copy.doc_id] = copy
             passages += copied
     corpus = Corpus(dict(sorted(documents.items())), passages)
@@ -90,7 +93,8 @@ def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
             "quote with a figure changed": lambda: view.find_quote(changed),
             "quote from no report": lambda: view.find_quote(
                 "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres."),
-            "anchor": lambda: view.lookup(view.find_quote(sentence).places[0].anchor)}
+            "anchor": lambda: view.lookup(view.find_quote(sentence).places[0].anchor),
+            "passage id": lambda: view.lookup(next(p.passage_id for p in passages if p.doc_id == "cedaw"))}
     timings, digest = {}, hashlib.sha256()
     for name, ask in asks.items():
         started = time.perf_counter()
@@ -104,51 +108,66 @@ def _job(index_dir: Path, variants: int, kept: int | None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reportrag.eval.cite_scale_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=100, help="copies of each bundled report, the report included")
+    parser.add_argument("--shared", action="store_true", help="copies keep the text: every quote stands in every copy")
     parser.add_argument("--index-dir", type=Path, default=ROOT / "data" / "index")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job is not None:
-        print(json.dumps(_job(args.index_dir, args.variants, json.loads(args.job))))
+        print(json.dumps(_job(args.index_dir, args.variants, json.loads(args.job), args.shared)))
         return 0
     results = {}
     for mode, kept in MODES.items():
         done = subprocess.run([sys.executable, "-m", "reportrag.eval.cite_scale_bench", "--variants", str(args.variants),
-                               "--index-dir", str(args.index_dir), "--job", json.dumps(kept)],
+                               "--index-dir", str(args.index_dir), "--job", json.dumps(kept),
+                               *(["--shared"] if args.shared else [])],
                               capture_output=True, text=True, check=True)
         results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"{mode}: {results[mode]}", file=sys.stderr)
     same = len({r["digest"] for r in results.values()}) == 1
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    out = {"variants": args.variants, "commit": commit, "date": time.strftime("%Y-%m-%d"), "same_answers": same,
+    out = {"variants": args.variants, "shared": args.shared, "commit": commit, "date": time.strftime("%Y-%m-%d"),
+           "same_answers": same,
            "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
            "modes": results}
-    (ROOT / "eval" / "results" / "cite_scale.json").write_text(json.dumps(out, indent=1) + "\n")
+    section, name = SECTIONS[args.shared]
+    (ROOT / "eval" / "results" / name).write_text(json.dumps(out, indent=1) + "\n")
     bench = ROOT / "BENCHMARKS.md"
-    bench.write_text(replace_section(bench.read_text(), START, END, _render(out)))
-    print("written: eval/results/cite_scale.json, BENCHMARKS.md", file=sys.stderr)
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+    text = bench.read_text()
+    if start not in text:  # a new section goes after the other citation one
+        after = f"<!-- {SECTIONS[False][0]}:end -->"
+        text = text.replace(after, f"{after}\n\n{start}\n{end}")
+    bench.write_text(replace_section(text, start, end, _render(out, start, end)))
+    print(f"written: eval/results/{name}, BENCHMARKS.md", file=sys.stderr)
     return 0 if same else 1
 
 
-def _render(out: dict) -> str:
+def _render(out: dict, start: str, end: str) -> str:
     modes = out["modes"]
     first = next(iter(modes.values()))
     asks = list(first["lookups_s"])
+    shared = out.get("shared", False)
+    title, flag = (" that share their text", " --shared") if shared else ("", "")
+    copies = ("keeping its text under new ids, so every quote stands in every copy of its report" if shared else
+              "with their letters and digits permuted, each copy its own way (same lengths and structure, text no "
+              "other copy holds)")
     rows = [f"| {mode} | {r['build_s']:.2f} | " + " | ".join(f"{r['lookups_s'][a]:.2f}" for a in asks)
             + f" | {r['rss_added_mib']:,.0f} | {r['folded']} |" for mode, r in modes.items()]
     return "\n".join([
-        START, "", "## Citation lookup over many reports (`eval/cite_scale_bench.py`)", "",
-        f"Written by `python -m reportrag.eval.cite_scale_bench --variants {out['variants']}` on {out['date']}, "
-        f"commit `{out['commit']}`; raw figures in `eval/results/cite_scale.json`. {first['reports']:,} reports "
-        f"({first['passages']:,} passages): the two bundled reports and {out['variants'] - 1} copies of each with "
-        "their letters and digits permuted, each copy its own way (same lengths and structure, text no other copy holds). Each mode in a "
-        "fresh process; seconds, then the resident memory the lookup added and the reports it holds folded.", "",
+        start, "", f"## Citation lookup over many reports{title} (`eval/cite_scale_bench.py`)", "",
+        f"Written by `python -m reportrag.eval.cite_scale_bench --variants {out['variants']}{flag}` on {out['date']}, "
+        f"commit `{out['commit']}`; raw figures in `eval/results/{SECTIONS[shared][1]}`. {first['reports']:,} reports "
+        f"({first['passages']:,} passages): the two bundled reports and {out['variants'] - 1} copies of each {copies}. "
+        "Each mode in a fresh process; seconds, then the resident memory the lookup added and the reports it holds "
+        "folded.", "",
         "| mode | build the lookup, s | " + " | ".join(f"{a}, s" for a in asks) + " | memory added, MiB | folded |",
         "|---|---|" + "---|" * len(asks) + "---|---|", *rows, "",
         f"Same answers in both modes (every lookup's JSON): **{'yes' if out['same_answers'] else 'NO'}**. On demand, "
-        "a quote is looked for only in the reports whose text holds its longest run of letters and digits, and the "
-        "closest text only in the 32 reports holding most of its words; a report is folded when a lookup needs it "
-        "and the 64 used last are kept. A corpus of up to 64 reports is folded whole when the lookup is built, as "
-        "before.", "", END])
+        "where a text stands verbatim is found without folding any report: in the reports whose raw text holds its "
+        "longest run of letters and digits followed by its other runs in order, only the text around each such "
+        "place is folded. A report is folded whole only when a lookup needs all of it (an anchor's sentences, the "
+        "closest text to a quote: only in the 32 reports holding most of its words, one per distinct text), and the "
+        "64 used last are kept. A corpus of up to 64 reports is folded whole when the lookup is built.", "", end])
 
 
 if __name__ == "__main__":

@@ -326,6 +326,68 @@ def test_first_sentence_of_every_paragraph_of_both_reports_is_found_exactly(sear
     assert checked == sum(len(d.paragraphs) for d in searcher.documents.values()) > 900
 
 
+@pytest.mark.parametrize("doc_id", ["review", "cedaw"])
+def test_a_text_is_found_around_its_words_as_folding_the_report_finds_it(reports, doc_id):
+    """``spans_in`` folds only the text around each place holding a needle's words in order: every sentence, every
+    paragraph and stretches across paragraph breaks of the real reports stand exactly where folding the whole
+    report finds them (every copy of a repeated sentence, each repeat of a sidebar)."""
+    from reportrag.answers.citations.places import ReportView, spans_in
+
+    document, passages = reports[doc_id]
+    report = ReportView.build(document, passages)
+    spans = [(s.start, s.end) for p in passages for s in p.sentences] + [(p.start, p.end) for p in document.paragraphs]
+    spans += [(a.end - 30, b.start + 30) for a, b in zip(document.paragraphs, document.paragraphs[1:])]
+    spans += [(p.start, p.start + 12) for p in document.paragraphs]  # short: standing so often the text is folded whole
+    repeated = 0
+    for start, end in spans:
+        needle = normalized(document.text[start:end])
+        found = spans_in(document.text, needle)
+        assert found == report.find(needle) and any(start <= a < b <= end for a, b in found), (start, end)
+        repeated += len(found) > 1
+    assert len(spans) > 2000 and repeated > 100  # sidebars and repeated sentences were among them
+    for needle in ("a", "the", "of the", "2", ".", "-"):  # so frequent, or without a word: the text is folded whole
+        assert spans_in(document.text, needle) == report.find(needle) != []
+
+
+def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, monkeypatch):
+    """A corpus where every report has copies under other ids (boilerplate at its most): a verbatim quote, a
+    passage id and an anchor fold no report but the anchor's own, the closest text to a quote folds one report per
+    distinct text, and every answer is the one of the corpus folded whole (every copy listed)."""
+    from reportrag.eval.cite_scale_bench import copy_report
+
+    from reportrag.answers.citations import places
+    from reportrag.retrieval.corpus import Corpus
+
+    documents, passages = {}, []
+    for document, ps in reports.values():
+        for k in range(4):
+            copy, copied = copy_report(document, ps, k, shared=True)
+            documents[copy.doc_id] = copy
+            passages += copied
+    corpus = Corpus(dict(sorted(documents.items())), passages)
+    whole = cite.Citations(corpus)
+    assert whole.small and len(whole.reports._kept) == 8
+    monkeypatch.setattr(places, "FOLDED_KEPT", 1)
+    large = cite.Citations(corpus)
+    cedaw = documents["cedaw"]
+    sentence = next(cedaw.text[s.start:s.end] for p in passages if p.doc_id == "cedaw" for s in p.sentences
+                    if 120 < s.end - s.start < 300 and FIGURE.search(cedaw.text[s.start:s.end]))
+    figure = FIGURE.search(sentence).group()
+    changed = sentence.replace(figure, figure[:-1] + str((int(figure[-1]) + 1) % 10), 1)
+    verbatim = large.find_quote(sentence)
+    assert verbatim.to_json() == whole.find_quote(sentence).to_json()
+    assert [p.place.doc_id for p in verbatim.places] == ["cedaw", "cedaw-v001", "cedaw-v002", "cedaw-v003"]
+    passage = next(p for p in passages if p.doc_id == "review-v002")
+    by_id = large.lookup(passage.passage_id)
+    assert by_id.to_json() == whole.lookup(passage.passage_id).to_json()
+    assert {p.doc_id for p in by_id.also_at} == {"review", "review-v001", "review-v003"}
+    assert len(large.reports._kept) == 0  # nothing folded so far
+    assert large.lookup(verbatim.places[2].anchor).to_json() == whole.lookup(verbatim.places[2].anchor).to_json()
+    closest = large.find_quote(changed)
+    assert closest.verdict == cite.CLOSE and closest.to_json() == whole.find_quote(changed).to_json()
+    assert len(closest.places) == 4
+
+
 def test_a_large_corpus_folds_reports_on_demand_and_finds_what_folding_all_finds(searcher, citations, monkeypatch):
     """Past ``FOLDED_KEPT`` reports (forced to 1 here: the two reports count as a large corpus) nothing is folded
     up front, a quote is looked for only in the reports whose text holds its longest word, the closest text only in

@@ -136,3 +136,25 @@ def test_clean_query_never_fails_but_with_bad_query(query):
 def test_clean_query_refuses_non_text(query):
     with pytest.raises(BadQuery, match="^query: must be text$"):
         clean_query(query)
+
+
+# Folding quotes, dashes and spacing around a needle's words gives what folding the whole text gives (citation lookup
+# finds a text in reports it never folds whole): whitespace runs, "…" and curly quotes at every distance.
+FOLDING = st.text(alphabet=st.sampled_from(list("ab1 \n\t.,…’“—- ")), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=FOLDING, data=st.data())
+@example(text="ab  \n\n ab…ab", data=None)
+def test_a_text_stands_where_folding_the_whole_text_finds_it(text, data):
+    from reportrag.answers.citations.places import _fold_and_find, spans_in
+    from reportrag.answers.quotes import normalize
+
+    folded = normalize(text)[0]
+    if data is None:
+        needle = "ab ab"
+    else:
+        lo = data.draw(st.integers(0, len(folded)))
+        needle = folded[lo:data.draw(st.integers(lo, len(folded)))].strip(" ")
+    if needle:
+        assert spans_in(text, needle) == _fold_and_find(text, needle)

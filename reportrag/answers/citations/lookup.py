@@ -25,8 +25,7 @@ def lookup(view: CorpusView, ident: str) -> Located:
     ident = ident.strip()
     if ident in view.row_of:
         passage = view.passages[view.row_of[ident]]
-        report = view.report(passage.doc_id, ident)
-        return view.located(report, passage.start, passage.end, kind="passage", ident=ident, text=passage.text)
+        return view.located(passage.doc_id, passage.start, passage.end, kind="passage", ident=ident, text=passage.text)
     parsed = parse_anchor(ident)
     if parsed:
         return _resolve_anchor(view, ident, *parsed)
@@ -45,7 +44,7 @@ def _resolve_anchor(view: CorpusView, ident: str, doc_id: str, number: int, dige
         if hash_of_normalized(report.normalized_slice(start, end)) == digest:
             note = "" if paragraph == number else (
                 f"the anchor says ¶{number}; the text now stands at ¶{paragraph} (found by its content)")
-            return view.located(report, start, end, kind="anchor", ident=ident, note=note)
+            return view.located(doc_id, start, end, kind="anchor", ident=ident, note=note)
     raise UnknownCitation(f"cite: anchor {ident!r} matches no sentence, paragraph or passage of {doc_id!r} "
                           "(the report changed?); paste the quote instead: reportrag cite --quote \"…\"")
 
@@ -59,4 +58,4 @@ def _rechunked(view: CorpusView, ident: str, doc_id: str, number: int) -> Locate
                               "run `reportrag search` to find passage ids")
     note = (f"passage {ident} no longer exists (the report was re-chunked or changed); "
             f"showing {holder.passage_id}, which now holds ¶{number}")
-    return view.located(report, holder.start, holder.end, kind="passage", ident=ident, text=holder.text, note=note)
+    return view.located(doc_id, holder.start, holder.end, kind="passage", ident=ident, text=holder.text, note=note)

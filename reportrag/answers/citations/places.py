@@ -21,8 +21,9 @@ CONTEXT_PARAGRAPHS = 1  # paragraphs shown before and after a citation
 MAX_PLACES = 100  # a very short quote ("the") stands everywhere: list the first ones only
 _WORD = re.compile(r"\w+")
 # Folded reports kept in memory (a few MiB each). A corpus of at most this many reports is folded whole, once;
-# a larger one folds a report when a lookup needs it, and looks for a quote only in the reports whose text could
-# hold it (folding a report takes a few tenths of a second: every report of a thousand, a few minutes a lookup).
+# a larger one folds a report only when a lookup needs all of it (an anchor's sentences, the closest text to a
+# quote): folding one takes 40–80 ms, every report of a thousand about a minute. Where a text stands verbatim is
+# found without folding (``spans_in``).
 FOLDED_KEPT = 64
 LIKELY_REPORTS = 32  # past FOLDED_KEPT reports, those searched for the closest text to a quote found nowhere
 _PLAIN = re.compile(r"[^\W_]+")  # letters and digits: folding never changes them
@@ -139,25 +140,11 @@ class ReportView:
         return self.offsets[lo], self.offsets[hi - 1] + 1
 
     def find(self, needle: str) -> list[tuple[int, int]]:
-        """``quotes.find_exact`` over the folded report: every canonical span where ``needle`` (normalized)
-        stands."""
-        return [self.canonical(m.start(), m.end()) for m in re.finditer(re.escape(needle), self.normalized)]
-
-    def passage_at(self, offset: int) -> Passage | None:
-        i = bisect.bisect_right(self.passages, offset, key=lambda p: p.start) - 1
-        if i >= 0 and offset < self.passages[i].end:
-            return self.passages[i]
-        if not self.passages:
-            return None
-        return self.passages[min(i + 1, len(self.passages) - 1)]
+        """Every canonical span where ``needle`` (normalized) stands in the folded report, overlapping ones too."""
+        return _spans_of(needle, self.normalized, self.offsets)
 
     def place(self, start: int, end: int) -> Place:
-        document = self.document
-        paragraph = paragraph_at(document, start)
-        passage = self.passage_at(start)
-        owner = passage or paragraph
-        return document.place(owner.section, owner.section_label, paragraph.number, start, end,
-                              passage.passage_id if passage else "")
+        return place_in(self.document, self.passages, start, end)
 
 
 # ---------------------------------------------------------------- the whole corpus
@@ -175,31 +162,49 @@ class CorpusView:
         by_doc: dict[str, list[Passage]] = {doc_id: [] for doc_id in self.documents}
         for p in self.passages:
             by_doc[p.doc_id].append(p)
+        for passages in by_doc.values():
+            passages.sort(key=lambda p: p.start)
+        self.by_doc = by_doc  # reading order
         self.reports = FoldedReports(self.documents, by_doc)
         self.small = len(self.documents) <= FOLDED_KEPT
         if self.small:
             for doc_id in self.documents:  # all of them now: no lookup waits for a fold
                 self.reports[doc_id]
 
-    def holding(self, needle: str) -> list[ReportView]:
-        """The reports that may hold ``needle`` (normalized) verbatim, in corpus order: every one of a small corpus;
-        in a large one, those whose text holds the needle's longest run of letters and digits (folding never
-        changes those, so no report holding the needle is left out)."""
+    def standing(self, needle: str, doc_id: str | None = None) -> list[tuple[str, int, int]]:
+        """(doc id, start, end) of every place ``needle`` (normalized) stands verbatim, in corpus order (in
+        ``doc_id`` alone when given). A folded report is searched whole; any other, only around the places its text
+        holds the needle's words (``spans_in``), so a text standing in hundreds of
+        reports (boilerplate) costs what its places cost, not hundreds of folds."""
         runs = _PLAIN.findall(needle)
-        if self.small or not runs:
-            return list(self.reports.values())
-        key = max(runs, key=len)
-        return [self.reports[doc_id] for doc_id, document in self.documents.items() if key in document.text]
+        key = max(runs, key=len) if runs else ""
+        places = []
+        for each in [doc_id] if doc_id else self.documents:
+            document = self.documents[each]
+            if key not in document.text:  # folding never changes letters and digits: no place here
+                continue
+            folded = self.reports.folded(each)
+            spans = folded.find(needle) if folded is not None else spans_in(document.text, needle)
+            places += [(each, a, b) for a, b in spans]
+        return places
 
     def likely(self, text: str) -> list[ReportView]:
-        """The reports worth searching for the text closest to ``text``: every one of a small corpus; in a large
-        one, the ``LIKELY_REPORTS`` holding the most of its eight longest words, in corpus order."""
+        """The reports worth searching for the text closest to ``text``, in corpus order: every one of a small
+        corpus; in a large one, the ``LIKELY_REPORTS`` holding the most of its eight longest words. A report whose
+        text an earlier one holds identically (the same report added twice) adds nothing and is left out: the
+        places where the closest text stands are listed from every report (``standing``)."""
         words = sorted({w for w in _PLAIN.findall(text) if len(w) > 2}, key=len, reverse=True)[:8]
         if self.small or not words:
-            return list(self.reports.values())
-        held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
-        best = set(sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])[:LIKELY_REPORTS])
-        return [self.reports[doc_id] for doc_id in self.documents if doc_id in best]
+            chosen = _distinct(list(self.documents), self.documents)
+        else:
+            held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
+            ranked = sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])  # stable
+            best = set(_distinct(ranked, self.documents, LIKELY_REPORTS))
+            chosen = [doc_id for doc_id in self.documents if doc_id in best]
+        return [self.reports[doc_id] for doc_id in chosen]
+
+    def place(self, doc_id: str, start: int, end: int) -> Place:
+        return place_in(self.documents[doc_id], self.by_doc[doc_id], start, end)
 
     def report(self, doc_id: str, what: str) -> ReportView:
         """The report ``what`` (the id, anchor or option the user typed) names, or a clear error."""
@@ -208,11 +213,11 @@ class CorpusView:
                                   f"reports: {', '.join(self.reports) or 'none'} (`reportrag docs` lists them)")
         return self.reports[doc_id]
 
-    def located(self, report: ReportView, start: int, end: int, *, kind: str, ident: str,
+    def located(self, doc_id: str, start: int, end: int, *, kind: str, ident: str,
                 text: str | None = None, note: str = "", also: bool = True) -> Located:
-        document = report.document
+        document = self.documents[doc_id]
         text = document.text[start:end] if text is None else text
-        place = report.place(start, end)
+        place = self.place(doc_id, start, end)
         also_at = self._also_at(text, document.doc_id, start) if also else ()
         return Located(kind=kind, ident=ident, text=text, place=place, verified=document.text[start:end] == text,
                        anchor=make_anchor(document.doc_id, place.paragraph, text),
@@ -222,8 +227,7 @@ class CorpusView:
     def _also_at(self, text: str, doc_id: str, start: int) -> tuple[Place, ...]:
         """The same text elsewhere: a sidebar repeat, or the other report quoting the same sentence."""
         needle = normalized(text)
-        return tuple(r.place(a, b) for r in self.holding(needle) for a, b in r.find(needle)
-                     if (r.document.doc_id, a) != (doc_id, start))[:MAX_PLACES]
+        return tuple(self.place(d, a, b) for d, a, b in self.standing(needle) if (d, a) != (doc_id, start))[:MAX_PLACES]
 
 
 class FoldedReports(Mapping):
@@ -247,6 +251,11 @@ class FoldedReports(Mapping):
                 self._kept.popitem(last=False)
         return view
 
+    def folded(self, doc_id: str) -> ReportView | None:
+        """The report's folded view if it is in memory; never folds."""
+        with self._lock:
+            return self._kept.get(doc_id)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._documents)
 
@@ -257,7 +266,101 @@ class FoldedReports(Mapping):
         return doc_id in self._documents
 
 
+def _distinct(doc_ids: list[str], documents: Mapping[str, Document], limit: int | None = None) -> list[str]:
+    """``doc_ids`` in order, leaving out each whose text an earlier one has identically, at most ``limit``."""
+    seen: set[str] = set()
+    out = []
+    for doc_id in doc_ids:
+        text = documents[doc_id].text
+        if text not in seen:  # str hashes are cached: a report's text is hashed once
+            seen.add(text)
+            out.append(doc_id)
+            if len(out) == limit:
+                break
+    return out
+
+
+# ---------------------------------------------------------------- where a text stands, without folding a report
+
+
+def spans_in(text: str, needle: str) -> list[tuple[int, int]]:
+    """What ``ReportView.find`` returns, without folding all of ``text``: every canonical span where ``needle``
+    (normalized) stands, overlapping ones too. Folding never changes letters and digits, so a place holds the
+    needle's longest run of them verbatim, followed by its other runs in order with only other characters between.
+    Only the text around each occurrence of that run that is so followed is folded, wide enough to hold the needle
+    either side of it. Where the occurrences are so many that the windows would cover the text, or the needle has
+    no letter or digit, the text is folded whole."""
+    runs = _PLAIN.findall(needle)
+    if not runs:
+        return _fold_and_find(text, needle)
+    i = max(range(len(runs)), key=lambda k: len(runs[k]))
+    key, rest = runs[i], re.compile(r"[\W_]+".join(map(re.escape, runs[i:])))  # separators match one way only
+    hits = []
+    at = text.find(key)
+    while at >= 0:
+        if rest.match(text, at):
+            hits.append(at)
+        at = text.find(key, at + 1)
+    if len(hits) * 2 * (len(needle) + 1) >= len(text):
+        return _fold_and_find(text, needle)
+    spans: set[tuple[int, int]] = set()
+    for at in hits:
+        spans.update(_spans_around(text, needle, at, len(key)))
+    return sorted(spans)
+
+
+def _fold_and_find(text: str, needle: str) -> list[tuple[int, int]]:
+    return _spans_of(needle, *normalize(text))
+
+
+def _spans_around(text: str, needle: str, at: int, width: int) -> list[tuple[int, int]]:
+    """The places of ``needle`` in a window of ``text`` around ``text[at:at + width]``, widened until it holds
+    more folded characters than the needle either side (or reaches an end of the text), so that every place
+    overlapping the key's occurrence lies inside it. Folding a slice gives the whole text's folding there, but at
+    its two ends (a whitespace run cut there), which the margin of one character keeps clear of."""
+    reach = len(needle) + 8
+    while True:
+        lo, hi = max(0, at - reach), min(len(text), at + width + reach)
+        folded, offsets = normalize(text[lo:hi])
+        k = bisect.bisect_left(offsets, at - lo)
+        if (lo == 0 or k > len(needle)) and (hi == len(text) or len(folded) - k > len(needle) + width):
+            return [(a + lo, b + lo) for a, b in _spans_of(needle, folded, offsets)]
+        reach *= 2
+
+
+def _spans_of(needle: str, folded: str, offsets: list[int]) -> list[tuple[int, int]]:
+    """Canonical spans of every occurrence of ``needle`` in ``folded`` (a ``normalize`` result), overlapping ones
+    too."""
+    n = len(needle)
+    spans = []
+    at = folded.find(needle)
+    while at >= 0 and n:
+        spans.append((offsets[at], offsets[at + n - 1] + 1))
+        at = folded.find(needle, at + 1)
+    return spans
+
+
 # ---------------------------------------------------------------- places in one document
+
+
+def place_in(document: Document, passages: list[Passage], start: int, end: int) -> Place:
+    """The place of ``document.text[start:end]``: its paragraph, and the passage (``passages`` in reading order)
+    holding ``start``, else the next one."""
+    paragraph = paragraph_at(document, start)
+    passage = passage_at(passages, start)
+    owner = passage or paragraph
+    return document.place(owner.section, owner.section_label, paragraph.number, start, end,
+                          passage.passage_id if passage else "")
+
+
+def passage_at(passages: list[Passage], offset: int) -> Passage | None:
+    i = bisect.bisect_right(passages, offset, key=lambda p: p.start) - 1
+    if i >= 0 and offset < passages[i].end:
+        return passages[i]
+    if not passages:
+        return None
+    return passages[min(i + 1, len(passages) - 1)]
+
 
 
 def words_of(text: str) -> list[str]:

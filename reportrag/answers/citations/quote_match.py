@@ -125,10 +125,10 @@ def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMat
     only = [view.report(doc, "--doc")] if doc else None
     parts = split_at_ellipses(needle)
     for reading, note in _readings(needle, parts):
-        spans = [(r, a, b) for r in only or view.holding(reading) for a, b in r.find(reading)]
+        spans = view.standing(reading, doc)
         if spans:
-            places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
-                           for r, a, b in spans[:MAX_PLACES])
+            places = tuple(view.located(d, a, b, kind="quote", ident=quote, also=False)
+                           for d, a, b in spans[:MAX_PLACES])
             many = f"the first {MAX_PLACES} of {len(spans)} places" if len(spans) > MAX_PLACES else ""
             return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
                               note="; ".join(n for n in (note, many) if n))
@@ -159,10 +159,11 @@ def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: st
     start, end = best.canonical(lo, hi)
     found = best.normalized[lo:hi]
     # the found text may stand elsewhere too (a sidebar copy): list every place, the best match first
-    others = [(r, a, b) for r in (reports if len(reports) == 1 else view.holding(found)) for a, b in r.find(found)
-              if r.document.doc_id != best.document.doc_id or a != start]  # a report may be folded anew
-    places = tuple(view.located(r, a, b, kind="quote", ident=quote, also=False)
-                   for r, a, b in [(best, start, end), *others][:MAX_PLACES])
+    doc_id = best.document.doc_id
+    others = [(d, a, b) for d, a, b in view.standing(found, doc_id if len(reports) == 1 else None)
+              if d != doc_id or a != start]
+    places = tuple(view.located(d, a, b, kind="quote", ident=quote, also=False)
+                   for d, a, b in [(doc_id, start, end), *others][:MAX_PLACES])
     return QuoteMatch(quote, found=True, exact=False, similarity=score, text=places[0].text, places=places,
                       diff=word_diff(needle, found, loose=True))
 
@@ -208,8 +209,8 @@ def _in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: li
     chains = [(r, chain) for r in reports for chain in verbatim_chains(r, parts, MAX_PLACES + 1)]
     if not chains:
         return _closest_in_parts(view, reports, quote, parts)
-    places = tuple(view.located(r, *r.canonical(chain[0][0], chain[-1][1]), kind="quote", ident=quote, also=False)
-                   for r, chain in chains[:MAX_PLACES])
+    places = tuple(view.located(r.document.doc_id, *r.canonical(chain[0][0], chain[-1][1]), kind="quote",
+                                ident=quote, also=False) for r, chain in chains[:MAX_PLACES])
     report, chain = chains[0]
     return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
                       parts=tuple(_part(report, part, span, 100.0) for part, span in zip(parts, chain)),
@@ -233,7 +234,8 @@ def _closest_in_parts(view: CorpusView, reports: list[ReportView], quote: str, p
         return _not_found(quote, [(a.similarity, a.report, *a.stretch) for a in ranked])
     best = ranked[0]
     report, spans = best.report, best.spans
-    place = view.located(report, *report.canonical(*best.stretch), kind="quote", ident=quote, also=False)
+    place = view.located(report.document.doc_id, *report.canonical(*best.stretch), kind="quote", ident=quote,
+                         also=False)
     ops: list[DiffOp] = []
     for k, (part, (lo, hi)) in enumerate(zip(parts, spans)):
         if k:
