@@ -2,8 +2,8 @@
 ("CEDAW Article 11, paragraph 1 (d)", "concluding observations 36 (e)", "review VII.C") to the exact place in a
 report: section, ¶ paragraph, canonical offsets, the paragraphs around it and the line in the original file.
 
-``Citations(corpus)`` folds every report once (a larger corpus than ``places.FOLDED_KEPT``: on demand) and answers all four kinds of lookup; build one per corpus and
-keep it (the Service does) rather than one per call. The modules, by job:
+``Citations(corpus)`` folds every report once (past ``places.FOLDED_KEPT`` reports: on demand) and answers all four
+kinds of lookup; build one per corpus and keep it (the Service does) rather than one per call. The modules, by job:
 
 - ``places``: the folded reports (``ReportView``, ``CorpusView``) and a span turned into a ``Located``
 - ``lookup``: passage ids and anchors (resolved by content, so they survive re-numbering and re-chunking)
