@@ -160,7 +160,8 @@ def render(out: dict) -> str:
         "`eval/results/follow_bench.json`. The shard benchmark's corpus "
         f"({out['index']['passages']:,} passages, {out['index']['reports']:,} reports, {out['index']['shards']} shard(s)), "
         f"served by `python app.py`; {out['clients']} clients search it without pause while `reportrag remove` "
-        "takes one report out in a process of its own."), "",
+        "takes one report out in a process of its own. The server was ready "
+        f"{out['server_start_s']:.1f} s after it was started (model, index and every first-call cost paid)."), "",
         (f"The removal took {out['remove_s']:.1f} s; the server served the new index {served} after it "
         f"({out['passages_before']:,} → {out['passages_after']:,} passages), opened in the background."), "",
         "| window | seconds | requests | errors | requests/s | p50 ms | p95 ms | max ms | server resident memory, MiB |",
