@@ -357,6 +357,7 @@ def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, mo
 
     from reportrag.answers.citations import places
     from reportrag.retrieval.corpus import Corpus
+    from reportrag.skins.web.html import located_html
 
     documents, passages = {}, []
     for document, ps in reports.values():
@@ -381,6 +382,13 @@ def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, mo
     by_id = large.lookup(passage.passage_id)
     assert by_id.to_json() == whole.lookup(passage.passage_id).to_json()
     assert {p.doc_id for p in by_id.also_at} == {"review", "review-v001", "review-v003"}
+    # the text forms name the first few other places and count the rest (the JSON lists them all)
+    also = next(line for line in cite.format_text(by_id).splitlines() if line.startswith("also at: "))
+    assert also.count("; ") == 2 and "more place" not in also
+    monkeypatch.setattr(places, "ALSO_SHOWN", 1)
+    assert "; and 2 more places in 2 reports (--json lists them all)" in cite.format_text(by_id)
+    assert "; and 2 more places in 2 reports</p>" in located_html(by_id)
+    monkeypatch.setattr(places, "ALSO_SHOWN", 5)
     assert len(large.reports._kept) == 0  # nothing folded so far
     assert large.lookup(verbatim.places[2].anchor).to_json() == whole.lookup(verbatim.places[2].anchor).to_json()
     closest = large.find_quote(changed)

@@ -8,7 +8,7 @@ import bisect
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from reportrag.answers.quotes import anchor as make_anchor
@@ -19,6 +19,7 @@ from reportrag.ingest.textmap import to_source
 
 CONTEXT_PARAGRAPHS = 1  # paragraphs shown before and after a citation
 MAX_PLACES = 100  # a very short quote ("the") stands everywhere: list the first ones only
+ALSO_SHOWN = 5  # "also at" places named in the text forms; the rest are counted (the JSON lists them all)
 _WORD = re.compile(r"\w+")
 # Folded reports kept in memory (a few MiB each). A corpus of at most this many reports is folded whole, once;
 # a larger one folds a report only when a lookup needs all of it (an anchor's sentences, the closest text to a
@@ -92,6 +93,18 @@ class Located:
     @property
     def breadcrumb(self) -> tuple[str, ...]:
         return (self.place.doc_title, *self.place.section)
+
+    def also_at_line(self, label: Callable[[Place], str]) -> str:
+        """The other places, each ``label``-ed, as one line: the first ``ALSO_SHOWN`` named, the rest counted (a
+        standard paragraph repeated by a hundred reports would otherwise fill the page)."""
+        named = "; ".join(label(p) for p in self.also_at[:ALSO_SHOWN])
+        rest = self.also_at[ALSO_SHOWN:]
+        if not rest:
+            return named
+        least = "at least " if len(self.also_at) >= MAX_PLACES else ""
+        reports = len({p.doc_id for p in rest})
+        return (f"{named}; and {least}{len(rest)} more place{'s' * (len(rest) > 1)} in {reports} "
+                f"report{'s' * (reports > 1)}")
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "ident": self.ident, "text": self.text, **self.place.to_json(),
@@ -174,8 +187,8 @@ class CorpusView:
     def standing(self, needle: str, doc_id: str | None = None) -> list[tuple[str, int, int]]:
         """(doc id, start, end) of every place ``needle`` (normalized) stands verbatim, in corpus order (in
         ``doc_id`` alone when given). A folded report is searched whole; any other, only around the places its text
-        holds the needle's words (``spans_in``), so a text standing in hundreds of
-        reports (boilerplate) costs what its places cost, not hundreds of folds."""
+        holds the needle's words (``spans_in``), so a text standing in hundreds of reports (boilerplate) costs what
+        its places cost, not hundreds of folds."""
         runs = _PLAIN.findall(needle)
         key = max(runs, key=len) if runs else ""
         places = []
@@ -360,7 +373,6 @@ def passage_at(passages: list[Passage], offset: int) -> Passage | None:
     if not passages:
         return None
     return passages[min(i + 1, len(passages) - 1)]
-
 
 
 def words_of(text: str) -> list[str]:

@@ -142,7 +142,7 @@ def located_html(loc: Located, share_url: str = "", marks: list[tuple[int, int]]
         else:
             rows.append(f'<p><span class="rr-pn">¶{c.number}</span>{esc(snippet(c.text, 600))}</p>')
     note = f"<p><em>{esc(loc.note)}</em></p>" if loc.note else ""
-    also = (f"<p class='rr-crumb'>Also at: {esc('; '.join(p.print_label for p in loc.also_at))}</p>" if loc.also_at else "")
+    also = f"<p class='rr-crumb'>Also at: {esc(loc.also_at_line(lambda p: p.print_label))}</p>" if loc.also_at else ""
     s = loc.source
     line = f", line {s.line}" if s.line else ""
     share = (f'<p class="rr-crumb">Link to this place: <a class="rr-share" href="{esc(share_url)}">{esc(share_url)}</a></p>'
