@@ -331,7 +331,8 @@ def test_a_text_is_found_around_its_words_as_folding_the_report_finds_it(reports
     """``spans_in`` folds only the text around each place holding a needle's words in order: every sentence, every
     paragraph and stretches across paragraph breaks of the real reports stand exactly where folding the whole
     report finds them (every copy of a repeated sentence, each repeat of a sidebar)."""
-    from reportrag.answers.citations.places import ReportView, spans_in
+    from reportrag.answers.citations.places import ReportView
+    from reportrag.answers.citations.spans import spans_in
 
     document, passages = reports[doc_id]
     report = ReportView.build(document, passages)

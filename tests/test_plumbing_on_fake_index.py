@@ -390,6 +390,32 @@ def test_quotes_exact_typed_changed_and_foreign(fake_searcher):
             _citations(fake_searcher).find_quote(bad)
 
 
+def test_a_large_corpus_seeks_the_closest_text_where_the_keyword_index_points(fake_searcher, fake_settings, monkeypatch):
+    """Past ``FOLDED_KEPT`` reports (forced to 1), the Service gives citation lookup the search index's keyword
+    scores: the closest text to a changed quote is sought in the reports of the best-scoring passages, and the
+    answer is the one of the corpus folded whole; a quote of words the index does not keep ("of the") falls back
+    to reading the reports."""
+    from reportrag.answers.citations import places
+    from reportrag.service import Service
+
+    whole = _citations(fake_searcher)
+    _, text = next((s, t) for s, t in _sentences(fake_searcher, "review") if FIGURE.search(t) and len(t) < 300)
+    figure = FIGURE.search(text).group()
+    changed = text.replace(figure, figure[:-1] + str((int(figure[-1]) + 1) % 10), 1)
+    monkeypatch.setattr(places, "FOLDED_KEPT", 1)
+    asked = []
+    service = Service(fake_settings, fake_searcher)
+    monkeypatch.setattr(fake_searcher, "scores", lambda *args, **kw: asked.append(args) or type(fake_searcher).scores(
+        fake_searcher, *args, **kw))
+    found = service.cite(quote=changed)
+    assert [a[1:] for a in asked] == [(None, "keyword")] and not service._citations.small  # the quote, folded
+    assert found.to_json() == whole.find_quote(changed).to_json() and found.verdict == cite.CLOSE
+    large = service._citations
+    assert large._by_keyword(changed)[0] == "review" and large._by_keyword("of the") == []
+    stop_words = "of the, and the"
+    assert large.find_quote(stop_words).to_json() == whole.find_quote(stop_words).to_json()
+
+
 def test_references_to_sections_and_concluding_observations(fake_searcher):
     ref = _citations(fake_searcher).resolve_reference("CEDAW Article 11, paragraph 1 (d)")
     assert (ref.kind, ref.doc_id, ref.label) == ("section", "cedaw", "Article 11, paragraph 1 (d)")

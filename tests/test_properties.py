@@ -147,7 +147,7 @@ FOLDING = st.text(alphabet=st.sampled_from(list("ab1 \n\t.,…’“—- ")), m
 @given(text=FOLDING, data=st.data())
 @example(text="ab  \n\n ab…ab", data=None)
 def test_a_text_stands_where_folding_the_whole_text_finds_it(text, data):
-    from reportrag.answers.citations.places import _fold_and_find, spans_in
+    from reportrag.answers.citations.spans import fold_and_find, spans_in
     from reportrag.answers.quotes import normalize
 
     folded = normalize(text)[0]
@@ -157,4 +157,4 @@ def test_a_text_stands_where_folding_the_whole_text_finds_it(text, data):
         lo = data.draw(st.integers(0, len(folded)))
         needle = folded[lo:data.draw(st.integers(lo, len(folded)))].strip(" ")
     if needle:
-        assert spans_in(text, needle) == _fold_and_find(text, needle)
+        assert spans_in(text, needle) == fold_and_find(text, needle)

@@ -195,10 +195,13 @@ class Service:
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""
-        corpus = self.searcher.corpus
+        searcher = self.searcher
+        corpus = searcher.corpus
         with self._lock:  # folding the reports happens once per corpus
             if self._citations is None or self._citations.corpus is not corpus:
-                self._citations = citations.Citations(corpus)
+                # the search index's keyword scores say where to seek the closest text to a quote in a large corpus
+                keyword = lambda text: searcher.scores(text, None, "keyword")  # noqa: E731
+                self._citations = citations.Citations(corpus, keyword=keyword)
             found = self._citations
         return found.resolve(ident=ident, quote=quote, doc=doc)
 

@@ -6,6 +6,7 @@ report: section, ¶ paragraph, canonical offsets, the paragraphs around it and t
 kinds of lookup; build one per corpus and keep it (the Service does) rather than one per call. The modules, by job:
 
 - ``places``: the folded reports (``ReportView``, ``CorpusView``) and a span turned into a ``Located``
+- ``spans``: where a text stands verbatim in a report, folding only the text around the places that could hold it
 - ``lookup``: passage ids and anchors (resolved by content, so they survive re-numbering and re-chunking)
 - ``quote_match``: pasted quotes, exactly or fuzzily with a word diff, one verdict each
 - ``quote_parts``: quotes cut by ellipses ("…", "[…]"), and the punctuation at a quote's ends

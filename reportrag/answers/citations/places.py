@@ -11,6 +11,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
+from reportrag.answers.citations.spans import PLAIN, spans_in, spans_of
 from reportrag.answers.quotes import anchor as make_anchor
 from reportrag.answers.quotes import normalize, normalized
 from reportrag.core.errors import ReportragError
@@ -26,8 +29,8 @@ _WORD = re.compile(r"\w+")
 # quote): folding one takes 40–80 ms, every report of a thousand about a minute. Where a text stands verbatim is
 # found without folding (``spans_in``).
 FOLDED_KEPT = 64
-LIKELY_REPORTS = 32  # past FOLDED_KEPT reports, those searched for the closest text to a quote found nowhere
-_PLAIN = re.compile(r"[^\W_]+")  # letters and digits: folding never changes them
+LIKELY_REPORTS = 32  # past FOLDED_KEPT reports, those searched for the closest text to a quote found nowhere …
+LIKELY_PASSAGES = 16  # … or, with the search index's keyword scores, the reports of this many best-scoring passages
 
 # what an anchor hashes: one sentence, a paragraph, a passage, or two sentences quoted together
 SENTENCE, PARAGRAPH, PASSAGE, TWO_SENTENCES = 0, 1, 2, 3
@@ -154,7 +157,7 @@ class ReportView:
 
     def find(self, needle: str) -> list[tuple[int, int]]:
         """Every canonical span where ``needle`` (normalized) stands in the folded report, overlapping ones too."""
-        return _spans_of(needle, self.normalized, self.offsets)
+        return spans_of(needle, self.normalized, self.offsets)
 
     def place(self, start: int, end: int) -> Place:
         return place_in(self.document, self.passages, start, end)
@@ -165,10 +168,13 @@ class ReportView:
 
 class CorpusView:
     """Every report of a corpus folded once. ``corpus`` is anything with ``documents`` ({doc_id: Document}),
-    ``passages`` (a list) and ``row_of`` ({passage_id: index into passages}): a ``retrieval.Corpus``."""
+    ``passages`` (a list) and ``row_of`` ({passage_id: index into passages}): a ``retrieval.Corpus``. ``keyword``
+    scores every passage (in ``passages`` order) for a text, BM25 as the search index has it: with it a large
+    corpus chooses where to look for the closest text to a quote by the index, not by reading every report."""
 
-    def __init__(self, corpus) -> None:
+    def __init__(self, corpus, keyword: Callable[[str], np.ndarray] | None = None) -> None:
         self.corpus = corpus
+        self.keyword = keyword
         self.documents: dict[str, Document] = corpus.documents
         self.passages: list[Passage] = corpus.passages
         self.row_of: dict[str, int] = corpus.row_of
@@ -189,7 +195,7 @@ class CorpusView:
         ``doc_id`` alone when given). A folded report is searched whole; any other, only around the places its text
         holds the needle's words (``spans_in``), so a text standing in hundreds of reports (boilerplate) costs what
         its places cost, not hundreds of folds."""
-        runs = _PLAIN.findall(needle)
+        runs = PLAIN.findall(needle)
         key = max(runs, key=len) if runs else ""
         places = []
         for each in [doc_id] if doc_id else self.documents:
@@ -203,18 +209,31 @@ class CorpusView:
 
     def likely(self, text: str) -> list[ReportView]:
         """The reports worth searching for the text closest to ``text``, in corpus order: every one of a small
-        corpus; in a large one, the ``LIKELY_REPORTS`` holding the most of its eight longest words. A report whose
-        text an earlier one holds identically (the same report added twice) adds nothing and is left out: the
-        places where the closest text stands are listed from every report (``standing``)."""
-        words = sorted({w for w in _PLAIN.findall(text) if len(w) > 2}, key=len, reverse=True)[:8]
+        corpus; in a large one, those holding the ``LIKELY_PASSAGES`` passages the keyword index scores best for it,
+        else (no index given, or no passage scores) the ``LIKELY_REPORTS`` holding the most of its eight longest
+        words. A report whose text an earlier one holds identically (the same report added twice) adds nothing and
+        is left out: the places where the closest text stands are listed from every report (``standing``)."""
+        words = sorted({w for w in PLAIN.findall(text) if len(w) > 2}, key=len, reverse=True)[:8]
         if self.small or not words:
-            chosen = _distinct(list(self.documents), self.documents)
-        else:
+            return [self.reports[doc_id] for doc_id in _distinct(list(self.documents), self.documents)]
+        ranked = self._by_keyword(text) if self.keyword is not None else []
+        if ranked:
+            best = set(_distinct(ranked, self.documents))
+        else:  # reading every report: a few hundred milliseconds at 500 reports
             held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
             ranked = sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])  # stable
             best = set(_distinct(ranked, self.documents, LIKELY_REPORTS))
-            chosen = [doc_id for doc_id in self.documents if doc_id in best]
-        return [self.reports[doc_id] for doc_id in chosen]
+        return [self.reports[doc_id] for doc_id in self.documents if doc_id in best]
+
+    def _by_keyword(self, text: str) -> list[str]:
+        """The reports of the ``LIKELY_PASSAGES`` passages scoring best for ``text`` (above zero), best first."""
+        scores = self.keyword(text)
+        n = min(LIKELY_PASSAGES, len(scores))
+        if n == 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return list(dict.fromkeys(self.passages[row].doc_id for row in top if scores[row] > 0))
 
     def place(self, doc_id: str, start: int, end: int) -> Place:
         return place_in(self.documents[doc_id], self.by_doc[doc_id], start, end)
@@ -291,66 +310,6 @@ def _distinct(doc_ids: list[str], documents: Mapping[str, Document], limit: int 
             if len(out) == limit:
                 break
     return out
-
-
-# ---------------------------------------------------------------- where a text stands, without folding a report
-
-
-def spans_in(text: str, needle: str) -> list[tuple[int, int]]:
-    """What ``ReportView.find`` returns, without folding all of ``text``: every canonical span where ``needle``
-    (normalized) stands, overlapping ones too. Folding never changes letters and digits, so a place holds the
-    needle's longest run of them verbatim, followed by its other runs in order with only other characters between.
-    Only the text around each occurrence of that run that is so followed is folded, wide enough to hold the needle
-    either side of it. Where the occurrences are so many that the windows would cover the text, or the needle has
-    no letter or digit, the text is folded whole."""
-    runs = _PLAIN.findall(needle)
-    if not runs:
-        return _fold_and_find(text, needle)
-    i = max(range(len(runs)), key=lambda k: len(runs[k]))
-    key, rest = runs[i], re.compile(r"[\W_]+".join(map(re.escape, runs[i:])))  # separators match one way only
-    hits = []
-    at = text.find(key)
-    while at >= 0:
-        if rest.match(text, at):
-            hits.append(at)
-        at = text.find(key, at + 1)
-    if len(hits) * 2 * (len(needle) + 1) >= len(text):
-        return _fold_and_find(text, needle)
-    spans: set[tuple[int, int]] = set()
-    for at in hits:
-        spans.update(_spans_around(text, needle, at, len(key)))
-    return sorted(spans)
-
-
-def _fold_and_find(text: str, needle: str) -> list[tuple[int, int]]:
-    return _spans_of(needle, *normalize(text))
-
-
-def _spans_around(text: str, needle: str, at: int, width: int) -> list[tuple[int, int]]:
-    """The places of ``needle`` in a window of ``text`` around ``text[at:at + width]``, widened until it holds
-    more folded characters than the needle either side (or reaches an end of the text), so that every place
-    overlapping the key's occurrence lies inside it. Folding a slice gives the whole text's folding there, but at
-    its two ends (a whitespace run cut there), which the margin of one character keeps clear of."""
-    reach = len(needle) + 8
-    while True:
-        lo, hi = max(0, at - reach), min(len(text), at + width + reach)
-        folded, offsets = normalize(text[lo:hi])
-        k = bisect.bisect_left(offsets, at - lo)
-        if (lo == 0 or k > len(needle)) and (hi == len(text) or len(folded) - k > len(needle) + width):
-            return [(a + lo, b + lo) for a, b in _spans_of(needle, folded, offsets)]
-        reach *= 2
-
-
-def _spans_of(needle: str, folded: str, offsets: list[int]) -> list[tuple[int, int]]:
-    """Canonical spans of every occurrence of ``needle`` in ``folded`` (a ``normalize`` result), overlapping ones
-    too."""
-    n = len(needle)
-    spans = []
-    at = folded.find(needle)
-    while at >= 0 and n:
-        spans.append((offsets[at], offsets[at + n - 1] + 1))
-        at = folded.find(needle, at + 1)
-    return spans
 
 
 # ---------------------------------------------------------------- places in one document
