@@ -7,9 +7,10 @@ letters and digits are permuted, each copy its own way (the same lengths, offset
 text that no other copy holds), so a quote from a bundled report stands in one report only, as in a
 real collection. With ``--shared`` the copies keep the text (only their ids differ), so every quote stands in every
 copy: the boilerplate a collection repeats from report to report (standard paragraphs of concluding observations,
-a treaty article quoted by every State), at its most. Each mode runs in a fresh process: building the lookup (``Citations``), then a verbatim quote, a
-quote with one figure changed (the closest text), a quote from no report, and an anchor, each timed; the resident
-memory the lookup added; and a digest of every answer, which must be the same in both modes. Writes
+a treaty article quoted by every State), at its most. Each mode runs in a fresh process: building the lookup
+(``Citations``), then a verbatim quote, a quote with one figure changed (the closest text), a quote from no report,
+an anchor and a passage id, each timed; the resident memory the lookup added; and a digest of each answer, compared
+across the modes. Writes
 eval/results/cite_scale.json (``--shared``: cite_scale_shared.json) and its section of BENCHMARKS.md.
 """
 
@@ -100,14 +101,16 @@ def _job(index_dir: Path, variants: int, mode: list, shared: bool) -> dict:
                 "The migratory patterns of arctic terns span both poles and cover seventy thousand kilometres."),
             "anchor": lambda: view.lookup(view.find_quote(sentence).places[0].anchor),
             "passage id": lambda: view.lookup(next(p.passage_id for p in passages if p.doc_id == "cedaw"))}
-    timings, digest = {}, hashlib.sha256()
+    timings, digests, verdicts = {}, {}, {}
     for name, ask in asks.items():
         started = time.perf_counter()
         answer = ask()
         timings[name] = time.perf_counter() - started
-        digest.update(json.dumps(answer.to_json(), sort_keys=True).encode())
+        digests[name] = hashlib.sha256(json.dumps(answer.to_json(), sort_keys=True).encode()).hexdigest()
+        verdicts[name] = answer.verdict if hasattr(answer, "verdict") else answer.kind
     return {"reports": len(documents), "passages": len(passages), "build_s": built, "lookups_s": timings,
-            "rss_added_mib": rss_mib() - before, "folded": len(view.reports._kept), "digest": digest.hexdigest()}
+            "rss_added_mib": rss_mib() - before, "folded": len(view.reports._kept), "digests": digests,
+            "verdicts": verdicts}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
                               capture_output=True, text=True, check=True)
         results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"{mode}: {results[mode]}", file=sys.stderr)
-    same = len({r["digest"] for r in results.values()}) == 1
+    first = next(iter(results.values()))["digests"]
+    differ = {mode: [ask for ask, digest in r["digests"].items() if digest != first[ask]] for mode, r in results.items()}
+    same = not any(differ.values())
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     out = {"variants": args.variants, "shared": args.shared, "commit": commit, "date": time.strftime("%Y-%m-%d"),
-           "same_answers": same,
+           "same_answers": same, "answers_differ": {m: asks for m, asks in differ.items() if asks},
            "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
            "modes": results}
     section, name = SECTIONS[args.shared]
@@ -144,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         text = text.replace(after, f"{after}\n\n{start}\n{end}")
     bench.write_text(replace_section(text, start, end, _render(out, start, end)))
     print(f"written: eval/results/{name}, BENCHMARKS.md", file=sys.stderr)
-    return 0 if same else 1
+    verdicts_agree = all(r["verdicts"] == next(iter(results.values()))["verdicts"] for r in results.values())
+    return 0 if verdicts_agree else 1
 
 
 def _render(out: dict, start: str, end: str) -> str:
@@ -167,7 +173,12 @@ def _render(out: dict, start: str, end: str) -> str:
         "folded.", "",
         "| mode | build the lookup, s | " + " | ".join(f"{a}, s" for a in asks) + " | memory added, MiB | folded |",
         "|---|---|" + "---|" * len(asks) + "---|---|", *rows, "",
-        f"Same answers in every mode (every lookup's JSON): **{'yes' if out['same_answers'] else 'NO'}**. On demand, "
+        f"Same answers in every mode (every lookup's JSON): **{'yes' if out['same_answers'] else 'NO'}**"
+        + "".join(f"; *{mode}* answers {', '.join(asks)} otherwise, with the same verdict"
+                  f" ({', '.join(modes[mode]['verdicts'][a] for a in asks)})" if all(
+                      modes[mode]["verdicts"][a] == first["verdicts"][a] for a in asks) else f"; *{mode}* answers "
+                  f"{', '.join(asks)} with another verdict" for mode, asks in out.get("answers_differ", {}).items())
+        + ". On demand, "
         "where a text stands verbatim is found without folding any report: in the reports whose raw text holds its "
         "longest run of letters and digits followed by its other runs in order, only the text around each such "
         "place is folded. A report is folded whole only when a lookup needs all of it (an anchor's sentences, the "

@@ -357,6 +357,7 @@ def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, mo
     from reportrag.eval.cite_scale_bench import copy_report
 
     from reportrag.answers.citations import places
+    from reportrag.index.keyword import KeywordScorer
     from reportrag.retrieval.corpus import Corpus
     from reportrag.skins.web.html import located_html
 
@@ -395,6 +396,10 @@ def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, mo
     closest = large.find_quote(changed)
     assert closest.verdict == cite.CLOSE and closest.to_json() == whole.find_quote(changed).to_json()
     assert len(closest.places) == 4
+    # where the keyword index chooses the one report to seek the closest text in, its copies are still listed
+    keyed = cite.Citations(corpus, keyword=KeywordScorer.over([p.text for p in passages]).scores)
+    assert [r.document.doc_id for r in keyed.likely(changed)] == ["cedaw"]
+    assert keyed.find_quote(changed).to_json() == closest.to_json()
 
 
 def test_a_large_corpus_folds_reports_on_demand_and_finds_what_folding_all_finds(searcher, citations, monkeypatch):

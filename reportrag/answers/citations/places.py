@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -217,13 +218,21 @@ class CorpusView:
         if self.small or not words:
             return [self.reports[doc_id] for doc_id in _distinct(list(self.documents), self.documents)]
         ranked = self._by_keyword(text) if self.keyword is not None else []
-        if ranked:
-            best = set(_distinct(ranked, self.documents))
+        if ranked:  # a report and its identical copies score alike: the first in corpus order stands for them
+            best = {self._first_with_text[self.documents[doc_id].text] for doc_id in ranked}
         else:  # reading every report: a few hundred milliseconds at 500 reports
             held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
             ranked = sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])  # stable
             best = set(_distinct(ranked, self.documents, LIKELY_REPORTS))
         return [self.reports[doc_id] for doc_id in self.documents if doc_id in best]
+
+    @cached_property
+    def _first_with_text(self) -> dict[str, str]:
+        """Each distinct report text → the first report in corpus order with it."""
+        first: dict[str, str] = {}
+        for doc_id, document in self.documents.items():
+            first.setdefault(document.text, doc_id)
+        return first
 
     def _by_keyword(self, text: str) -> list[str]:
         """The reports of the ``LIKELY_PASSAGES`` passages scoring best for ``text`` (above zero), best first."""

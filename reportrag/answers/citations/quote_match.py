@@ -134,8 +134,8 @@ def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMat
                               note="; ".join(n for n in (note, many) if n))
     reports = only or view.likely(needle)  # a large corpus: only the reports holding most of its words
     if len(parts) > 1:
-        return _in_parts(view, reports, quote, parts)
-    return _closest(view, reports, quote, needle)
+        return _in_parts(view, reports, quote, parts, doc)
+    return _closest(view, reports, quote, needle, doc)
 
 
 def _readings(needle: str, parts: list[str]) -> list[tuple[str, str]]:
@@ -150,8 +150,9 @@ def _readings(needle: str, parts: list[str]) -> list[tuple[str, str]]:
     return [(reading, note) for reading, note in first_notes.items() if reading]
 
 
-def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: str) -> QuoteMatch:
-    """A quote found nowhere verbatim: the nearest text if it is near enough, else the few nearest candidates."""
+def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: str, doc: str | None) -> QuoteMatch:
+    """A quote found nowhere verbatim: the nearest text if it is near enough, else the few nearest candidates.
+    ``doc``: the one report asked about; else the nearest text's other places are listed from every report."""
     matches = _fuzzy(reports, needle)
     if not matches or matches[0][0] < FLOOR:
         return _not_found(quote, matches)
@@ -160,8 +161,7 @@ def _closest(view: CorpusView, reports: list[ReportView], quote: str, needle: st
     found = best.normalized[lo:hi]
     # the found text may stand elsewhere too (a sidebar copy): list every place, the best match first
     doc_id = best.document.doc_id
-    others = [(d, a, b) for d, a, b in view.standing(found, doc_id if len(reports) == 1 else None)
-              if d != doc_id or a != start]
+    others = [(d, a, b) for d, a, b in view.standing(found, doc) if d != doc_id or a != start]
     places = tuple(view.located(d, a, b, kind="quote", ident=quote, also=False)
                    for d, a, b in [(doc_id, start, end), *others][:MAX_PLACES])
     return QuoteMatch(quote, found=True, exact=False, similarity=score, text=places[0].text, places=places,
@@ -201,14 +201,15 @@ def _unquoted(needle: str) -> str:
 # ---------------------------------------------------------------- quotes cut by ellipses
 
 
-def _in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str]) -> QuoteMatch:
+def _in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str], doc: str | None
+              ) -> QuoteMatch:
     """A quote cut by ellipses: "verbatim in parts" where every part stands verbatim, in order, close together;
     else the closest text, part by part."""
     if len(parts) > MAX_PARTS:
         raise BadQuery(f"quote: {len(parts) - 1} ellipses, over the {MAX_PARTS - 1} limit; paste a shorter passage")
     chains = [(r, chain) for r in reports for chain in verbatim_chains(r, parts, MAX_PLACES + 1)]
     if not chains:
-        return _closest_in_parts(view, reports, quote, parts)
+        return _closest_in_parts(view, reports, quote, parts, doc)
     places = tuple(view.located(r.document.doc_id, *r.canonical(chain[0][0], chain[-1][1]), kind="quote",
                                 ident=quote, also=False) for r, chain in chains[:MAX_PLACES])
     report, chain = chains[0]
@@ -217,7 +218,8 @@ def _in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: li
                       note=f"the first {MAX_PLACES} places" if len(chains) > MAX_PLACES else "")
 
 
-def _closest_in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str]) -> QuoteMatch:
+def _closest_in_parts(view: CorpusView, reports: list[ReportView], quote: str, parts: list[str], doc: str | None
+                      ) -> QuoteMatch:
     """Some part stands nowhere verbatim near the others: the closest text, aligned part by part so the diff marks
     only words that differ (aligned whole, the quote would end where its length runs out and strike its last
     words, which the report holds a little further on, after the text the ellipsis leaves out)."""
@@ -228,7 +230,7 @@ def _closest_in_parts(view: CorpusView, reports: list[ReportView], quote: str, p
         if a:
             aligned.setdefault((id(report), a.stretch), a)
     if not aligned:  # no room for the parts near any likely paragraph: the whole quote, aligned at once
-        return _closest(view, reports, quote, joined)
+        return _closest(view, reports, quote, joined, doc)
     ranked = sorted(aligned.values(), key=lambda a: -a.similarity)
     if ranked[0].similarity < FLOOR:  # the closest stretches, scored as the verdict would be
         return _not_found(quote, [(a.similarity, a.report, *a.stretch) for a in ranked])
