@@ -14,15 +14,15 @@ from tests.checks import check_citations
 
 
 def test_held_out_figures(quality_searcher):
-    """Measured 2026-11-26 on the 85 held-out questions (55 answerable, 30 not): gold quoted 0.782, quote precision
-    0.748, 1.18 quotes per answer, no false abstention, 60 % of unanswerable ones flagged."""
+    """Measured 2026-11-27 on the 85 held-out questions (55 answerable, 30 not): gold quoted 0.782, quote precision
+    0.748, 1.18 quotes per answer, no false abstention, 67 % of unanswerable ones flagged."""
     figures = answer_quality(quality_searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
     assert figures["all_citations_verified"]
     assert figures["answerable_quoting_gold"] >= 0.76, figures["without_gold"]
     assert figures["quote_precision"] >= 0.72
     assert figures["quotes_per_answer"] <= 2.5
     assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
-    assert figures["unanswerable_flagged"] >= 0.56, figures["missed"]
+    assert figures["unanswerable_flagged"] >= 0.63, figures["missed"]
 
 
 def test_the_minimum_wage_is_not_in_the_reports(quality_searcher):
@@ -77,3 +77,21 @@ def test_retrieval_with_the_default_model(quality_searcher):
     for name, floor in (("questions.jsonl", 0.94), ("questions_holdout.jsonl", 0.87)):
         found = evaluate(quality_searcher, load_questions(PROJECT_ROOT / "eval" / name), ("hybrid+rerank",))
         assert found["hybrid+rerank"]["recall@5"] >= floor, (name, found["hybrid+rerank"]["misses@5"])
+
+
+def test_a_question_asking_for_a_name_is_answered_only_with_one(quality_searcher):
+    """A sentence on the Commissioner's representatives in the provinces, naming no one, used to be quoted for the
+    Commissioner's name."""
+    from reportrag.answers.evidence import _ASKS_NAME
+
+    asks = ["Who is the current Prosecutor General?", "What is the name of the new Ombudsman?", "Who currently heads it?",
+            "Which judge chairs the Court (name)?"]
+    asks_not = ["Who decides whether online mockery should be taken down?", "Must a bride take her husband's family name?",
+                "Who pays for the crisis centres?", "When is a name given to a law?"]
+    assert all(_ASKS_NAME.search(q) for q in asks) and not any(_ASKS_NAME.search(q) for q in asks_not)
+    result = answer(quality_searcher, "Who currently holds the post of Commissioner for Human Rights in Kazakhstan (name)?")
+    assert not result.answered and "name no one" in result.reason and not result.citations
+    named = answer(quality_searcher, "What is the name of the President of the International Commission against the "
+                                     "Death Penalty?")
+    check_citations(quality_searcher, named)
+    assert named.answered and any("Navi Pillay" in c.quote for c in named.citations), [c.quote for c in named.citations]
