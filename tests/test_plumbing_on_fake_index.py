@@ -416,6 +416,24 @@ def test_a_large_corpus_seeks_the_closest_text_where_the_keyword_index_points(fa
     assert large.find_quote(stop_words).to_json() == whole.find_quote(stop_words).to_json()
 
 
+def test_a_hit_names_the_other_places_its_text_stands(fake_searcher):
+    """`reportrag search` prints a hit's sidebar copies after it (they used to be in the JSON only): the first few
+    named, the rest counted."""
+    original = next(p for p in fake_searcher.passages if p.passage_id in fake_searcher.corpus.copies)
+    [hit] = [h for h in fake_searcher.search(original.text[:300], k=10) if h.passage.passage_id == original.passage_id]
+    assert hit.also_at and all(a.duplicate_of == original.passage_id for a in hit.also_at)
+    titles = {"review": "Annual Review 2022", "cedaw": "CEDAW report"}
+    shown = hit.text_form(titles.get).splitlines()
+    assert shown[0] == f"{hit.rank:>2}. [{hit.score:.3f}] {hit.label}" and shown[1] == "    " + original.text[:200]
+    assert shown[2].startswith(f"    also at: {titles[original.doc_id]}, ") and shown[2].count("¶") == min(5, len(hit.also_at))
+    from reportrag.core.records import places_line
+
+    many = [(f"r{n % 3}", f"place {n}") for n in range(8)]
+    assert places_line(many, 5) == "place 0; place 1; place 2; place 3; place 4; and 3 more places in 3 reports"
+    assert places_line(many[:6], 5, at_least=True) == ("place 0; place 1; place 2; place 3; place 4; and at least 1 "
+                                                       "more place in 1 report")
+
+
 def test_references_to_sections_and_concluding_observations(fake_searcher):
     ref = _citations(fake_searcher).resolve_reference("CEDAW Article 11, paragraph 1 (d)")
     assert (ref.kind, ref.doc_id, ref.label) == ("section", "cedaw", "Article 11, paragraph 1 (d)")

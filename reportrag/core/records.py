@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -177,6 +178,22 @@ def place_label(doc_title: str, section_label: str, paragraph: int) -> str:
     return f"{doc_title}{section}, ¶{paragraph}"
 
 
+ALSO_SHOWN = 5  # other places named in the text forms; the rest are counted (the JSON lists them all)
+
+
+def places_line(places: list[tuple[str, str]], shown: int, *, at_least: bool = False) -> str:
+    """(doc id, label) of other places as one line: the first ``shown`` named, the rest counted ("and 95 more
+    places in 95 reports"; ``at_least``: the list was cut), so a standard paragraph a hundred reports repeat does
+    not fill the page."""
+    named = "; ".join(label for _, label in places[:shown])
+    rest = places[shown:]
+    if not rest:
+        return named
+    reports = len({doc_id for doc_id, _ in rest})
+    return (f"{named}; and {'at least ' if at_least else ''}{len(rest)} more place{'s' * (len(rest) > 1)} in "
+            f"{reports} report{'s' * (reports > 1)}")
+
+
 _NUMBERED_SECTION = re.compile(r"[IVXLC]+(?:\.[A-Z0-9]+)*")  # "VII.E", "II": a bare number reads "sec. VII.E"
 
 
@@ -205,6 +222,13 @@ class Hit:
     @property
     def label(self) -> str:
         return place_label(self.doc_title, self.passage.section_label, self.passage.paragraph)
+
+    def text_form(self, title_of: Callable[[str], str]) -> str:
+        """As `reportrag search` prints it, with the other places the text stands (a sidebar copy, the same text in
+        another report; ``title_of``: a report's short title by id)."""
+        text = f"{self.rank:>2}. [{self.score:.3f}] {self.label}\n    {self.passage.text[:200]}"
+        others = [(a.doc_id, place_label(title_of(a.doc_id), a.section_label, a.paragraph)) for a in self.also_at]
+        return text + (f"\n    also at: {places_line(others, ALSO_SHOWN)}" if others else "")
 
     def to_json(self) -> dict:
         p = self.passage

@@ -188,7 +188,7 @@ def _search(settings: Settings, args) -> int:
         _print_json([h.to_json() for h in hits])
     else:
         for h in hits:
-            print(f"{h.rank:>2}. [{h.score:.3f}] {h.label}\n    {h.passage.text[:200]}")
+            print(h.text_form(lambda doc_id: service.document(doc_id).info.short_title))
     return 0
 
 

@@ -18,12 +18,11 @@ from reportrag.answers.citations.spans import PLAIN, spans_in, spans_of
 from reportrag.answers.quotes import anchor as make_anchor
 from reportrag.answers.quotes import normalize, normalized
 from reportrag.core.errors import ReportragError
-from reportrag.core.records import Document, Paragraph, Passage, Place
+from reportrag.core.records import ALSO_SHOWN, Document, Paragraph, Passage, Place, places_line
 from reportrag.ingest.textmap import to_source
 
 CONTEXT_PARAGRAPHS = 1  # paragraphs shown before and after a citation
 MAX_PLACES = 100  # a very short quote ("the") stands everywhere: list the first ones only
-ALSO_SHOWN = 5  # "also at" places named in the text forms; the rest are counted (the JSON lists them all)
 _WORD = re.compile(r"\w+")
 # Folded reports kept in memory (a few MiB each). A corpus of at most this many reports is folded whole, once;
 # a larger one folds a report only when a lookup needs all of it (an anchor's sentences, the closest text to a
@@ -99,16 +98,9 @@ class Located:
         return (self.place.doc_title, *self.place.section)
 
     def also_at_line(self, label: Callable[[Place], str]) -> str:
-        """The other places, each ``label``-ed, as one line: the first ``ALSO_SHOWN`` named, the rest counted (a
-        standard paragraph repeated by a hundred reports would otherwise fill the page)."""
-        named = "; ".join(label(p) for p in self.also_at[:ALSO_SHOWN])
-        rest = self.also_at[ALSO_SHOWN:]
-        if not rest:
-            return named
-        least = "at least " if len(self.also_at) >= MAX_PLACES else ""
-        reports = len({p.doc_id for p in rest})
-        return (f"{named}; and {least}{len(rest)} more place{'s' * (len(rest) > 1)} in {reports} "
-                f"report{'s' * (reports > 1)}")
+        """The other places, each ``label``-ed, as one line: the first ``ALSO_SHOWN`` named, the rest counted."""
+        return places_line([(p.doc_id, label(p)) for p in self.also_at], ALSO_SHOWN,
+                           at_least=len(self.also_at) >= MAX_PLACES)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "ident": self.ident, "text": self.text, **self.place.to_json(),
