@@ -204,7 +204,7 @@ def _naming(sentences: list, margin: float, searcher: Searcher) -> bool:
             if m.start() == 0 or word in _NOT_NAMES or word.rstrip("'’s") in _NOT_NAMES:
                 continue
             lower = re.compile(rf"\b{re.escape(word)}\b")
-            if not any(lower.search(text) for text in texts):
+            if not any(word in text and lower.search(text) for text in texts):  # `in` first: C speed over the corpus
                 return True
     return False
 
