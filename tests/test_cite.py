@@ -391,6 +391,8 @@ def test_a_text_shared_by_many_reports_is_found_without_folding_them(reports, mo
     assert "; and 2 more places in 2 reports (--json lists them all)" in cite.format_text(by_id)
     assert "; and 2 more places in 2 reports</p>" in located_html(by_id)
     monkeypatch.setattr(places, "ALSO_SHOWN", 5)
+    assert large.find_quote(sentence, doc="cedaw-v002").places[0].place.doc_id == "cedaw-v002"  # --doc: checked
+    assert large.resolve_reference("concluding observations 36 (e)").passages  # every report's id checked
     assert len(large.reports._kept) == 0  # nothing folded so far
     assert large.lookup(verbatim.places[2].anchor).to_json() == whole.lookup(verbatim.places[2].anchor).to_json()
     closest = large.find_quote(changed)

@@ -181,17 +181,17 @@ def place_label(doc_title: str, section_label: str, paragraph: int) -> str:
 ALSO_SHOWN = 5  # other places named in the text forms; the rest are counted (the JSON lists them all)
 
 
-def places_line(places: list[tuple[str, str]], shown: int, *, at_least: bool = False) -> str:
+def places_line(places: list[tuple[str, str]], shown: int, *, at_least: bool = False, more: str = "") -> str:
     """(doc id, label) of other places as one line: the first ``shown`` named, the rest counted ("and 95 more
-    places in 95 reports"; ``at_least``: the list was cut), so a standard paragraph a hundred reports repeat does
-    not fill the page."""
+    places in 95 reports", then ``more``; ``at_least``: the list was cut), so a standard paragraph a hundred
+    reports repeat does not fill the page."""
     named = "; ".join(label for _, label in places[:shown])
     rest = places[shown:]
     if not rest:
         return named
     reports = len({doc_id for doc_id, _ in rest})
     return (f"{named}; and {'at least ' if at_least else ''}{len(rest)} more place{'s' * (len(rest) > 1)} in "
-            f"{reports} report{'s' * (reports > 1)}")
+            f"{reports} report{'s' * (reports > 1)}{more}")
 
 
 _NUMBERED_SECTION = re.compile(r"[IVXLC]+(?:\.[A-Z0-9]+)*")  # "VII.E", "II": a bare number reads "sec. VII.E"

@@ -3,7 +3,6 @@ one verdict and word diff, a reference with its passages."""
 
 from __future__ import annotations
 
-from reportrag.answers.citations import places
 from reportrag.answers.citations.places import ContextParagraph, Located
 from reportrag.answers.citations.quote_match import VERBATIM, VERBATIM_IN_PARTS, QuoteMatch
 from reportrag.answers.citations.references import Reference
@@ -40,8 +39,7 @@ def _format_located(r: Located, marks: list[tuple[int, int]] | None = None, chec
         lines.append(f"¶{c.number}  {text}")
     lines.append("")
     if r.also_at:
-        counted = len(r.also_at) > places.ALSO_SHOWN
-        lines.append("also at: " + r.also_at_line(lambda p: p.label) + (" (--json lists them all)" if counted else ""))
+        lines.append("also at: " + r.also_at_line(lambda p: p.label, more=" (--json lists them all)"))
     s = r.source
     where = f", line {s.line}" + (f"–{s.end_line}" if s.end_line and s.end_line != s.line else "") if s.line else ""
     lines.append(f"original file: {s.file}{where}" + (f" (characters {s.start}–{s.end})" if s.spans else ""))

@@ -51,8 +51,8 @@ def _resolve_anchor(view: CorpusView, ident: str, doc_id: str, number: int, dige
 
 def _rechunked(view: CorpusView, ident: str, doc_id: str, number: int) -> Located:
     """A passage id from an older chunking: its ¶ number still says where it stood."""
-    report = view.report(doc_id, f"passage id {ident!r}")
-    holder = next((p for p in report.passages if number in p.paragraphs), None)
+    view.known(doc_id, f"passage id {ident!r}")
+    holder = next((p for p in view.by_doc[doc_id] if number in p.paragraphs), None)
     if holder is None:
         raise UnknownCitation(f"cite: no passage {ident!r}, and {doc_id!r} has no ¶{number}; "
                               "run `reportrag search` to find passage ids")

@@ -97,10 +97,11 @@ class Located:
     def breadcrumb(self) -> tuple[str, ...]:
         return (self.place.doc_title, *self.place.section)
 
-    def also_at_line(self, label: Callable[[Place], str]) -> str:
-        """The other places, each ``label``-ed, as one line: the first ``ALSO_SHOWN`` named, the rest counted."""
+    def also_at_line(self, label: Callable[[Place], str], more: str = "") -> str:
+        """The other places, each ``label``-ed, as one line: the first ``ALSO_SHOWN`` named, the rest counted (then
+        ``more``)."""
         return places_line([(p.doc_id, label(p)) for p in self.also_at], ALSO_SHOWN,
-                           at_least=len(self.also_at) >= MAX_PLACES)
+                           at_least=len(self.also_at) >= MAX_PLACES, more=more)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "ident": self.ident, "text": self.text, **self.place.to_json(),
@@ -208,23 +209,29 @@ class CorpusView:
         is left out: the places where the closest text stands are listed from every report (``standing``)."""
         words = sorted({w for w in PLAIN.findall(text) if len(w) > 2}, key=len, reverse=True)[:8]
         if self.small or not words:
-            return [self.reports[doc_id] for doc_id in _distinct(list(self.documents), self.documents)]
+            return [self.reports[doc_id] for doc_id in self._first_with_text.values()]
         ranked = self._by_keyword(text) if self.keyword is not None else []
-        if ranked:  # a report and its identical copies score alike: the first in corpus order stands for them
-            best = {self._first_with_text[self.documents[doc_id].text] for doc_id in ranked}
+        if ranked:
+            best = set(self._standing_for(ranked))
         else:  # reading every report: a few hundred milliseconds at 500 reports
             held = {doc_id: sum(w in document.text for w in words) for doc_id, document in self.documents.items()}
             ranked = sorted((doc_id for doc_id in held if held[doc_id]), key=lambda d: -held[d])  # stable
-            best = set(_distinct(ranked, self.documents, LIKELY_REPORTS))
+            best = set(self._standing_for(ranked)[:LIKELY_REPORTS])
         return [self.reports[doc_id] for doc_id in self.documents if doc_id in best]
 
     @cached_property
     def _first_with_text(self) -> dict[str, str]:
-        """Each distinct report text → the first report in corpus order with it."""
+        """Each distinct report text → the first report in corpus order with it (str hashes are cached: each text is
+        hashed once)."""
         first: dict[str, str] = {}
         for doc_id, document in self.documents.items():
             first.setdefault(document.text, doc_id)
         return first
+
+    def _standing_for(self, doc_ids: list[str]) -> list[str]:
+        """``doc_ids`` in order, each replaced by the first report in corpus order with its very text, once: a
+        report and its identical copies score alike, so one stands for them all."""
+        return list(dict.fromkeys(self._first_with_text[self.documents[doc_id].text] for doc_id in doc_ids))
 
     def _by_keyword(self, text: str) -> list[str]:
         """The reports of the ``LIKELY_PASSAGES`` passages scoring best for ``text`` (above zero), best first."""
@@ -239,11 +246,16 @@ class CorpusView:
     def place(self, doc_id: str, start: int, end: int) -> Place:
         return place_in(self.documents[doc_id], self.by_doc[doc_id], start, end)
 
-    def report(self, doc_id: str, what: str) -> ReportView:
-        """The report ``what`` (the id, anchor or option the user typed) names, or a clear error."""
-        if doc_id not in self.reports:
+    def known(self, doc_id: str, what: str) -> None:
+        """A clear error unless the report ``what`` (the id, anchor or option the user typed) names is in the corpus;
+        folds nothing."""
+        if doc_id not in self.documents:
             raise UnknownCitation(f"cite: {what} names report {doc_id!r}, which is not in the index; "
-                                  f"reports: {', '.join(self.reports) or 'none'} (`reportrag docs` lists them)")
+                                  f"reports: {', '.join(self.documents) or 'none'} (`reportrag docs` lists them)")
+
+    def report(self, doc_id: str, what: str) -> ReportView:
+        """The report ``what`` names, folded, or a clear error (``known``)."""
+        self.known(doc_id, what)
         return self.reports[doc_id]
 
     def located(self, doc_id: str, start: int, end: int, *, kind: str, ident: str,
@@ -297,20 +309,6 @@ class FoldedReports(Mapping):
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._documents
-
-
-def _distinct(doc_ids: list[str], documents: Mapping[str, Document], limit: int | None = None) -> list[str]:
-    """``doc_ids`` in order, leaving out each whose text an earlier one has identically, at most ``limit``."""
-    seen: set[str] = set()
-    out = []
-    for doc_id in doc_ids:
-        text = documents[doc_id].text
-        if text not in seen:  # str hashes are cached: a report's text is hashed once
-            seen.add(text)
-            out.append(doc_id)
-            if len(out) == limit:
-                break
-    return out
 
 
 # ---------------------------------------------------------------- places in one document

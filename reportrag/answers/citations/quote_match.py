@@ -122,7 +122,8 @@ def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMat
     cut by ellipses, with every part verbatim, in order, close together → "verbatim in parts"; else the closest
     text (similarity 0–100, word diff); below ``FLOOR`` → not found, with the closest ones."""
     needle = _clean_quote(quote)
-    only = [view.report(doc, "--doc")] if doc else None
+    if doc:
+        view.known(doc, "--doc")
     parts = split_at_ellipses(needle)
     for reading, note in _readings(needle, parts):
         spans = view.standing(reading, doc)
@@ -132,7 +133,8 @@ def find_quote(view: CorpusView, quote: str, doc: str | None = None) -> QuoteMat
             many = f"the first {MAX_PLACES} of {len(spans)} places" if len(spans) > MAX_PLACES else ""
             return QuoteMatch(quote, found=True, exact=True, similarity=100.0, text=places[0].text, places=places,
                               note="; ".join(n for n in (note, many) if n))
-    reports = only or view.likely(needle)  # a large corpus: only the reports holding most of its words
+    # folded whole only now: the closest text is sought in the report asked about, or (a large corpus) the likely ones
+    reports = [view.report(doc, "--doc")] if doc else view.likely(needle)
     if len(parts) > 1:
         return _in_parts(view, reports, quote, parts, doc)
     return _closest(view, reports, quote, needle, doc)

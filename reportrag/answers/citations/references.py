@@ -64,7 +64,7 @@ def resolve_reference(view: CorpusView, text: str, doc: str | None = None) -> Re
     named, rest = _named_reports(view, query)
     doc_ids = [doc] if doc else (named or list(view.documents))
     for d in doc_ids:
-        view.report(d, "--doc")
+        view.known(d, "--doc")  # folding every report of a large corpus only to check its id would take minutes
     if _OBSERVATIONS.search(rest):
         return _observations(view, query, rest, doc_ids)
     return _section(view, query, rest, doc_ids)
