@@ -548,3 +548,19 @@ def test_a_valid_filter_is_checked_once_then_remembered(fake_searcher, monkeypat
     assert not tested
     with pytest.raises(BadFilter, match="Article 9"):
         filtering.check_filters(fake_searcher.corpus, Filters(section="Article 99"))
+
+
+def test_a_possessive_is_stripped_from_a_possible_name_but_a_final_s_is_not(fake_searcher):
+    """"Mays" is a surname, not the month "May" with an s: a sentence naming Mays names someone; one whose only
+    capitalised words are an office and "Children's" (a possessive of a word that names no one) does not."""
+    from types import SimpleNamespace
+
+    from reportrag.answers.evidence import _naming
+
+    passage = SimpleNamespace(doc_id="review")
+
+    def names(text: str) -> bool:
+        return _naming([SimpleNamespace(text=text, score=1.0, passage=passage)], 0.1, fake_searcher)
+
+    assert names("The Commission is chaired by Mays.")
+    assert not names("The post of the Commissioner for Children's Rights was created.")

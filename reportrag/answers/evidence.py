@@ -66,6 +66,7 @@ _ASKS_NAME = re.compile(r"\(name\)|\bwhat\s+(?:is|was|are|were)\s+the\s+names?\s
                         r"|\bwho\s+(?:is|was)\s+(?:the\s+)?(?:current|present|new|incumbent)\b|\bwho\s+currently\b",
                         re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:['’-][A-Za-z]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")  # "Children's" is "children"; "Mays" stays "mays"
 # capitalised words that name no one: titles, offices, bodies, documents, places' kinds, months
 _NOT_NAMES = {w.lower() for w in """
     Mr Mrs Ms Dr President Vice Prime Minister Deputy Chair Chairman Chairperson Chairwoman Head Director Secretary
@@ -201,7 +202,7 @@ def _naming(sentences: list, margin: float, searcher: Searcher) -> bool:
         texts = [documents[own].text, *(d.text for d in documents.values() if d.doc_id != own)]
         for m in _CAPITALISED.finditer(s.text):
             word = m.group().lower()
-            if m.start() == 0 or word in _NOT_NAMES or word.rstrip("'’s") in _NOT_NAMES:
+            if m.start() == 0 or word in _NOT_NAMES or _POSSESSIVE.sub("", word) in _NOT_NAMES:
                 continue
             lower = re.compile(rf"\b{re.escape(word)}\b")
             if not any(word in text and lower.search(text) for text in texts):  # `in` first: C speed over the corpus
