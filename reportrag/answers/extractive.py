@@ -14,11 +14,11 @@ under (``scope``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from reportrag.answers import context, evidence, language, observations, relevance, scope
+from reportrag.answers import context, each_report, evidence, language, observations, relevance, scope
 from reportrag.answers.comparisons import differences, with_other_report  # like with like: answers/comparisons.py
 from reportrag.answers.quotes import anchor, find_exact, normalized
 from reportrag.core.settings import AnswerSettings
@@ -69,6 +69,9 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
+    reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
+    if reports:
+        chosen = each_report.quoted(chosen, _best_in_each(searcher, text, vector, reports, filters, settings, model), settings)
     chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
@@ -137,6 +140,18 @@ def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> li
         seen.add(key)
         per_passage[s.passage.passage_id] = per_passage.get(s.passage.passage_id, 0) + 1
     return chosen
+
+
+def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tuple[str, ...], filters: Filters,
+                  settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, Sentence]:
+    """Each report's best sentence for the question, from its own search (``each_report``)."""
+    out = {}
+    for doc in reports:
+        hits = searcher.rank(text, vector, each_report.PER_REPORT, "hybrid+rerank", replace(filters, doc=doc))
+        sentences = score_sentences(searcher, text, vector, hits, settings, model)
+        if sentences:
+            out[doc] = sentences[0]
+    return out
 
 
 def _weak(sentences: list[Sentence], settings: AnswerSettings) -> str:

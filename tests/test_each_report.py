@@ -1,0 +1,69 @@
+"""A question asking to hear from each report is answered from each (reportrag/answers/each_report.py): which
+questions ask it, how a report's best sentence joins the quotes, and on the real reports, both sides quoted."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from reportrag.answers import extractive as answering
+from reportrag.answers.each_report import quoted, reports_asked
+from reportrag.core.settings import AnswerSettings
+from reportrag.retrieval.search import Filters
+from tests.checks import check_citations
+
+SENATE = "How many women are in the Senate according to each report?"
+
+
+@pytest.mark.parametrize("question", [
+    SENATE,
+    "What do both reports say about the death penalty?",
+    "Compare the figures on women in Parliament in the two reports",
+    "How do the reports' figures on crisis centres compare?",
+    "The review says 44.8 percent of judges are women and the CEDAW report says 54.7 per cent: which is right?",
+    "What does the other report say about shelters?",
+])
+def test_a_question_naming_both_reports_or_each_asks_for_each(fake_searcher, question):
+    assert set(reports_asked(question, fake_searcher, Filters())) == {"review", "cedaw"}
+
+
+@pytest.mark.parametrize("question", [
+    "What does the review say about shelters?",  # one report named
+    "How many women are judges?",
+    "When did Kazakhstan present its second Voluntary National Review?",  # "Review" names a report only with another
+])
+def test_other_questions_ask_for_no_report_in_particular(fake_searcher, question):
+    assert reports_asked(question, fake_searcher, Filters()) == ()
+
+
+def test_a_report_filter_overrules_each_report(fake_searcher):
+    assert reports_asked(SENATE, fake_searcher, Filters(doc="cedaw")) == ()
+
+
+def _sentence(doc: str, score: float) -> SimpleNamespace:
+    return SimpleNamespace(passage=SimpleNamespace(doc_id=doc), score=score)
+
+
+def test_each_report_s_best_takes_the_place_of_the_weakest_quote_of_a_report_quoted_twice():
+    settings = AnswerSettings(max_quotes=3, min_answer_relevance=0.15)
+    a1, a2, a3 = _sentence("cedaw", 0.9), _sentence("cedaw", 0.6), _sentence("cedaw", 0.5)
+    other = _sentence("review", 0.2)
+    assert quoted([a1, a2, a3], {"cedaw": a1, "review": other}, settings) == [a1, a2, other]
+    assert quoted([a1], {"cedaw": a1, "review": other}, settings) == [a1, other]
+    # below the floor a whole answer is held to, a report's best sentence is not quoted
+    assert quoted([a1], {"review": _sentence("review", 0.1)}, settings) == [a1]
+
+
+def test_each_report_is_quoted_when_the_question_asks_for_each(quality_searcher):
+    """With the default model, the search across both reports found CEDAW passages only (the review's came eleventh),
+    and the answer quoted one side. (The fast model's quote choice takes the other report's best sentence within a
+    wide margin of the best, so it quoted both sides before, too.)"""
+    searcher = quality_searcher
+    result = answering.answer(searcher, SENATE)
+    check_citations(searcher, result)
+    assert {c.place.doc_id for c in result.citations} == {"review", "cedaw"}
+    assert any("18.8 percent" in c.quote for c in result.citations if c.place.doc_id == "review")
+    assert len(result.citations) <= answering.DEFAULTS.max_quotes
+    one = answering.answer(searcher, SENATE, filters=Filters(doc="cedaw"))
+    assert {c.place.doc_id for c in one.citations} == {"cedaw"}
