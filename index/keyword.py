@@ -64,6 +64,12 @@ def query_tokens(query: str) -> list[str]:
     return tokens + [v for t in tokens for v in sorted(_VARIANTS.get(t, ())) if v != t]
 
 
+def with_spellings(tokens: list[str]) -> set[str]:
+    """``tokens`` and the other spellings of any transliterated word among them: a sentence saying "Majilis" carries
+    the question's "Mazhilis" (what the answer step checks a sentence for)."""
+    return set(tokens).union(*(_VARIANTS.get(t, ()) for t in tokens))
+
+
 def _number(value: str) -> str:
     """1,472 → 1472 (thousands separators go; a decimal comma or point stays: 16,6 / 72.1)."""
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+", value):

@@ -214,3 +214,16 @@ def test_judges_district_against_district_is_noted_never_against_another_court(s
     assert result.differences, "the district courts' 53.8 and 54.7 per cent are the same measure"
     for note in result.differences:
         assert "44.8" not in note and "48.4" not in note  # regional vs Supreme Court: different bodies
+
+
+def test_a_sentence_spelling_majilis_carries_the_question_s_mazhilis():
+    """The answer step's word checks (the evidence check, coverage of the question's words) see the reports'
+    transliterations as one word, as the keyword search does: "Mazhilis" asked, "Majilis" written."""
+    from reportrag.index.keyword import tokenize
+    from reportrag.retrieval.term_stats import TermStats, token_set
+
+    mazhilis = tokenize("Mazhilis")
+    assert set(mazhilis) <= token_set(OPENS_ARTICLE_7A)
+    stats = TermStats.over([OPENS_ARTICLE_7A, MAZHILIS_REVIEW])
+    assert stats.coverage(mazhilis, OPENS_ARTICLE_7A) == 1.0
+    assert not set(tokenize("maslikhats")) <= token_set(OPENS_ARTICLE_7A)  # no other word for it

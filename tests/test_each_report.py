@@ -67,3 +67,13 @@ def test_each_report_is_quoted_when_the_question_asks_for_each(quality_searcher)
     assert len(result.citations) <= answering.DEFAULTS.max_quotes
     one = answering.answer(searcher, SENATE, filters=Filters(doc="cedaw"))
     assert {c.place.doc_id for c in one.citations} == {"cedaw"}
+
+
+def test_the_mazhilis_asked_of_each_report_is_found_as_the_cedaw_report_spells_it(quality_searcher):
+    """The CEDAW report writes "Majilis": its passages were found (the keyword search knows the spellings) but the
+    evidence check looked for "Mazhilis" in them, and the answer said no passage speaks of the Mazhilis."""
+    result = answering.answer(quality_searcher, "How many women are there in the Mazhilis according to each report?")
+    assert result.answered, result.reason
+    check_citations(quality_searcher, result)
+    assert {c.place.doc_id for c in result.citations} == {"review", "cedaw"}
+    assert any("27.1 percent" in c.quote for c in result.citations)

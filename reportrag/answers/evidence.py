@@ -120,10 +120,6 @@ def term_stats(searcher: Searcher) -> TermStats:
     return searcher.corpus.term_stats
 
 
-def shared_terms(a: str, b: str) -> int:
-    return len(token_set(a) & token_set(b))
-
-
 def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
            settings: AnswerSettings = AnswerSettings()) -> str:
     """Why the evidence does not answer the question, or "" when it does."""

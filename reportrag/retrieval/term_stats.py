@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from reportrag.index.keyword import Postings, tokenize
+from reportrag.index.keyword import Postings, tokenize, with_spellings
 
 IDF_KEPT = 1 << 16  # terms whose weight is remembered: questions reuse a few thousand words
 
@@ -71,4 +71,4 @@ class TermStats:
 def token_set(text: str) -> frozenset[str]:
     """The report sentences an answer weighs recur from request to request: tokenized once (a third of an
     answer's own work before)."""
-    return frozenset(tokenize(text))
+    return frozenset(with_spellings(tokenize(text)))
