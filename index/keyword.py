@@ -52,9 +52,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-# The same Kazakh word, transliterated differently by the two reports ("Mazhilis" in the review, "Majilis" in the
-# CEDAW report): a query naming one also finds the other. Query side only, so no index needs rebuilding.
-_SPELLED_ALIKE = [{"mazhili", "majili", "majli", "mazhli"}, {"maslikhat", "maslihat"}, {"akimat", "akimiat"}]
+# The same word written differently by the two reports: a Kazakh word transliterated ("Mazhilis" in the review,
+# "Majilis" in the CEDAW report) or an office renamed in translation (the review's "Ombudsman" is the CEDAW report's
+# "Ombudsperson"). A query naming one also finds the other. Query side only, so no index needs rebuilding.
+_SPELLED_ALIKE = [{"mazhili", "majili", "majli", "mazhli"}, {"maslikhat", "maslihat"}, {"akimat", "akimiat"},
+                  {"kurultai", "kuryltay"}, {"ombudsman", "ombudsperson"}]
 _VARIANTS = {t: group for group in _SPELLED_ALIKE for t in group}
 
 

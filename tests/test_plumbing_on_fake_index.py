@@ -564,3 +564,13 @@ def test_a_possessive_is_stripped_from_a_possible_name_but_a_final_s_is_not(fake
 
     assert names("The Commission is chaired by Mays.")
     assert not names("The post of the Commissioner for Children's Rights was created.")
+
+
+def test_a_word_the_other_report_writes_differently_is_found_by_keyword(fake_searcher):
+    """The review never writes "Ombudsperson" (the CEDAW report's word) nor "Kuryltay" but once: a keyword search for
+    either finds the review's "Ombudsman" and "Kurultai"."""
+    review = Filters(doc="review")
+    hits = fake_searcher.search("Ombudsperson", k=5, mode="keyword", filters=review)
+    assert hits and all("Ombudsman" in h.passage.text for h in hits)
+    hits = fake_searcher.search("Kuryltay", k=5, mode="keyword", filters=review)
+    assert len(hits) == 5 and all("Kurultai" in h.passage.text for h in hits)
