@@ -7,10 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from reportrag.answers import export
 from reportrag.answers import extractive as answering
-from reportrag.answers.each_report import quoted, reports_asked
+from reportrag.answers.each_report import quoted, reports_asked, unquoted
 from reportrag.core.settings import AnswerSettings
 from reportrag.retrieval.search import Filters
+from reportrag.skins.web.html import answer_html, esc
 from tests.checks import check_citations
 
 SENATE = "How many women are in the Senate according to each report?"
@@ -46,13 +48,27 @@ def _sentence(doc: str, score: float) -> SimpleNamespace:
 
 
 def test_each_report_s_best_takes_the_place_of_the_weakest_quote_of_a_report_quoted_twice():
-    settings = AnswerSettings(max_quotes=3, min_answer_relevance=0.15)
+    settings = AnswerSettings(max_quotes=3, min_answer_relevance=0.15, min_relevance=0.4)
     a1, a2, a3 = _sentence("cedaw", 0.9), _sentence("cedaw", 0.6), _sentence("cedaw", 0.5)
-    other = _sentence("review", 0.2)
-    assert quoted([a1, a2, a3], {"cedaw": a1, "review": other}, settings) == [a1, a2, other]
-    assert quoted([a1], {"cedaw": a1, "review": other}, settings) == [a1, other]
-    # below the floor a whole answer is held to, a report's best sentence is not quoted
-    assert quoted([a1], {"review": _sentence("review", 0.1)}, settings) == [a1]
+    other = _sentence("review", 0.45)
+    assert quoted([a1, a2, a3], {"cedaw": (a1, ""), "review": (other, "")}, settings) == [a1, a2, other]
+    assert quoted([a1], {"cedaw": (a1, ""), "review": (other, "")}, settings) == [a1, other]
+    # below the floor any second quote is held to, or failing the evidence check, a report's best is not quoted
+    assert quoted([a1], {"review": (_sentence("review", 0.3), "")}, settings) == [a1]
+    assert quoted([a1], {"review": (None, "The reports do not appear to address this: …")}, settings) == [a1]
+
+
+def test_a_report_asked_for_and_not_quoted_is_named_with_why(fake_searcher):
+    settings = AnswerSettings(min_answer_relevance=0.15, min_relevance=0.4)
+    a1 = _sentence("cedaw", 0.9)
+    why = "The reports do not appear to address this: no passage found speaks of GRECO together with the rest."
+    assert unquoted(("cedaw", "review"), {"review": (None, why)}, [a1], fake_searcher.documents, settings) == (
+        "Annual Review 2022 does not appear to address this: no passage found speaks of GRECO together with the rest.",)
+    weak = {"review": (_sentence("review", 0.23), "")}
+    assert unquoted(("cedaw", "review"), weak, [a1], fake_searcher.documents, settings) == (
+        ("Annual Review 2022 does not appear to address this: its closest sentence is unlikely to answer "
+         "(relevance 0.23)."),)
+    assert unquoted(("cedaw",), {}, [a1], fake_searcher.documents, settings) == ()
 
 
 def test_each_report_is_quoted_when_the_question_asks_for_each(quality_searcher):
@@ -77,3 +93,16 @@ def test_the_mazhilis_asked_of_each_report_is_found_as_the_cedaw_report_spells_i
     check_citations(quality_searcher, result)
     assert {c.place.doc_id for c in result.citations} == {"review", "cedaw"}
     assert any("27.1 percent" in c.quote for c in result.citations)
+
+
+def test_a_report_that_does_not_address_what_each_report_is_asked_is_said_so_not_quoted(quality_searcher):
+    """The CEDAW report never names GRECO: its closest sentence ("the recommendations in paragraphs 42 (c), (d) and
+    (e) of the Committee's concluding observations are being fulfilled") was quoted beside the review's answer."""
+    result = answering.answer(quality_searcher, "What does each report say about the GRECO recommendations?")
+    check_citations(quality_searcher, result)
+    assert result.answered and {c.place.doc_id for c in result.citations} == {"review"}
+    assert result.notes == (("CEDAW 6th periodic report does not appear to address this: no passage found speaks of "
+                             "GRECO together with the rest of the question."),)
+    assert result.to_json()["notes"] == list(result.notes)
+    assert result.notes[0] in export.to_markdown(result)
+    assert esc(result.notes[0]) in answer_html(result)

@@ -16,12 +16,16 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from reportrag.core.records import Document
     from reportrag.core.settings import AnswerSettings
     from reportrag.retrieval.search import Filters, Searcher
 
 # "both reports", "the two reports", "each report", "either report", "the reports' figures", "the other report"
 _EACH = re.compile(r"\b(?:both|two|each|either)\s+(?:of\s+the\s+)?reports?\b|\bthe\s+other\s+report\b|\breports['’]"
                    r"|\baccording\s+to\s+(?:each|both)\b", re.I)
+_ABSTAINS = "The reports do not appear to address this: "  # how evidence.assess opens a reason
 MAX_REPORTS = 4  # past this many reports in scope, "each report" names too many to read one by one: name them (--doc)
 PER_REPORT = 3  # passages searched in each report asked for
 
@@ -42,12 +46,13 @@ def reports_asked(question: str, searcher: Searcher, filters: Filters) -> tuple[
 
 
 def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:
-    """``chosen`` (best first) with the best sentence of each report asked for (``best_of``: found in that report's
-    own search) that it does not quote, when its relevance reaches ``min_answer_relevance``; each added one takes
-    the place of the weakest quote of a report quoted more than once, so the answer keeps to ``max_quotes``."""
+    """``chosen`` (best first) with the best sentence of each report asked for (``best_of``: doc id → its best
+    sentence in that report's own search, or None and why) that it does not quote, when that sentence's relevance
+    reaches ``floor``; each added one takes the place of the weakest quote of a report quoted more than once, so
+    the answer keeps to ``max_quotes``."""
     out = list(chosen)
-    for doc, best in best_of.items():
-        if any(s.passage.doc_id == doc for s in out) or best.score < (settings.min_answer_relevance or 0.0):
+    for doc, (best, _) in best_of.items():
+        if best is None or any(s.passage.doc_id == doc for s in out) or best.score < floor(settings):
             continue
         if len(out) >= settings.max_quotes:
             counts = {d: sum(s.passage.doc_id == d for s in out) for d in {s.passage.doc_id for s in out}}
@@ -57,3 +62,27 @@ def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:
             out.remove(weakest)
         out.append(best)
     return out
+
+
+def floor(settings: AnswerSettings) -> float:
+    """A report's best sentence is quoted as any quote beside the best one is: at ``min_relevance`` at least (the
+    "Congress of Leaders of World and Traditional Religions" asked of both reports, the CEDAW report's closest
+    sentence, on a communication to the Committee, rated 0.2)."""
+    return max(settings.min_answer_relevance or 0.0, settings.min_relevance or 0.0)
+
+
+def unquoted(reports: tuple[str, ...], best_of: dict, chosen: list, documents: Mapping[str, Document],
+             settings: AnswerSettings) -> tuple[str, ...]:
+    """A note for each report asked for that the answer does not quote: what the user asked of it is not there, and
+    saying so is part of the answer ("according to each report" answered from one report alone reads as both
+    agreeing)."""
+    notes = []
+    for doc in reports:
+        if any(s.passage.doc_id == doc for s in chosen):
+            continue
+        best, why = best_of.get(doc, (None, ""))
+        if best is not None:
+            why = f"its closest sentence is unlikely to answer (relevance {best.score:.2f})"
+        why = why.removeprefix(_ABSTAINS).rstrip(".") or "no passage of it matches the question"
+        notes.append(f"{documents[doc].info.short_title} does not appear to address this: {why}.")
+    return tuple(notes)

@@ -53,7 +53,7 @@ def to_markdown(answer: Answer) -> str:
         flag = "" if s.verified else f" _(unverified: {s.note or 'not found in the cited passage'})_"
         lines.append(f"> “{s.text}”{marks}{flag}")
         lines.append("")
-    for note in answer.differences:
+    for note in (*answer.differences, *answer.notes):
         lines += [f"_{note}_", ""]
     for c in answer.citations:
         also = "".join(f"; also at {other.print_label}" for other in c.also_at)
@@ -109,7 +109,7 @@ def _add_answer(doc, answer: Answer) -> None:
             para.add_run("".join(f"[{n}]" for n in s.citations)).bold = True
             if not s.verified:
                 para.add_run(f" (unverified: {s.note or 'not found in the cited passage'})").italic = True
-        for note in answer.differences:
+        for note in (*answer.differences, *answer.notes):
             doc.add_paragraph(note).runs[0].italic = True
         doc.add_heading("Sources", level=2)
         for c in answer.citations:

@@ -70,8 +70,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
-    if reports:
-        chosen = each_report.quoted(chosen, _best_in_each(searcher, text, vector, reports, filters, settings, model), settings)
+    best_of = _best_in_each(searcher, text, vector, reports, filters, settings, model) if reports else {}
+    chosen = each_report.quoted(chosen, best_of, settings)
     chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
@@ -81,6 +81,7 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
         citations=citations,
         closest=tuple(hits),
         differences=differences(searcher, citations),
+        notes=each_report.unquoted(reports, best_of, chosen, searcher.documents, settings),
     )
 
 
@@ -143,14 +144,15 @@ def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> li
 
 
 def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tuple[str, ...], filters: Filters,
-                  settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, Sentence]:
-    """Each report's best sentence for the question, from its own search (``each_report``)."""
+                  settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, tuple[Sentence | None, str]]:
+    """Each report's best sentence for the question, from its own search (``each_report``), or none and why: the
+    evidence check on that report's passages alone ("GRECO" asked, and one report never names it)."""
     out = {}
     for doc in reports:
         hits = searcher.rank(text, vector, each_report.PER_REPORT, "hybrid+rerank", replace(filters, doc=doc))
         sentences = score_sentences(searcher, text, vector, hits, settings, model)
-        if sentences:
-            out[doc] = sentences[0]
+        reason = evidence.assess(text, sentences, hits, searcher, settings)
+        out[doc] = (None, reason) if reason else (sentences[0], "")
     return out
 
 

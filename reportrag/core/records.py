@@ -363,6 +363,7 @@ class Answer:
     citations: tuple[Citation, ...]
     closest: tuple[Hit, ...] = ()  # the passages searched (shown instead of an answer when abstaining)
     differences: tuple[str, ...] = ()  # where the reports give different figures, each side cited
+    notes: tuple[str, ...] = ()  # a report the question asks for that the answer cannot quote, and why
     reason: str = ""  # why the reports do not appear to answer
     method: str = "extractive"  # or "generated:<model>"
     filters: tuple[tuple[str, str], ...] = ()  # the search filters that were set: (("doc", "cedaw"), …)
@@ -387,6 +388,7 @@ class Answer:
             "statements": [s.to_json() for s in self.statements],
             "citations": [c.to_json() for c in self.citations],
             "differences": list(self.differences),
+            "notes": list(self.notes),
             "closest": [h.to_json() for h in self.closest],
             "filters": {**dict.fromkeys(FILTER_FIELDS), **dict(self.filters)},
             "scope": self.scope,

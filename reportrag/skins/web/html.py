@@ -68,7 +68,7 @@ def answer_html(answer: Answer) -> str:
         )
         flag = "" if s.verified else f' <span class="rr-unverified">(unverified: {esc(s.note or "not in the cited passage")})</span>'
         parts.append(f"<blockquote>“{esc(s.text)}” {marks}{flag}</blockquote>")
-    for note in answer.differences:
+    for note in (*answer.differences, *answer.notes):
         parts.append(f"<p><em>{esc(note)}</em></p>")
     sources = "".join(f"<li>[{c.n}] {esc(c.place.print_label)} — {verbatim_html(c.verified)}{relevance_html(c)}</li>"
                       for c in answer.citations)
