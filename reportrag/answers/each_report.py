@@ -2,18 +2,20 @@
 other report", or two reports named) is answered from each of them: its best passages are searched report by report,
 and each report's best sentence is quoted.
 
-Without it, "How many women are in the Senate according to each report?" found eight CEDAW passages and quoted one
-side only: the search ranks passages, not reports, and the review's passage came eleventh. The other report's sentence
-is found in that report's own search and rated among that report's sentences alone (a passage the search across all
-reports ranked eleventh is that report's first), and it is held to the floor a whole answer is held to
-(``min_answer_relevance``), not to a margin from the best: the user asked for that report, and a weaker sentence that
-still speaks to the question is what that report says.
+Without it, "How many women are in the Senate according to each report?" found ten CEDAW passages first and quoted
+one side only: the search ranks passages, not reports, and the review's passage came eleventh. A report's sentence is
+found in that report's own search and rated among that report's sentences alone (a passage the search across all
+reports ranked eleventh is that report's first). It is quoted when it passes the evidence check on that report's
+passages and reaches the relevance any second quote must reach, not a margin from the best: the user asked for that
+report. A report asked for that the answer cannot quote is named, with why (``Answer.notes``).
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+from reportrag.answers.evidence import NOT_ADDRESSED
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 # "both reports", "the two reports", "each report", "either report", "the reports' figures", "the other report"
 _EACH = re.compile(r"\b(?:both|two|each|either)\s+(?:of\s+the\s+)?reports?\b|\bthe\s+other\s+report\b|\breports['’]"
                    r"|\baccording\s+to\s+(?:each|both)\b", re.I)
-_ABSTAINS = "The reports do not appear to address this: "  # how evidence.assess opens a reason
 MAX_REPORTS = 4  # past this many reports in scope, "each report" names too many to read one by one: name them (--doc)
 PER_REPORT = 3  # passages searched in each report asked for
 
@@ -65,9 +66,9 @@ def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:
 
 
 def floor(settings: AnswerSettings) -> float:
-    """A report's best sentence is quoted as any quote beside the best one is: at ``min_relevance`` at least (the
-    "Congress of Leaders of World and Traditional Religions" asked of both reports, the CEDAW report's closest
-    sentence, on a communication to the Committee, rated 0.2)."""
+    """A report's best sentence is quoted as any quote beside the best one is: at ``min_relevance`` at least ("What
+    do both reports say about carbon neutrality?": the CEDAW report's closest sentence, on its voluntary national
+    review of the SDGs, rated 0.23)."""
     return max(settings.min_answer_relevance or 0.0, settings.min_relevance or 0.0)
 
 
@@ -83,6 +84,6 @@ def unquoted(reports: tuple[str, ...], best_of: dict, chosen: list, documents: M
         best, why = best_of.get(doc, (None, ""))
         if best is not None:
             why = f"its closest sentence is unlikely to answer (relevance {best.score:.2f})"
-        why = why.removeprefix(_ABSTAINS).rstrip(".") or "no passage of it matches the question"
+        why = why.removeprefix(NOT_ADDRESSED).rstrip(".") or "no passage of it matches the question"
         notes.append(f"{documents[doc].info.short_title} does not appear to address this: {why}.")
     return tuple(notes)

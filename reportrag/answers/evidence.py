@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from reportrag.retrieval.search import Searcher
     from reportrag.retrieval.term_stats import TermStats
 
+NOT_ADDRESSED = "The reports do not appear to address this: "  # how every reason below opens
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # "When was …", "On what date …", "Since what year …", "Which year …": the answer is a date (a "when" inside the
 # question, as in "answerable when they mistreat …", asks for none)
@@ -133,21 +134,21 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
         missing = [t for t in specific if t not in found and t not in _names(sentences, searcher)] or specific
         shown = [w for w in _WORD.findall(question) if any(t in missing for t in tokenize(w))]
         return (
-            "The reports do not appear to address this: no passage found speaks of "
+            f"{NOT_ADDRESSED}no passage found speaks of "
             f"{', '.join(dict.fromkeys(shown))} together with the rest of the question."
         )
     year = _year_apart_from_topic(question, specific, sentences, searcher, settings.year_topic_share)
     if year:
         return (
-            "The reports do not appear to address this: the passages found do not give "
+            f"{NOT_ADDRESSED}the passages found do not give "
             f"{year} for what the question asks about."
         )
     if _ASKS_DATE.search(question) and not _dated(sentences, settings.quote_margin or 0.0):
-        return "The reports do not appear to address this: the passages found give no date for it."
+        return f"{NOT_ADDRESSED}the passages found give no date for it."
     if _ASKS_NAME.search(question) and not _naming(sentences, settings.quote_margin or 0.0, searcher):
-        return "The reports do not appear to address this: the passages found name no one for it."
+        return f"{NOT_ADDRESSED}the passages found name no one for it."
     if max(s.cosine for s in sentences) < settings.min_cosine:
-        return "The reports do not appear to address this: no passage is close enough to quote."
+        return f"{NOT_ADDRESSED}no passage is close enough to quote."
     return ""
 
 

@@ -70,7 +70,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
-    best_of = _best_in_each(searcher, text, vector, reports, filters, settings, model) if reports else {}
+    unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
+    best_of = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
     chosen = each_report.quoted(chosen, best_of, settings)
     chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
@@ -158,7 +159,7 @@ def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tu
 
 def _weak(sentences: list[Sentence], settings: AnswerSettings) -> str:
     if sentences and sentences[0].score < settings.min_answer_relevance:
-        return ("The reports do not appear to address this: the closest sentences found are unlikely to answer it "
+        return (f"{evidence.NOT_ADDRESSED}the closest sentences found are unlikely to answer it "
                 f"(relevance {sentences[0].score:.2f}).")
     return ""
 

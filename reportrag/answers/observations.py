@@ -265,7 +265,7 @@ def _unanswered(searcher: Searcher, question: str, text: str, vector: np.ndarray
     nearest = sorted(sorted(answered, key=lambda r: abs(_order(r)[0] - number))[:4], key=_order)
     where = (f"the nearest paragraphs answered: {', '.join(nearest)}" if nearest
              else "no passage searched answers any paragraph of them")
-    reason = ("The reports do not appear to address this: no passage responds to paragraph "
+    reason = (f"{evidence.NOT_ADDRESSED}no passage responds to paragraph "
               f"{', '.join(wanted)} of the Committee's concluding observations ({where}).")
     hits = searcher.rank(text, vector, settings.search_depth, "hybrid+rerank", filters)
     return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
