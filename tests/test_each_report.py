@@ -9,7 +9,7 @@ import pytest
 
 from reportrag.answers import export
 from reportrag.answers import extractive as answering
-from reportrag.answers.each_report import quoted, reports_asked, unquoted
+from reportrag.answers.each_report import asked_of_one, quoted, reports_asked, unquoted
 from reportrag.core.settings import AnswerSettings
 from reportrag.retrieval.search import Filters
 from reportrag.skins.web.html import answer_html, esc
@@ -106,3 +106,28 @@ def test_a_report_that_does_not_address_what_each_report_is_asked_is_said_so_not
     assert result.to_json()["notes"] == list(result.notes)
     assert result.notes[0] in export.to_markdown(result)
     assert esc(result.notes[0]) in answer_html(result)
+
+
+def test_one_report_is_asked_the_question_without_the_reports_it_names_nor_a_comparison_s_figures():
+    both = ("review", "cedaw")
+    assert asked_of_one("How does the review compare with the CEDAW report on crisis centres?", both).split() == [
+        "How", "does", "the", "compare", "with", "the", "report", "on", "crisis", "centres?"]
+    assert asked_of_one("The review says 44.8 percent of judges are women and the CEDAW report says 54.7 per cent: "
+                        "which is right?", both).split() == [
+        "The", "says", "of", "judges", "are", "women", "and", "the", "report", "says", ":", "which", "is", "right?"]
+    # not a comparison: its figures and years are what each report is asked about
+    assert asked_of_one("How many women sat in the Senate in 2023 according to each report?", both) == (
+        "How many women sat in the Senate in 2023 according to each report?")
+
+
+def test_a_comparison_naming_both_reports_and_their_figures_is_answered_from_both(quality_searcher):
+    """The review was asked for "CEDAW" and for the CEDAW report's 54.7 per cent: its passages held neither, and
+    the answer said the review does not address the share of women judges it gives (44.8 percent)."""
+    result = answering.answer(quality_searcher, "The review says 44.8 percent of judges are women and the CEDAW "
+                                                "report says 54.7 per cent: which is right?")
+    check_citations(quality_searcher, result)
+    assert not result.notes, result.notes
+    assert any("44.8 percent" in c.quote for c in result.citations if c.place.doc_id == "review")
+    assert any("54.7 per cent" in c.quote for c in result.citations if c.place.doc_id == "cedaw")
+    crisis = answering.answer(quality_searcher, "How does the review compare with the CEDAW report on crisis centres?")
+    assert not crisis.notes and {c.place.doc_id for c in crisis.citations} == {"review", "cedaw"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from reportrag.answers.evidence import NOT_ADDRESSED
+from reportrag.answers.evidence import NOT_ADDRESSED, compares
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # "both reports", "the two reports", "each report", "either report", "the reports' figures", "the other report"
 _EACH = re.compile(r"\b(?:both|two|each|either)\s+(?:of\s+the\s+)?reports?\b|\bthe\s+other\s+report\b|\breports['’]"
                    r"|\baccording\s+to\s+(?:each|both)\b", re.I)
+_FIGURES = re.compile(r"\d[\d,.]*\s*(?:%|per\s*cent|percent)?", re.I)
 MAX_REPORTS = 4  # past this many reports in scope, "each report" names too many to read one by one: name them (--doc)
 PER_REPORT = 3  # passages searched in each report asked for
 
@@ -44,6 +45,17 @@ def reports_asked(question: str, searcher: Searcher, filters: Filters) -> tuple[
         return in_scope if len(in_scope) > 1 else ()
     named = tuple(d for d in in_scope if re.search(rf"\b{re.escape(d)}\b", question, re.I))
     return named if len(named) > 1 else ()
+
+
+def asked_of_one(question: str, reports: tuple[str, ...]) -> str:
+    """The question as one report's own passages are searched and checked for it: without the reports it names
+    ("How does the review compare with the CEDAW report on crisis centres?" asks the review about crisis centres,
+    not about "CEDAW", which the evidence check would look for in the review's passages), and, in a comparison,
+    without its figures ("the review says 44.8 percent … the CEDAW report says 54.7 per cent": each report gives
+    its own)."""
+    for doc in reports:
+        question = re.sub(rf"\b{re.escape(doc)}\b", "", question, flags=re.I)
+    return _FIGURES.sub("", question) if compares(question) else question
 
 
 def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:

@@ -147,12 +147,15 @@ def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> li
 def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tuple[str, ...], filters: Filters,
                   settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, tuple[Sentence | None, str]]:
     """Each report's best sentence for the question, from its own search (``each_report``), or none and why: the
-    evidence check on that report's passages alone ("GRECO" asked, and one report never names it)."""
-    out = {}
+    evidence check on that report's passages alone ("GRECO" asked, and one report never names it). Within one
+    report the question is asked without the reports it names (``each_report.asked_of_one``)."""
+    out, asked = {}, each_report.asked_of_one(text, tuple(searcher.documents))  # at most MAX_REPORTS
+    if asked != text:
+        vector = searcher.embedder.encode([asked])[0]
     for doc in reports:
-        hits = searcher.rank(text, vector, each_report.PER_REPORT, "hybrid+rerank", replace(filters, doc=doc))
-        sentences = score_sentences(searcher, text, vector, hits, settings, model)
-        reason = evidence.assess(text, sentences, hits, searcher, settings)
+        hits = searcher.rank(asked, vector, each_report.PER_REPORT, "hybrid+rerank", replace(filters, doc=doc))
+        sentences = score_sentences(searcher, asked, vector, hits, settings, model)
+        reason = evidence.assess(asked, sentences, hits, searcher, settings)
         out[doc] = (None, reason) if reason else (sentences[0], "")
     return out
 
