@@ -13,9 +13,10 @@ report. A report asked for that the answer cannot quote is named, with why (``An
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from reportrag.answers.evidence import NOT_ADDRESSED, compares
+from reportrag.answers.evidence import NOT_ADDRESSED, carrying, compares, specific_terms
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -58,14 +59,38 @@ def asked_of_one(question: str, reports: tuple[str, ...]) -> str:
     return _FIGURES.sub("", question) if compares(question) else question
 
 
-def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:
-    """``chosen`` (best first) with the best sentence of each report asked for (``best_of``: doc id → its best
-    sentence in that report's own search, or None and why) that it does not quote, when that sentence's relevance
-    reaches ``floor``; each added one takes the place of the weakest quote of a report quoted more than once, so
-    the answer keeps to ``max_quotes``."""
+@dataclass(frozen=True)
+class Pick:
+    """What one report's own search gives to quote: its sentence and the relevance that sentence must reach, or no
+    sentence and why."""
+
+    sentence: Any = None
+    least: float = 0.0
+    reason: str = ""
+
+
+def pick(asked: str, sentences: list, reason: str, searcher: Searcher, settings: AnswerSettings) -> Pick:
+    """One report's sentence to quote, best first among ``sentences`` (its own search, rated among themselves):
+    none when the evidence check gave ``reason``; else the best that carries every term the question names ("the
+    Senate"), which the evidence check vouches for, held to the floor a whole answer is held to
+    (``min_answer_relevance``); else the best, held to ``min_relevance``, the floor of any second quote ("What do
+    both reports say about carbon neutrality?": the CEDAW report's closest sentence, on its voluntary national
+    review of the SDGs, rated 0.23)."""
+    if reason:
+        return Pick(reason=reason)
+    named = carrying(asked, sentences, searcher) if specific_terms(asked) else []
+    if named:
+        return Pick(named[0], settings.min_answer_relevance or 0.0)
+    return Pick(sentences[0], max(settings.min_answer_relevance or 0.0, settings.min_relevance or 0.0))
+
+
+def quoted(chosen: list, picks: dict[str, Pick], settings: AnswerSettings) -> list:
+    """``chosen`` (best first) with each report's pick that it does not quote, when the pick reaches its floor; each
+    added one takes the place of the weakest quote of a report quoted more than once, so the answer keeps to
+    ``max_quotes``."""
     out = list(chosen)
-    for doc, (best, _) in best_of.items():
-        if best is None or any(s.passage.doc_id == doc for s in out) or best.score < floor(settings):
+    for doc, p in picks.items():
+        if p.sentence is None or any(s.passage.doc_id == doc for s in out) or p.sentence.score < p.least:
             continue
         if len(out) >= settings.max_quotes:
             counts = {d: sum(s.passage.doc_id == d for s in out) for d in {s.passage.doc_id for s in out}}
@@ -73,19 +98,12 @@ def quoted(chosen: list, best_of: dict, settings: AnswerSettings) -> list:
             if weakest is None:
                 continue
             out.remove(weakest)
-        out.append(best)
+        out.append(p.sentence)
     return out
 
 
-def floor(settings: AnswerSettings) -> float:
-    """A report's best sentence is quoted as any quote beside the best one is: at ``min_relevance`` at least ("What
-    do both reports say about carbon neutrality?": the CEDAW report's closest sentence, on its voluntary national
-    review of the SDGs, rated 0.23)."""
-    return max(settings.min_answer_relevance or 0.0, settings.min_relevance or 0.0)
-
-
-def unquoted(reports: tuple[str, ...], best_of: dict, chosen: list, documents: Mapping[str, Document],
-             settings: AnswerSettings) -> tuple[str, ...]:
+def unquoted(reports: tuple[str, ...], picks: dict[str, Pick], chosen: list,
+             documents: Mapping[str, Document]) -> tuple[str, ...]:
     """A note for each report asked for that the answer does not quote: what the user asked of it is not there, and
     saying so is part of the answer ("according to each report" answered from one report alone reads as both
     agreeing)."""
@@ -93,9 +111,8 @@ def unquoted(reports: tuple[str, ...], best_of: dict, chosen: list, documents: M
     for doc in reports:
         if any(s.passage.doc_id == doc for s in chosen):
             continue
-        best, why = best_of.get(doc, (None, ""))
-        if best is not None:
-            why = f"its closest sentence is unlikely to answer (relevance {best.score:.2f})"
+        p = picks.get(doc, Pick())
+        why = f"its closest sentence is unlikely to answer (relevance {p.sentence.score:.2f})" if p.sentence else p.reason
         why = why.removeprefix(NOT_ADDRESSED).rstrip(".") or "no passage of it matches the question"
         notes.append(f"{documents[doc].info.short_title} does not appear to address this: {why}.")
     return tuple(notes)

@@ -232,17 +232,35 @@ def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searche
     """Do all the question's specific terms stand together in one sentence, with its neighbours, its section
     titles and its report's name? ("2024" elsewhere in the passage does not answer "the ranking in 2024".) With
     ``apart`` (a comparison), each needs only to stand in some such window."""
+    met: set[str] = set()
+    for _, window in _named_windows(sentences, searcher):
+        inside = {t for t in specific if _has(t, window)}
+        if len(inside) == len(specific):
+            return True
+        met |= inside
+    return apart and len(met) == len(specific)
+
+
+def carrying(question: str, sentences: list, searcher: Searcher) -> list:
+    """The sentences (in their order) that themselves hold every specific term of the question, with their section
+    titles and report's name (not their neighbours: a quote that names the Senate, not the one before it); all of
+    them when it has none."""
+    specific = specific_terms(question)
+    if not specific:
+        return list(sentences)
+    own = _named_windows(sentences, searcher, reach=0)
+    keep = {id(s) for s, words in own if all(_has(t, words) for t in specific)}
+    return [s for s in sentences if id(s) in keep]
+
+
+def _named_windows(sentences: list, searcher: Searcher, reach: int = 1):
+    """Each sentence with the words of its window: itself, its neighbours in the same passage (``reach`` on each
+    side), its section titles and its report's name."""
     by_passage: dict[str, list] = {}
     for s in sorted(sentences, key=lambda s: s.span.start):
         by_passage.setdefault(s.passage.passage_id, []).append(s)
-    met: set[str] = set()
     for group in by_passage.values():
         names = _names(group[:1], searcher)
         tokens = [token_set(s.text) for s in group]
-        for i in range(len(group)):
-            window = set().union(*tokens[max(0, i - 1) : i + 2]) | names
-            inside = {t for t in specific if _has(t, window)}
-            if len(inside) == len(specific):
-                return True
-            met |= inside
-    return apart and len(met) == len(specific)
+        for i, s in enumerate(group):
+            yield s, set().union(*tokens[max(0, i - reach) : i + reach + 1]) | names

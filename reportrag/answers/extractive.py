@@ -71,8 +71,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
     unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
-    best_of = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
-    chosen = each_report.quoted(chosen, best_of, settings)
+    picks = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
+    chosen = each_report.quoted(chosen, picks, settings)
     chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
@@ -82,7 +82,7 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
         citations=citations,
         closest=tuple(hits),
         differences=differences(searcher, citations),
-        notes=each_report.unquoted(reports, best_of, chosen, searcher.documents, settings),
+        notes=each_report.unquoted(reports, picks, chosen, searcher.documents),
     )
 
 
@@ -145,7 +145,7 @@ def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> li
 
 
 def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tuple[str, ...], filters: Filters,
-                  settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, tuple[Sentence | None, str]]:
+                  settings: AnswerSettings, model: relevance.RelevanceModel) -> dict[str, each_report.Pick]:
     """Each report's best sentence for the question, from its own search (``each_report``), or none and why: the
     evidence check on that report's passages alone ("GRECO" asked, and one report never names it). Within one
     report the question is asked without the reports it names (``each_report.asked_of_one``)."""
@@ -156,7 +156,7 @@ def _best_in_each(searcher: Searcher, text: str, vector: np.ndarray, reports: tu
         hits = searcher.rank(asked, vector, each_report.PER_REPORT, "hybrid+rerank", replace(filters, doc=doc))
         sentences = score_sentences(searcher, asked, vector, hits, settings, model)
         reason = evidence.assess(asked, sentences, hits, searcher, settings)
-        out[doc] = (None, reason) if reason else (sentences[0], "")
+        out[doc] = each_report.pick(asked, sentences, reason, searcher, settings)
     return out
 
 
