@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reportrag.answers.evidence import NOT_ADDRESSED, carrying, compares, specific_terms
+from reportrag.answers.evidence import NOT_ADDRESSED, carrying, compares
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -78,7 +78,7 @@ def pick(asked: str, sentences: list, reason: str, searcher: Searcher, settings:
     review of the SDGs, rated 0.23)."""
     if reason:
         return Pick(reason=reason)
-    named = carrying(asked, sentences, searcher) if specific_terms(asked) else []
+    named = carrying(asked, sentences, searcher)
     if named:
         return Pick(named[0], settings.min_answer_relevance or 0.0)
     return Pick(sentences[0], max(settings.min_answer_relevance or 0.0, settings.min_relevance or 0.0))

@@ -243,11 +243,11 @@ def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searche
 
 def carrying(question: str, sentences: list, searcher: Searcher) -> list:
     """The sentences (in their order) that themselves hold every specific term of the question, with their section
-    titles and report's name (not their neighbours: a quote that names the Senate, not the one before it); all of
-    them when it has none."""
+    titles and report's name (not their neighbours: a quote that names the Senate, not the one before it); none
+    when the question names nothing specific."""
     specific = specific_terms(question)
     if not specific:
-        return list(sentences)
+        return []
     own = _named_windows(sentences, searcher, reach=0)
     keep = {id(s) for s, words in own if all(_has(t, words) for t in specific)}
     return [s for s in sentences if id(s) in keep]
