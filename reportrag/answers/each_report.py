@@ -6,8 +6,8 @@ Without it, "How many women are in the Senate according to each report?" found t
 one side only: the search ranks passages, not reports, and the review's passage came eleventh. A report's sentence is
 found in that report's own search and rated among that report's sentences alone (a passage the search across all
 reports ranked eleventh is that report's first). It is quoted when it passes the evidence check on that report's
-passages and reaches the relevance any second quote must reach, not a margin from the best: the user asked for that
-report. A report asked for that the answer cannot quote is named, with why (``Answer.notes``).
+passages and reaches its own floor (``pick``), not a margin from the best: the user asked for that report. A report
+asked for that the answer cannot quote is named, with why (``Answer.notes``).
 """
 
 from __future__ import annotations
@@ -37,15 +37,18 @@ def reports_asked(question: str, searcher: Searcher, filters: Filters) -> tuple[
     """The reports a question asks to hear from one by one, in index order: every report in scope when it says
     "both reports", "each report" and the like, or those it names by id when it names two or more ("the review says
     … and the CEDAW report …"); none when a filter names one report or more than ``MAX_REPORTS`` are in scope."""
-    if filters.doc:
+    if filters.doc or len(searcher.documents) > MAX_REPORTS:  # every answer asks: no copy of a large corpus's ids
         return ()
     in_scope = tuple(searcher.documents)
-    if len(in_scope) > MAX_REPORTS:
-        return ()
     if _EACH.search(question):
         return in_scope if len(in_scope) > 1 else ()
-    named = tuple(d for d in in_scope if re.search(rf"\b{re.escape(d)}\b", question, re.I))
+    named = tuple(d for d in in_scope if _id_word(d).search(question))
     return named if len(named) > 1 else ()
+
+
+def _id_word(doc: str) -> re.Pattern:
+    """A report's id as a word of a question ("the CEDAW report")."""
+    return re.compile(rf"\b{re.escape(doc)}\b", re.I)
 
 
 def asked_of_one(question: str, reports: tuple[str, ...]) -> str:
@@ -55,7 +58,7 @@ def asked_of_one(question: str, reports: tuple[str, ...]) -> str:
     without its figures ("the review says 44.8 percent … the CEDAW report says 54.7 per cent": each report gives
     its own)."""
     for doc in reports:
-        question = re.sub(rf"\b{re.escape(doc)}\b", "", question, flags=re.I)
+        question = _id_word(doc).sub("", question)
     return _FIGURES.sub("", question) if compares(question) else question
 
 
