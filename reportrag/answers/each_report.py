@@ -40,10 +40,15 @@ def reports_asked(question: str, searcher: Searcher, filters: Filters) -> tuple[
     if filters.doc or len(searcher.documents) > MAX_REPORTS:  # every answer asks: no copy of a large corpus's ids
         return ()
     in_scope = tuple(searcher.documents)
-    if _EACH.search(question):
+    if asks_each(question):
         return in_scope if len(in_scope) > 1 else ()
     named = tuple(d for d in in_scope if _id_word(d).search(question))
     return named if len(named) > 1 else ()
+
+
+def asks_each(question: str) -> bool:
+    """"both reports", "the two reports", "according to each report", "the other report", "the reports' …"."""
+    return bool(_EACH.search(question))
 
 
 def _id_word(doc: str) -> re.Pattern:

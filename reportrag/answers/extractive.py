@@ -47,10 +47,13 @@ class Sentence:
 
 def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
            settings: AnswerSettings = DEFAULTS) -> Answer:
-    """The answer to ``question`` within ``filters``, naming them (a question not in English gets a notice)."""
+    """The answer to ``question`` within ``filters``, naming them (a question not in English gets a notice); from
+    the one report the question names, if it names one ("What does the CEDAW report say about …"), saying so."""
     text = clean_query(question)
-    result = language.not_english(question) or _answer(searcher, question, text, filters, settings)
-    return scope.with_filters(result, filters, searcher.documents)
+    named = scope.named_in(text, filters, searcher.documents)
+    searched = replace(filters, doc=named) if named else filters
+    result = language.not_english(question) or _answer(searcher, question, text, searched, settings)
+    return scope.with_filters(result, filters, searcher.documents, named=named)
 
 
 def _answer(searcher: Searcher, question: str, text: str, filters: Filters, settings: AnswerSettings) -> Answer:

@@ -1,10 +1,19 @@
 """Which part of the reports an answer searched: every answer names its filters, and an abstention under a filter
-says so, since the question may be answered outside it."""
+says so, since the question may be answered outside it.
+
+A question may name the report it asks about ("What does the CEDAW report say about women in the civil service?",
+"… according to the review?"): it is answered from that report alone, and the answer says so. Without it the
+question above quoted the review's civil-service share, which the user did not ask for.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
+from reportrag.answers.each_report import asks_each
+from reportrag.answers.evidence import compares
 from reportrag.core.records import Answer, Document
 from reportrag.retrieval.filters import Filters
 
@@ -22,9 +31,16 @@ def describe(filters: Filters, documents: dict[str, Document]) -> str:
     return ", ".join(parts)
 
 
-def with_filters(answer: Answer, filters: Filters, documents: dict[str, Document]) -> Answer:
-    """``answer`` naming the filters it was searched under; an abstention's reason adds that only that part was
-    searched (not for a question in another language: no filter would change that)."""
+def with_filters(answer: Answer, filters: Filters, documents: dict[str, Document], *, named: str = "") -> Answer:
+    """``answer`` naming the filters it was searched under, and the report the question names (``named``), searched
+    alone (a note, or in an abstention's reason); an abstention's reason adds that only that part was searched (not
+    for a question in another language: no filter would change that)."""
+    if named and answer.answered:
+        answer = replace(answer, notes=(*answer.notes, named_note(named, documents)))
+    elif named and not answer.language:
+        title = documents[named].info.short_title
+        answer = replace(answer, reason=(f"{answer.reason} Only {title} was searched, as the question names it: ask "
+                                         "without naming it to search every report."))
     active = filters.active()
     if not active:
         return answer
@@ -34,3 +50,39 @@ def with_filters(answer: Answer, filters: Filters, documents: dict[str, Document
         reason = (f"{reason} Only {scope} was searched: the question may be answered elsewhere in the reports; "
                   "ask again without the filter.").strip()
     return replace(answer, filters=tuple(active.items()), scope=scope, reason=reason)
+
+
+def named_in(question: str, filters: Filters, documents: Mapping[str, Document]) -> str:
+    """The report to answer from alone: the one the question names, unless a filter already names one or the
+    question asks to hear from several ("compare the review with …", "according to each report")."""
+    if filters.doc or compares(question) or asks_each(question):
+        return ""
+    return report_named(question, documents)
+
+# what follows a report's name when it names something else: "the review of its laws", "the CEDAW Committee"
+_NOT_THE_REPORT = r"(?!\s+(?:of|committee|convention)\b)"
+_TITLE_HEAD = re.compile(r"^(.+?)\s+(?:of|on|under|for|to|in)\s", re.I)  # "Sixth periodic report" of "… of Kazakhstan …"
+
+
+def report_named(question: str, documents: Mapping[str, Document]) -> str:
+    """The one report a question names ("the CEDAW report", "the annual review", "the sixth periodic report", its
+    short title or symbol), or "" when it names none or several (several: a comparison, answered from each)."""
+    named = {doc for doc, d in documents.items() if any(p.search(question) for p in _names(doc, d))}
+    return named.pop() if len(named) == 1 else ""
+
+
+def named_note(doc: str, documents: Mapping[str, Document]) -> str:
+    return f"Only {documents[doc].info.short_title} was searched: the question names it."
+
+
+def _names(doc: str, document: Document) -> Iterator[re.Pattern]:
+    """How a question names a report: its id after "the" ("the review", "the CEDAW report", "the annual review";
+    not "the review of …", not "the CEDAW Committee"), its short title or symbol, the head of its title ("the
+    Sixth periodic report") when that is two words or more."""
+    words = r"[\s-]+".join(map(re.escape, re.split(r"[\s_-]+", doc)))  # "annual-review-2022": also with spaces
+    yield re.compile(rf"\b(?:the|this)\s+(?:annual\s+)?{words}(?:\s+report)?\b{_NOT_THE_REPORT}", re.I)
+    info = document.info
+    head = _TITLE_HEAD.match(info.title)
+    phrases = [info.short_title, info.symbol, head.group(1) if head and " " in head.group(1) else ""]
+    for phrase in filter(None, phrases):
+        yield re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w){_NOT_THE_REPORT}", re.I)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -188,10 +188,12 @@ class Service:
         if refusal is not None:
             yield scope.with_filters(refusal, filters, searcher.documents)
             return
-        hits = searcher.search(question, k=self.settings.answers.search_depth, filters=filters)
+        named = scope.named_in(clean_query(question), filters, searcher.documents)  # "What does the review say …"
+        searched = replace(filters, doc=named) if named else filters
+        hits = searcher.search(question, k=self.settings.answers.search_depth, filters=searched)
         for item in generate.stream_answer(question, hits, searcher.documents, self.chat_model,
                                            unverified=self.unverified):
-            yield scope.with_filters(item, filters, searcher.documents) if isinstance(item, Answer) else item
+            yield scope.with_filters(item, filters, searcher.documents, named=named) if isinstance(item, Answer) else item
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""
