@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -197,3 +198,12 @@ def test_the_sentence_carrying_the_year_asked_about_is_quoted_with_its_lead(sear
     assert first.verified and document.text[first.place.start : first.place.end] == first.quote
     assert cite.Citations(searcher.corpus).lookup(first.anchor).text == first.quote  # a two-sentence quote's anchor resolves
     assert sum("36.5" in c.quote for c in result.citations) == 1  # the second sentence is not quoted again
+
+
+def test_a_date_question_is_answered_by_a_sentence_giving_a_date(searcher):
+    """The fast model quoted "The Ombudsman for Children's Rights is an unpaid job." for the year the post was
+    created; the review's "In 2016, by the Decree of the President …" gives it."""
+    result = answering.answer(searcher, "In what year was the children's ombudsman post created?")
+    check_citations(searcher, result)
+    assert result.answered and result.citations[0].quote.startswith("In 2016, by the Decree of the President")
+    assert all(re.search(r"\b(?:19|20)\d\d\b", c.quote) for c in result.citations)

@@ -40,6 +40,14 @@ def test_a_question_asking_for_a_date_is_answered_only_with_one(quality_searcher
     assert dated.answered and any("2022" in c.quote for c in dated.citations), [c.quote for c in dated.citations]
 
 
+def test_a_question_asking_for_a_date_quotes_the_sentence_giving_it_not_a_closer_undated_one(quality_searcher):
+    """Sentences on regional commissioners for children's rights, undated, rated above the review's "In 2016 … the
+    institution of the Ombudsman for Children's Rights was established" and were quoted alone."""
+    result = answer(quality_searcher, "When was the Commissioner for the Rights of the Child established?")
+    check_citations(quality_searcher, result)
+    assert result.answered and [c.quote[:8] for c in result.citations] == ["In 2016,"], [c.quote for c in result.citations]
+
+
 @pytest.mark.parametrize("question", [
     "What did Kazakhstan do on paragraph 26 (a) of the concluding observations?",
     "What did the government do about the Committee's recommendation on criminal liability for domestic violence?",

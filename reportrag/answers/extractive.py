@@ -71,7 +71,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    chosen = with_other_report(text, choose(sentences, settings), sentences, settings)
+    answering = evidence.of_the_kind_asked(text, sentences, searcher)  # a date for "When …?", a name for "Who is …"
+    chosen = with_other_report(text, choose(answering, settings), answering, settings)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
     unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
     picks = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
