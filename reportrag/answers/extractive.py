@@ -71,7 +71,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    answering = evidence.of_the_kind_asked(text, sentences, searcher)  # a date for "When …?", a name for "Who is …"
+    # "When …?" is quoted from sentences giving a date, "Who is …" from those naming someone (the check vouched one does)
+    answering = evidence.of_the_kind_asked(text, sentences, searcher) or sentences
     chosen = with_other_report(text, choose(answering, settings), answering, settings)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
     unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
