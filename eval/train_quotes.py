@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from reportrag.service.service import Service
 
-    searcher = Service(Settings()).searcher
+    searcher = Service(Settings.from_env()).searcher  # REPORTRAG_MODEL=minilm trains the fast model's
     data = candidates(searcher, load_questions(args.questions))
     rows, labels = _stack([d for d in data if d[0]["gold"]])
     print(f"{len(data)} questions, {len(rows)} candidate sentences, {labels.sum()} holding gold", file=sys.stderr)

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from reportrag.service.service import Service
 
-    searcher = Service(Settings()).searcher
+    searcher = Service(Settings.from_env()).searcher  # REPORTRAG_MODEL=minilm trains the fast model's
     rows = tune(searcher, load_questions(args.questions))
     print(f"model {searcher.embedder.name}; top of {len(rows)} grid points on {args.questions.name}:", file=sys.stderr)
     for row in rows[:5]:

@@ -42,6 +42,9 @@ _ASKS_FIGURE = re.compile(
     r"ratio|amount|level|figures?|statistics|data)\b", re.I)
 _FIGURE = re.compile(r"(?<![\w.])\d[\d,. ]*\d(?:\s*(?:%|per\s*cent|percent))?|\b\d\b")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# a number that points somewhere, not a figure: "Article 7 (a)", "paragraphs 36 (b) and (c)", "Goal 5", "No. 361"
+_REFERENCE = re.compile(r"\b(?:articles?|art\.|paragraphs?|para\.|parts?|goals?|SDGs?|resolutions?|Nos?\.|chapters?"
+                        r"|sections?|annex|items?|Act\s+No\.?)\s*\d+(?:\s*(?:,|and|or)?\s*(?:\d+|\([a-z]\)))*", re.I)
 # a sentence that leans on the one before for its subject: "It …", "This …", "In addition, …"
 _DANGLING = re.compile(r"^(?:it|this|these|those|they|such|its|their|in addition|also|moreover|furthermore)\b", re.I)
 
@@ -82,7 +85,7 @@ def features(cues: Cues, stats: TermStats, candidates: list[Candidate]) -> np.nd
     named = bool(cues.references.observations or cues.references.sections)
     rows = []
     for c in candidates:
-        has_figure = any(not _YEAR.fullmatch(m.group().strip()) for m in _FIGURE.finditer(c.text))
+        has_figure = any(not _YEAR.fullmatch(m.group().strip()) for m in _FIGURE.finditer(_REFERENCE.sub(" ", c.text)))
         rows.append((
             c.cosine, c.cosine - best_cosine, c.coverage, c.coverage - best_coverage,
             1.0 / c.passage_rank, float(c.passage_rank == 1),
