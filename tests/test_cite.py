@@ -272,6 +272,53 @@ def test_nonsense_reference_is_a_clear_error(citations):
         citations.resolve_reference("  ")
 
 
+
+# ---------------------------------------------------------------- paragraph numbers
+
+
+@pytest.mark.parametrize("doc_id", ["review", "cedaw"])
+def test_the_citations_an_answer_prints_resolve_back_to_their_paragraph(searcher, citations, doc_id):
+    """"CEDAW/C/KAZ/6, Part I.1, para. 21 (counted)", an answer's own citation, was "no section" when pasted back."""
+    document = searcher.documents[doc_id]
+    for paragraph in random.Random(11).sample(list(document.paragraphs), 40):
+        place = citations.place(doc_id, paragraph.start, paragraph.end)
+        for typed in (place.print_label, place.label):
+            found = citations.resolve(typed)
+            assert found.kind == "paragraph" and found.place.doc_id == doc_id, typed
+            assert found.place.paragraph == paragraph.number and not found.note, (typed, found.note)
+            assert found.verified and document.text[found.place.start:found.place.end] == paragraph.text
+
+
+@pytest.mark.parametrize("typed", ["CEDAW/C/KAZ/6, para. 21", "cedaw para 21", "paragraph 21 of the CEDAW report",
+                                   "Part I.1, para. 21 (counted)", "cedaw ¶21"])
+def test_a_paragraph_number_as_people_type_it(searcher, citations, typed):
+    found = citations.resolve(typed)
+    assert (found.kind, found.place.doc_id, found.place.paragraph) == ("paragraph", "cedaw", 21)
+    # a number that may come from the published document says that ours is a count
+    assert ("does not number its paragraphs" in found.note) == ("¶" not in typed and "counted" not in typed)
+
+
+def test_a_paragraph_range_and_a_wrong_section_or_number(searcher, citations):
+    both = citations.resolve("review paras. 166-167")
+    document = searcher.documents["review"]
+    assert both.kind == "paragraphs" and both.text == document.text[document.paragraphs[165].start:document.paragraphs[166].end]
+    assert citations.resolve("review VII.B, ¶167").note == "the citation says VII.B; ¶167 stands in VII.C"
+    assert citations.resolve("cedaw Article 5, ¶180").place.paragraph == 180  # "¶": no article's paragraph
+    assert citations.resolve("CEDAW Article 4, paragraph 1").kind == "section"
+    with pytest.raises(cite.UnknownCitation, match=r"names no report, and ¶21 stands in several: cedaw \(Part I.1\); "
+                                                   r"review \(I\); name one"):
+        citations.resolve("para. 21")
+    with pytest.raises(cite.UnknownCitation, match=r"no ¶9999 in review \(review: ¶1–402\)"):
+        citations.resolve("review ¶9999")
+
+
+def test_cli_cite_an_answer_s_citation(search_settings, searcher):
+    proc = run_cli("cite", "Annual Review 2022, sec. VII.C, para. 167 (counted)", "--json",
+                   index_dir=search_settings.index.index_dir, check=True)
+    data = json.loads(proc.stdout)
+    assert (data["kind"], data["doc_id"], data["paragraph"]) == ("paragraph", "review", 167) and data["verified"]
+    assert "Representation in the Mazhilis" in data["text"]
+
 def test_dispatcher_and_text_form(searcher, citations):
     passage = _passage_holding(searcher, "cedaw", 296)
     located = citations.resolve(passage.passage_id)

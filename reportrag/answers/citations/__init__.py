@@ -11,6 +11,7 @@ kinds of lookup; build one per corpus and keep it (the Service does) rather than
 - ``quote_match``: pasted quotes, exactly or fuzzily with a word diff, one verdict each
 - ``quote_parts``: quotes cut by ellipses ("…", "[…]"), and the punctuation at a quote's ends
 - ``references``: "Article 11, paragraph 1 (d)", "review VII.C", "concluding observations 36 (e)"
+- ``paragraphs``: paragraph numbers as citations give them back: "CEDAW/C/KAZ/6, Part I.1, para. 21 (counted)"
 - ``formatting``: the CLI's text form
 """
 

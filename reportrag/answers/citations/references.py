@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from reportrag.answers.citations.places import CorpusView, UnknownCitation, words_of
+from reportrag.answers.citations.paragraphs import paragraph_number, resolve_paragraph
+from reportrag.answers.citations.places import CorpusView, Located, UnknownCitation, words_of
 from reportrag.core.errors import BadQuery
 from reportrag.core.records import Passage, Section
 from reportrag.retrieval.rerank import query_references
@@ -55,9 +56,10 @@ def _passage_json(p: Passage) -> dict:
             "concluding_observations": list(p.concluding_observations), "duplicate_of": p.duplicate_of}
 
 
-def resolve_reference(view: CorpusView, text: str, doc: str | None = None) -> Reference:
+def resolve_reference(view: CorpusView, text: str, doc: str | None = None) -> Reference | Located:
     """"CEDAW Article 11, paragraph 1 (d)", "Article 11 (d)" (when only one paragraph has a (d)), "review VII.C",
-    "Part I", "concluding observations 36 (e)" → the section and its passages, or the passages answering it."""
+    "Part I", "concluding observations 36 (e)" → the section and its passages, or the passages answering it;
+    "review, VII.C, ¶167", "CEDAW/C/KAZ/6, para. 21 (counted)" → that paragraph (``paragraphs``)."""
     query = " ".join(str(text or "").split())
     if not query:
         raise BadQuery("cite: empty reference; type e.g. \"Article 11, paragraph 1 (d)\" or \"review VII.C\"")
@@ -67,6 +69,10 @@ def resolve_reference(view: CorpusView, text: str, doc: str | None = None) -> Re
         view.known(d, "--doc")  # folding every report of a large corpus only to check its id would take minutes
     if _OBSERVATIONS.search(rest):
         return _observations(view, query, rest, doc_ids)
+    labels = {_key(s.label) for d in doc_ids for s in view.documents[d].sections}
+    paragraph = paragraph_number(rest, lambda text: _key(text) in labels)  # "CEDAW/C/KAZ/6, para. 21", "review ¶167"
+    if paragraph:
+        return resolve_paragraph(view, query, rest, doc_ids, paragraph, _key)
     return _section(view, query, rest, doc_ids)
 
 
@@ -76,7 +82,8 @@ def _named_reports(view: CorpusView, query: str) -> tuple[list[str], str]:
     owners: dict[str, set[str]] = {}
     for doc_id, document in view.documents.items():
         info = document.info
-        for name in {doc_id.lower(), info.title.lower(), info.short_title.lower()} | set(words_of(info.short_title)):
+        names = {doc_id.lower(), info.title.lower(), info.short_title.lower(), info.symbol.lower()} - {""}
+        for name in names | set(words_of(info.short_title)):
             if name == doc_id.lower() or (len(name) >= 4 and not name.isdigit() and name not in _NOT_REPORT_NAMES):
                 owners.setdefault(name, set()).add(doc_id)
     names = sorted((n for n, ds in owners.items() if len(ds) == 1), key=len, reverse=True)  # whole titles first
