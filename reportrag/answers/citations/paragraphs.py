@@ -89,7 +89,7 @@ def _known_section(document: Document, section: str, section_key) -> str | None:
 def _stands_in(paragraph: Paragraph, label: str, section_key) -> bool:
     """The paragraph stands in the section labelled ``label`` or in one of its subsections ("VII" holds "VII.C")."""
     wanted, own = section_key(label), section_key(paragraph.section_label)
-    return own == wanted or own.startswith(wanted + ".") or own.startswith(wanted + "paragraph") or (
+    return own == wanted or own.startswith((wanted + ".", wanted + "paragraph", wanted + "(")) or (
         section_key(re.sub(r"^part\s*", "", label, flags=re.I)) == own)
 
 
