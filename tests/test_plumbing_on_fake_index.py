@@ -574,3 +574,23 @@ def test_a_word_the_other_report_writes_differently_is_found_by_keyword(fake_sea
     assert hits and all("Ombudsman" in h.passage.text for h in hits)
     hits = fake_searcher.search("Kuryltay", k=5, mode="keyword", filters=review)
     assert len(hits) == 5 and all("Kurultai" in h.passage.text for h in hits)
+
+
+
+def test_a_year_asked_about_is_given_by_a_quote_or_what_comes_before_it_in_its_paragraph(fake_searcher):
+    """"A total of 54 victims …" gives the first half of 2023 through its paragraph's opening sentence ("By the end
+    of the first six months of 2023, …"); it gives no 2022."""
+    from types import SimpleNamespace
+
+    from reportrag.answers.evidence import year_unquoted
+
+    document = fake_searcher.documents["cedaw"]
+    start = document.text.index("A total of 54 victims of trafficking")
+    passage = next(p for p in fake_searcher.passages if p.doc_id == "cedaw" and p.start <= start < p.end)
+    span = next(s for s in passage.sentences if s.start == start)
+    quote = SimpleNamespace(passage=passage, span=span)
+    assert year_unquoted("How many victims were identified in the first half of 2023?", [quote], fake_searcher) == ""
+    assert year_unquoted("How many victims were identified in 2022?", [quote], fake_searcher) == (
+        "The reports do not appear to address this: the passages found do not give 2022 for what the question asks "
+        "about.")
+    assert year_unquoted("How many victims were identified?", [quote], fake_searcher) == ""

@@ -40,6 +40,19 @@ def test_a_question_asking_for_a_date_is_answered_only_with_one(quality_searcher
     assert dated.answered and any("2022" in c.quote for c in dated.citations), [c.quote for c in dated.citations]
 
 
+
+def test_a_year_asked_about_that_no_quote_gives_is_not_answered_with_another_year_s_figure(quality_searcher):
+    """"… for 2022?" quoted the review's "in the Transparency International Corruption Perception Index for 2021,
+    Kazakhstan scored 37 points": the reports give no 2022 score."""
+    result = answer(quality_searcher, "What was Kazakhstan's score in Transparency International's Corruption "
+                                      "Perceptions Index for 2022?")
+    assert not result.answered and not result.citations
+    assert result.reason.endswith("the passages found do not give 2022 for what the question asks about.")
+    asked = answer(quality_searcher, "What was Kazakhstan's score in Transparency International's Corruption "
+                                     "Perceptions Index for 2021?")
+    check_citations(quality_searcher, asked)
+    assert asked.answered and all("2021" in c.quote for c in asked.citations)
+
 def test_a_question_asking_for_a_date_quotes_the_sentence_giving_it_not_a_closer_undated_one(quality_searcher):
     """Sentences on regional commissioners for children's rights, undated, rated above the review's "In 2016 … the
     institution of the Ombudsman for Children's Rights was established" and were quoted alone."""
