@@ -60,6 +60,13 @@ def test_an_answer_from_the_report_the_question_names_says_so(fake_searcher):
     assert result.filters == () and result.scope == ""  # the user set no filter: "Clear filters" would do nothing
 
 
+
+def test_a_report_named_with_its_year_asks_about_no_year(fake_searcher):
+    """"2022" of "the Annual Review 2022" was read as a year asked about, and no quote on the death penalty gave it."""
+    result = answering.answer(fake_searcher, "What does the Annual Review 2022 say about the death penalty?")
+    assert result.answered, result.reason
+    assert {c.place.doc_id for c in result.citations} == {"review"}
+
 def test_the_civil_service_of_the_cedaw_report_is_quoted_from_it_alone(searcher):
     """The question quoted the review's civil-service share beside the CEDAW report's: the user asked what the CEDAW
     report says."""

@@ -176,8 +176,10 @@ def _year_apart_from_topic(question: str, specific: list[str], sentences: list, 
     the one sentence on divorce gives no year and "2022" stands only beside other subjects. Each year must
     stand in a sentence window (the sentence and its neighbours; not a report's name: "Annual Review 2022"
     dates the report, not the figure) that carries at least ``share`` of the rarity-weighted topic
-    coverage of the best window. Returns the first year that does not, or ""."""
-    years = [t for t in specific if _YEAR.fullmatch(t)]
+    coverage of the best window; nor is a report's name in the question a year it asks about ("What does the
+    Annual Review 2022 say about torture?"). Returns the first year that does not, or ""."""
+    asked = set(_YEAR_WORD.findall(_without_report_names(question, searcher)))
+    years = [t for t in specific if _YEAR.fullmatch(t) and t in asked]
     topic = [t for t in question_terms(question) if t not in years]
     if not years or not topic:
         return ""
@@ -195,10 +197,21 @@ def year_unquoted(question: str, quotes: list, searcher: Searcher) -> str:
     earlier in its paragraph ("By the end of the first six months of 2023, … A total of 54 victims …") or in its
     section's titles; "" when each year asked stands so. "What was the score … for 2022?" quoted the score "for 2021"
     (rule 2 passes: "2022" stands in a window on the same topic)."""
-    for year in dict.fromkeys(_YEAR_WORD.findall(question)):
+    for year in dict.fromkeys(_YEAR_WORD.findall(_without_report_names(question, searcher))):
         if not any(year in _lead_up(q, searcher) for q in quotes):
             return f"{NOT_ADDRESSED}the passages found do not give {year} for what the question asks about."
     return ""
+
+
+def _without_report_names(question: str, searcher: Searcher) -> str:
+    """The question without the reports' titles it names: "the Annual Review 2022" asks about no year."""
+    if len(searcher.documents) > 64:  # a large corpus: its titles are not worth a pass per question
+        return question
+    for document in searcher.documents.values():
+        info = document.info
+        for name in filter(None, (info.title, info.short_title, info.symbol)):
+            question = re.sub(re.escape(name), " ", question, flags=re.I)
+    return question
 
 
 def _lead_up(quote, searcher: Searcher) -> str:
