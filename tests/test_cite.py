@@ -301,6 +301,7 @@ def test_a_paragraph_number_as_people_type_it(searcher, citations, typed):
 def test_a_paragraph_range_and_a_wrong_section_or_number(searcher, citations):
     both = citations.resolve("review paras. 166-167")
     document = searcher.documents["review"]
+    assert both.note.startswith("paragraphs 166–167, cited from the first; ")
     assert both.kind == "paragraphs" and both.text == document.text[document.paragraphs[165].start:document.paragraphs[166].end]
     assert citations.resolve("review VII.B, ¶167").note == "the citation says VII.B; ¶167 stands in VII.C"
     assert citations.resolve("cedaw Article 5, ¶180").place.paragraph == 180  # "¶": no article's paragraph

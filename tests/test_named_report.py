@@ -3,6 +3,8 @@ questions name a report, and on the real reports, the answer's quotes, note and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -42,6 +44,20 @@ def test_a_question_naming_one_report_names_it(fake_searcher, question, doc):
 def test_other_questions_name_no_one_report(fake_searcher, question):
     assert report_named(question, fake_searcher.documents) == ""
 
+
+
+def test_a_user_s_report_is_named_by_its_file_name_never_by_a_common_word(fake_searcher):
+    from types import SimpleNamespace
+
+    from reportrag.ingest.pipeline import info_for_file
+
+    added = {info.doc_id: SimpleNamespace(info=info) for info in
+             (info_for_file(Path("crc-kazakhstan-2023.pdf")), info_for_file(Path("report.docx")))}
+    documents = {**fake_searcher.documents, **added}
+    assert report_named("What does the crc kazakhstan 2023 report say about child marriage?", documents) == (
+        "crc-kazakhstan-2023")
+    assert report_named("What does crc-kazakhstan-2023 say about child marriage?", documents) == "crc-kazakhstan-2023"
+    assert report_named("What does the report say about child marriage?", documents) == ""  # "report.docx"
 
 def test_a_filter_or_a_comparison_keeps_every_report_the_question_asks_for(fake_searcher):
     documents = fake_searcher.documents

@@ -9,12 +9,13 @@ question above quoted the review's civil-service share, which the user did not a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
 
 from reportrag.answers.each_report import asks_each
 from reportrag.answers.evidence import compares
-from reportrag.core.records import Answer, Document
+from reportrag.core.records import Answer, Document, ReportInfo
 from reportrag.retrieval.filters import Filters
 
 
@@ -61,13 +62,17 @@ def named_in(question: str, filters: Filters, documents: Mapping[str, Document])
 
 # what follows a report's name when it names something else: "the review of its laws", "the CEDAW Committee"
 _NOT_THE_REPORT = r"(?!\s+(?:of|committee|convention)\b)"
+MAX_NAMED_SCAN = 5000  # past this many reports, a question's report is named with --doc (each would be read)
+_COMMON_NAMES = {"report", "reports", "the report", "document", "doc", "file", "text", "paper", "annual report"}
 _TITLE_HEAD = re.compile(r"^(.+?)\s+(?:of|on|under|for|to|in)\s", re.I)  # "Sixth periodic report" of "… of Kazakhstan …"
 
 
 def report_named(question: str, documents: Mapping[str, Document]) -> str:
     """The one report a question names ("the CEDAW report", "the annual review", "the sixth periodic report", its
     short title or symbol), or "" when it names none or several (several: a comparison, answered from each)."""
-    named = {doc for doc, d in documents.items() if any(p.search(question) for p in _names(doc, d))}
+    if len(documents) > MAX_NAMED_SCAN:
+        return ""
+    named = {doc for doc, d in documents.items() if any(p.search(question) for p in _names(d.info))}
     return named.pop() if len(named) == 1 else ""
 
 
@@ -75,14 +80,21 @@ def named_note(doc: str, documents: Mapping[str, Document]) -> str:
     return f"Only {documents[doc].info.short_title} was searched: the question names it."
 
 
-def _names(doc: str, document: Document) -> Iterator[re.Pattern]:
+@lru_cache(maxsize=4096)  # every question asks of every report: its patterns are compiled once
+def _names(info: ReportInfo) -> tuple[re.Pattern, ...]:
     """How a question names a report: its id after "the" ("the review", "the CEDAW report", "the annual review";
     not "the review of …", not "the CEDAW Committee"), its short title or symbol, the head of its title ("the
-    Sixth periodic report") when that is two words or more."""
-    words = r"[\s-]+".join(map(re.escape, re.split(r"[\s_-]+", doc)))  # "annual-review-2022": also with spaces
-    yield re.compile(rf"\b(?:the|this)\s+(?:annual\s+)?{words}(?:\s+report)?\b{_NOT_THE_REPORT}", re.I)
-    info = document.info
+    Sixth periodic report") when that is two words or more; never a bare common word ("report.pdf" is not named
+    by every "the report")."""
     head = _TITLE_HEAD.match(info.title)
     phrases = [info.short_title, info.symbol, head.group(1) if head and " " in head.group(1) else ""]
-    for phrase in filter(None, phrases):
-        yield re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w){_NOT_THE_REPORT}", re.I)
+    out = [re.compile(rf"(?<!\w){re.escape(p)}(?!\w){_NOT_THE_REPORT}", re.I)
+           for p in phrases if p and _words(p) not in _COMMON_NAMES]
+    if _words(info.doc_id) not in _COMMON_NAMES:
+        words = r"[\s-]+".join(map(re.escape, _words(info.doc_id).split()))  # "annual-review-2022": also with spaces
+        out.append(re.compile(rf"\b(?:the|this)\s+(?:annual\s+)?{words}(?:\s+report)?\b{_NOT_THE_REPORT}", re.I))
+    return tuple(out)
+
+
+def _words(name: str) -> str:
+    return " ".join(re.split(r"[\s_-]+", name.lower())).strip()

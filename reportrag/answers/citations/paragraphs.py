@@ -54,7 +54,7 @@ def resolve_paragraph(view: CorpusView, query: str, rest: str, doc_ids: list[str
         raise UnknownCitation(f"cite: {query!r} names no report, and ¶{first} stands in several: {where}; name one, "
                               f"e.g. \"{next(iter(holders))} para. {first}\"")
     doc_id, paragraphs = next(iter(holders.items()))
-    notes = []
+    notes = [f"paragraphs {first}–{last}, cited from the first"] if last > first else []
     named = _known_section(view.documents[doc_id], section, section_key)
     if named is not None and not _stands_in(paragraphs[0], named, section_key):
         notes.append(f"the citation says {named}; ¶{first} stands in {paragraphs[0].section_label or 'no section'}")
