@@ -25,6 +25,8 @@ SENATE = "How many women are in the Senate according to each report?"
     "How do the reports' figures on crisis centres compare?",
     "The review says 44.8 percent of judges are women and the CEDAW report says 54.7 per cent: which is right?",
     "What does the other report say about shelters?",
+    "What share of the Mazhilis deputies are women, and do the reports differ?",
+    "Do the reports agree on crisis centres?",
 ])
 def test_a_question_naming_both_reports_or_each_asks_for_each(fake_searcher, question):
     assert set(reports_asked(question, fake_searcher, Filters())) == {"review", "cedaw"}
