@@ -594,3 +594,46 @@ def test_a_year_asked_about_is_given_by_a_quote_or_what_comes_before_it_in_its_p
         "The reports do not appear to address this: the passages found do not give 2022 for what the question asks "
         "about.")
     assert year_unquoted("How many victims were identified?", [quote], fake_searcher) == ""
+
+
+
+def test_the_other_report_s_sentence_is_chosen_as_any_close_one_is_its_own_margin_only_adding():
+    """With the other report's margin at 0 (as trained for mpnet), the CEDAW report's "In the Supreme Court of
+    Kazakhstan, 30 (48.4 per cent) of the judges are women" (0.57, within the quote margin of the best, 0.74, and
+    above the floor) was held to that margin alone, and left out."""
+    from types import SimpleNamespace
+
+    from reportrag.core.settings import AnswerSettings
+
+    def sentence(doc, n, score):
+        return SimpleNamespace(passage=SimpleNamespace(doc_id=doc, passage_id=f"{doc}-{n}"), text=f"{doc} {n}",
+                               score=score)
+
+    best, other, weak = sentence("review", 1, 0.74), sentence("cedaw", 2, 0.57), sentence("cedaw", 3, 0.3)
+    settings = AnswerSettings(quote_margin=0.3, other_report_margin=0.0, min_relevance=0.4, max_quotes=3)
+    assert answering.choose([best, other, weak], settings) == [best, other]
+    # its own margin still lets in the other report's best below the floor, nothing else
+    wide = settings.model_copy(update={"other_report_margin": 0.5})
+    assert answering.choose([best, weak], wide) == [best, weak]
+    assert answering.choose([best, sentence("review", 4, 0.3)], wide) == [best]
+
+
+
+def test_quotes_missing_a_name_the_best_one_holds_are_dropped(fake_searcher):
+    from types import SimpleNamespace
+
+    from reportrag.answers.evidence import alike_named
+
+    document = fake_searcher.documents["review"]
+    passage = next(p for p in fake_searcher.passages if "female judges account for 45.3 percent" in p.text)
+    quotes = {document.text[s.start:s.end]: SimpleNamespace(passage=passage, span=s, text=document.text[s.start:s.end])
+              for s in passage.sentences}
+    supreme = quotes["In the Supreme Court, female judges account for 45.3 percent."]
+    district = quotes["In district courts, 53.8 percent of judges are women."]
+    question = "What is the share of women among judges of the Supreme Court?"
+    assert alike_named(question, [supreme, district], fake_searcher) == [supreme]
+    assert alike_named(question, [district, supreme], fake_searcher) == [district, supreme]  # the best names none
+    assert alike_named("Compare the Supreme Court with district courts", [supreme, district], fake_searcher) == [
+        supreme, district]
+    assert alike_named("What share of judges are women in June 2022?", [supreme, district], fake_searcher) == [
+        supreme, district]  # a month or a year is no name

@@ -116,3 +116,13 @@ def test_a_question_asking_for_a_name_is_answered_only_with_one(quality_searcher
                                      "Death Penalty?")
     check_citations(quality_searcher, named)
     assert named.answered and any("Navi Pillay" in c.quote for c in named.citations), [c.quote for c in named.citations]
+
+
+def test_a_figure_both_reports_give_is_quoted_from_both_and_the_difference_noted(quality_searcher):
+    """The CEDAW report's Supreme Court share (0.57) was left out, held to the other report's margin (0) alone,
+    while the review's district courts (0.55), which the question does not ask about, was quoted."""
+    result = answer(quality_searcher, "What is the share of women among judges of the Supreme Court?")
+    check_citations(quality_searcher, result)
+    assert result.answered and {c.place.doc_id for c in result.citations} == {"review", "cedaw"}
+    assert all("Supreme Court" in c.quote for c in result.citations), [c.quote for c in result.citations]
+    assert any("45.3 percent" in d and "48.4 per cent" in d for d in result.differences), result.differences

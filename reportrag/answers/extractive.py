@@ -73,7 +73,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
     # "When …?" is quoted from sentences giving a date, "Who is …" from those naming someone (the check vouched one does)
     answering = evidence.of_the_kind_asked(text, sentences, searcher) or sentences
-    chosen = with_other_report(text, choose(answering, settings), answering, settings)
+    chosen = with_other_report(text, evidence.alike_named(text, choose(answering, settings), searcher), answering,
+                               settings)
     chosen = context.extend_to_figures(searcher, text, chosen)
     unquoted = evidence.year_unquoted(text, chosen, searcher)  # "the score for 2022" answered "for 2021"
     if unquoted:
@@ -141,9 +142,10 @@ def choose(sentences: list[Sentence], settings: AnswerSettings = DEFAULTS) -> li
         if key in seen or per_passage.get(s.passage.passage_id, 0) >= settings.max_per_passage:
             continue
         other_report = chosen and all(c.passage.doc_id != s.passage.doc_id for c in chosen)
-        # the other report's best sentence is held only to its margin: a question both reports speak to gets both
-        margin, least = (settings.other_report_margin, 0.0) if other_report else (settings.quote_margin, settings.min_relevance)
-        if chosen and (s.score < best - margin or s.score < least):
+        # a sentence within the margin, above the floor; the other report's best sentence also when it is within its
+        # own margin, whatever its chance: a question both reports speak to gets both
+        close = s.score >= best - settings.quote_margin and s.score >= settings.min_relevance
+        if chosen and not close and not (other_report and s.score >= best - settings.other_report_margin):
             continue
         if len(chosen) >= settings.max_quotes:
             break
