@@ -14,15 +14,15 @@ from tests.checks import check_citations
 
 
 def test_held_out_figures(quality_searcher):
-    """Measured 2026-11-27 on the 85 held-out questions (55 answerable, 30 not): gold quoted 0.782, quote precision
-    0.748, 1.18 quotes per answer, no false abstention, 67 % of unanswerable ones flagged."""
+    """Measured 2026-11-27 on the 85 held-out questions (55 answerable, 30 not): gold quoted 0.800, quote precision
+    0.761, 1.27 quotes per answer, no false abstention, 70 % of unanswerable ones flagged."""
     figures = answer_quality(quality_searcher, load_questions(PROJECT_ROOT / "eval" / "questions_holdout.jsonl"))
     assert figures["all_citations_verified"]
-    assert figures["answerable_quoting_gold"] >= 0.76, figures["without_gold"]
-    assert figures["quote_precision"] >= 0.72
+    assert figures["answerable_quoting_gold"] >= 0.78, figures["without_gold"]
+    assert figures["quote_precision"] >= 0.74
     assert figures["quotes_per_answer"] <= 2.5
     assert figures["answerable_flagged"] <= 0.05, figures["wrongly_flagged"]
-    assert figures["unanswerable_flagged"] >= 0.63, figures["missed"]
+    assert figures["unanswerable_flagged"] >= 0.66, figures["missed"]
 
 
 def test_the_minimum_wage_is_not_in_the_reports(quality_searcher):
