@@ -102,6 +102,20 @@ def test_verify_tab_finds_a_pasted_quote_and_a_near_miss(page, app_server, scree
     assert page.inner_text("#rr-verdict .rr-diff-ops ins") == "years."
 
 
+
+def test_an_answer_s_printed_citation_pasted_back_opens_its_paragraph(page, app_server):
+    """The print form every answer gives ("Annual Review 2022, sec. VII.A, p. 19, para. 127 (counted)") was "no
+    section" when looked up."""
+    citation = httpx.post(f"{app_server}/api/ask", json={"question": "What is the maximum prison term for torture?"},
+                          timeout=120).json()["citations"][0]
+    page.goto(app_server)
+    page.get_by_role("tab", name="Verify a quote").click()
+    page.fill("#rr-ident textarea", citation["print_label"])
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_selector("#rr-found .rr-evidence")
+    assert citation["print_label"] in page.inner_text("#rr-found strong")
+    assert citation["quote"] in page.inner_text("#rr-found mark")  # the paragraph, the quote inside it
+
 def _three_plain_sentences(searcher) -> tuple[str, str, str]:
     """Three consecutive sentences of one CEDAW paragraph, without ellipses or quotation marks of their own."""
     document = searcher.documents["cedaw"]
