@@ -302,7 +302,8 @@ def test_a_paragraph_range_and_a_wrong_section_or_number(searcher, citations):
     both = citations.resolve("review paras. 166-167")
     document = searcher.documents["review"]
     assert both.note.startswith("paragraphs 166–167, cited from the first; ")
-    assert both.kind == "paragraphs" and both.text == document.text[document.paragraphs[165].start:document.paragraphs[166].end]
+    assert both.kind == "paragraphs"
+    assert both.text == document.text[document.paragraphs[165].start:document.paragraphs[166].end]
     assert citations.resolve("review VII.B, ¶167").note == "the citation says VII.B; ¶167 stands in VII.C"
     assert citations.resolve("cedaw Article 5, ¶180").place.paragraph == 180  # "¶": no article's paragraph
     assert citations.resolve("CEDAW Article 4, paragraph 1").kind == "section"

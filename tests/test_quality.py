@@ -58,7 +58,8 @@ def test_a_question_asking_for_a_date_quotes_the_sentence_giving_it_not_a_closer
     institution of the Ombudsman for Children's Rights was established" and were quoted alone."""
     result = answer(quality_searcher, "When was the Commissioner for the Rights of the Child established?")
     check_citations(quality_searcher, result)
-    assert result.answered and [c.quote[:8] for c in result.citations] == ["In 2016,"], [c.quote for c in result.citations]
+    assert result.answered, result.reason
+    assert [c.quote[:8] for c in result.citations] == ["In 2016,"], [c.quote for c in result.citations]
 
 
 @pytest.mark.parametrize("question", [

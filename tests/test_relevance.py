@@ -62,7 +62,7 @@ def test_features_reward_the_reference_and_the_figure_asked_for():
 
 @pytest.mark.parametrize(("sentence", "figure"), [
     ("Of the 98 elected deputies of the Parliament, 18 (18.37 per cent) are women.", True),
-    ("Article 7 (a) According to data from the Central Election Commission, women participated actively in 2023.", False),
+    ("Article 7 (a) According to data from the Central Election Commission, women took part actively in 2023.", False),
     ("With regard to paragraphs 36 (b) and (c) of the concluding observations, measures are being implemented.", False),
     ("By Act No. 361-VI, article 125 of the Criminal Code and Goal 5 apply.", False),
     ("Women head more than 65,000 farms.", True),
@@ -71,7 +71,8 @@ def test_a_reference_s_number_is_no_figure(sentence, figure):
     """"How many women are in the Mazhilis?" rated "Article 7 (a) According to data … women participated actively"
     as giving the figure asked for: "7" was counted as one."""
     cues = relevance.cues_of("How many women are in the Mazhilis?", ["women", "mazhilis"])
-    row = relevance.features(cues, TermStats.over([sentence]), [relevance.Candidate(sentence, 0.5, 0.5, 1, (), 0.0, True)])
+    candidate = relevance.Candidate(sentence, 0.5, 0.5, 1, (), 0.0, True)
+    row = relevance.features(cues, TermStats.over([sentence]), [candidate])
     named = dict(zip(relevance.FEATURES, row[0]))
     assert (named["figure_given"], named["figure_missing"]) == ((1.0, 0.0) if figure else (0.0, 1.0))
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # reports differ"
 _EACH = re.compile(r"\b(?:both|two|each|either)\s+(?:of\s+the\s+)?reports?\b|\bthe\s+other\s+report\b|\breports['’]"
                    r"|\baccording\s+to\s+(?:each|both)\b"
-                   r"|\bthe\s+reports\s+(?:differ|disagree|agree|compare|contradict|conflict)", re.I)  # "do the reports differ?"
+                   r"|\bthe\s+reports\s+(?:differ|disagree|agree|compare|contradict|conflict)", re.I)
 _FIGURES = re.compile(r"\d[\d,.]*\s*(?:%|per\s*cent|percent)?", re.I)
 MAX_REPORTS = 4  # past this many reports in scope, "each report" names too many to read one by one: name them (--doc)
 PER_REPORT = 3  # passages searched in each report asked for

@@ -311,9 +311,9 @@ def carrying(question: str, sentences: list, searcher: Searcher) -> list:
 
 def alike_named(question: str, chosen: list, searcher: Searcher) -> list:
     """The chosen quotes, best first, without those that miss a name of the question (a capitalised name or an
-    acronym, not a figure, year or month: those may stand in the sentence before) the best one holds itself ("the Supreme
-    Court": the best quote gives its 45.3 percent, the one on district courts is dropped); all of them when the best
-    holds none, or in a comparison (each side may name its own)."""
+    acronym, not a figure, year or month: those may stand in the sentence before) the best one holds itself ("the
+    Supreme Court": the best quote gives its 45.3 percent, the one on district courts is dropped); all of them when
+    the best holds none, or in a comparison (each side may name its own)."""
     names = [t for t in specific_terms(question) if not t[0].isdigit() and not _DATE.fullmatch(t.capitalize())]
     if len(chosen) < 2 or not names or compares(question):
         return chosen

@@ -71,19 +71,20 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     reason = evidence.assess(text, sentences, hits, searcher, settings) or _weak(sentences, settings)
     if reason:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=reason)
-    # "When …?" is quoted from sentences giving a date, "Who is …" from those naming someone (the check vouched one does)
+    # "When …?" is quoted from sentences giving a date, "Who is …" from those naming someone (the check vouched one)
     answering = evidence.of_the_kind_asked(text, sentences, searcher) or sentences
     chosen = with_other_report(text, evidence.alike_named(text, choose(answering, settings), searcher), answering,
                                settings)
     chosen = context.extend_to_figures(searcher, text, chosen)
     unquoted = evidence.year_unquoted(text, chosen, searcher)  # "the score for 2022" answered "for 2021"
     if unquoted:
-        return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits), reason=unquoted)
+        return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits),
+                      reason=unquoted)
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
     unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
     picks = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
     chosen = each_report.quoted(chosen, picks, settings)
-    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))  # each report's too
+    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,

@@ -18,6 +18,12 @@ from reportrag.answers.evidence import compares
 from reportrag.core.records import Answer, Document, ReportInfo
 from reportrag.retrieval.filters import Filters
 
+# what follows a report's name when it names something else: "the review of its laws", "the CEDAW Committee"
+_NOT_THE_REPORT = r"(?!\s+(?:of|committee|convention)\b)"
+MAX_NAMED_SCAN = 5000  # past this many reports, a question's report is named with --doc (each would be read)
+_COMMON_NAMES = {"report", "reports", "the report", "document", "doc", "file", "text", "paper", "annual report"}
+_TITLE_HEAD = re.compile(r"^(.+?)\s+(?:of|on|under|for|to|in)\s", re.I)  # "Sixth periodic report" of "… of …"
+
 
 def describe(filters: Filters, documents: dict[str, Document]) -> str:
     """The filters in words: "CEDAW 6th periodic report, section Article 11"; "" when none is set."""
@@ -60,11 +66,6 @@ def named_in(question: str, filters: Filters, documents: Mapping[str, Document])
         return ""
     return report_named(question, documents)
 
-# what follows a report's name when it names something else: "the review of its laws", "the CEDAW Committee"
-_NOT_THE_REPORT = r"(?!\s+(?:of|committee|convention)\b)"
-MAX_NAMED_SCAN = 5000  # past this many reports, a question's report is named with --doc (each would be read)
-_COMMON_NAMES = {"report", "reports", "the report", "document", "doc", "file", "text", "paper", "annual report"}
-_TITLE_HEAD = re.compile(r"^(.+?)\s+(?:of|on|under|for|to|in)\s", re.I)  # "Sixth periodic report" of "… of Kazakhstan …"
 
 
 def report_named(question: str, documents: Mapping[str, Document]) -> str:

@@ -193,7 +193,8 @@ class Service:
         hits = searcher.search(question, k=self.settings.answers.search_depth, filters=searched)
         for item in generate.stream_answer(question, hits, searcher.documents, self.chat_model,
                                            unverified=self.unverified):
-            yield scope.with_filters(item, filters, searcher.documents, named=named) if isinstance(item, Answer) else item
+            yield (scope.with_filters(item, filters, searcher.documents, named=named) if isinstance(item, Answer)
+                   else item)
 
     def cite(self, ident: str | None = None, quote: str | None = None, doc: str | None = None):
         """A passage id, anchor or reference, or a pasted quote, back to its place in the reports."""

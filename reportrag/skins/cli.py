@@ -142,7 +142,7 @@ def _add_read_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_search)
 
-    p = sub.add_parser("cite", help="a passage id, anchor, reference (\"Article 11\") or citation (\"review ¶167\") at its place, or --quote")
+    p = sub.add_parser("cite", help="an id, anchor, reference (\"Article 11\"), citation (\"review ¶167\") or --quote")
     p.add_argument("ident", nargs="?", metavar="ID_OR_REFERENCE")
     p.add_argument("--quote", help="where this pasted quote stands in the reports (exact, else the closest text)")
     p.add_argument("--doc", help="only this report (doc id)")

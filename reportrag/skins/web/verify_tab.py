@@ -35,8 +35,8 @@ def build_verify_tab(service: Service, report_choices: list) -> VerifyTab:
             check = gr.Button("Verify", variant="primary", elem_id="rr-verify-button")
         verdict = gr.HTML(elem_id="rr-verdict")
         gr.Markdown("Or look up a citation: an answer's own (“CEDAW/C/KAZ/6, Part I.1, para. 21 (counted)”, "
-                    "“review ¶167”), an anchor, a passage id, or a reference such as “CEDAW Article 11, paragraph 1 (d)”, "
-                    "“concluding observations 36 (e)”, “review VII.C”.")
+                    "“review ¶167”), an anchor, a passage id, or a reference such as “CEDAW Article 11, paragraph 1 "
+                    "(d)”, “concluding observations 36 (e)”, “review VII.C”.")
         with gr.Row():
             ident = gr.Textbox(label="Citation", scale=4, elem_id="rr-ident")
             find = gr.Button("Look up", scale=1)
