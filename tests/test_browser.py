@@ -374,3 +374,20 @@ def test_uploads_answer_in_the_apps_words_and_the_tracker_follows_without_a_relo
     assert "Amend the Criminal Code to criminalize domestic violence" in row.inner_text()
     assert "¶165–167" in row.inner_text()  # the report's response, beside the Committee's words
     assert page.evaluate("window.reportragSamePage") is True
+
+
+FOLLOWED = "What is the share of women among judges of the Supreme Court?"
+
+
+def test_the_chat_reads_a_follow_up_with_the_question_before_it(page, app_server):
+    page.goto(app_server)
+    page.fill("#rr-question textarea", FOLLOWED)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rr-chat a.rr-cite")
+    first = page.locator("#rr-chat a.rr-cite").count()
+    page.fill("#rr-question textarea", "And the CEDAW report?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("n => document.querySelectorAll('#rr-chat a.rr-cite').length > n", arg=first)
+    page.wait_for_function("() => document.querySelector('#rr-chat').innerText.includes('Read with the question')")
+    chat = page.inner_text("#rr-chat")
+    assert f"Read with the question before it, as: “{FOLLOWED} (CEDAW 6th periodic report)”" in chat

@@ -73,7 +73,7 @@ def report_named(question: str, documents: Mapping[str, Document]) -> str:
     short title or symbol), or "" when it names none or several (several: a comparison, answered from each)."""
     if len(documents) > MAX_NAMED_SCAN:
         return ""
-    named = {doc for doc, d in documents.items() if any(p.search(question) for p in _names(d.info))}
+    named = {doc for doc, d in documents.items() if any(p.search(question) for p in names_of(d.info))}
     return named.pop() if len(named) == 1 else ""
 
 
@@ -82,7 +82,7 @@ def named_note(doc: str, documents: Mapping[str, Document]) -> str:
 
 
 @lru_cache(maxsize=4096)  # every question asks of every report: its patterns are compiled once
-def _names(info: ReportInfo) -> tuple[re.Pattern, ...]:
+def names_of(info: ReportInfo) -> tuple[re.Pattern, ...]:
     """How a question names a report: its id after "the" ("the review", "the CEDAW report", "the annual review";
     not "the review of …", not "the CEDAW Committee"), its short title or symbol, the head of its title ("the
     Sixth periodic report") when that is two words or more; never a bare common word ("report.pdf" is not named

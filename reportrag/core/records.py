@@ -369,6 +369,7 @@ class Answer:
     filters: tuple[tuple[str, str], ...] = ()  # the search filters that were set: (("doc", "cedaw"), …)
     scope: str = ""  # those filters in words: "CEDAW 6th periodic report, section Article 11"; "" when unfiltered
     language: str = ""  # the language a question not in English seems to be in (then the answer abstains)
+    read_as: str = ""  # a follow-up as read with the question before it ("" when read as asked): answers/followup.py
 
     @property
     def text(self) -> str:
@@ -393,4 +394,5 @@ class Answer:
             "filters": {**dict.fromkeys(FILTER_FIELDS), **dict(self.filters)},
             "scope": self.scope,
             "question_language": self.language or None,
+            "read_as": self.read_as or None,
         }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from reportrag.answers import citations, extractive, language, scope, tracker
+from reportrag.answers import citations, extractive, followup, language, scope, tracker
 from reportrag.core.errors import ReportragError
 from reportrag.core.files import reader_lock
 from reportrag.core.records import Answer, Document, Hit, Passage
@@ -165,16 +165,22 @@ class Service:
         stream check their filters themselves."""
         check_filters(self.searcher.corpus, filters)
 
-    def ask(self, question: str, *, filters: Filters = Filters()) -> Answer:
-        for item in self.stream(question, filters=filters):
+    def ask(self, question: str, *, filters: Filters = Filters(), previous: str = "") -> Answer:
+        for item in self.stream(question, filters=filters, previous=previous):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an answer")  # stream always ends with one
 
-    def stream(self, question: str, *, filters: Filters = Filters()) -> Iterator[str | Answer]:
-        """A generated answer's text as it arrives, then the checked ``Answer``; extractive: the ``Answer`` only."""
+    def stream(self, question: str, *, filters: Filters = Filters(), previous: str = "") -> Iterator[str | Answer]:
+        """A generated answer's text as it arrives, then the checked ``Answer``; extractive: the ``Answer`` only.
+        ``previous``: the question asked before, by which a follow-up ("And the review?") is read."""
         searcher = self.searcher  # the same index for the whole answer, whatever an ingest does meanwhile
         check_filters(searcher.corpus, filters)  # a filter matching nothing is an error, not "not in the reports"
+        read = followup.read_with(question, previous, searcher.documents)
+        for item in self._stream(searcher, read, filters):
+            yield followup.as_asked(item, question, read) if isinstance(item, Answer) else item
+
+    def _stream(self, searcher: Searcher, question: str, filters: Filters) -> Iterator[str | Answer]:
         if self.chat_model is None:
             yield extractive.answer(searcher, question, filters=filters, settings=self.settings.answers)
             return

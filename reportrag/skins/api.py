@@ -33,6 +33,8 @@ class AskRequest(BaseModel):
     doc: str | None = Field(None, description="only this report (doc id, see /api/docs)")
     section: str | None = Field(None, description='only this section or article: "Article 11", "VII.C"')
     co: str | None = Field(None, description='only passages answering this concluding-observations paragraph: "36(e)"')
+    previous: str | None = Field(None, description='the question asked before: a follow-up ("And the review?") is read '
+                                                   "with it (the answer's read_as says how)")
 
 
 def serve(settings: Settings, overrides: dict[str, str], *, host: str | None, port: int | None, workers: int) -> int:
@@ -163,7 +165,7 @@ def add_routes(api: FastAPI, service: Service) -> None:
     def ask(request: AskRequest) -> dict:
         """An answer quoting the reports verbatim, every quote cited (as ``reportrag ask Q --json``)."""
         filters = Filters(doc=request.doc, section=request.section, concluding_observation=request.co)
-        return service.ask(request.question, filters=filters).to_json()
+        return service.ask(request.question, filters=filters, previous=request.previous or "").to_json()
 
     @api.get("/api/cite")
     def cite(id: str | None = Query(None, description="a passage id, citation anchor or reference"),

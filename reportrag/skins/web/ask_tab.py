@@ -117,7 +117,8 @@ class _AskHandlers:
         yield _chat_only(history)
         answer, streamed = None, ""
         try:
-            for item in self.service.stream(question, filters=search_filters(doc, section)):
+            previous = (answers[-1].read_as or answers[-1].question) if answers else ""  # "And the review?"
+            for item in self.service.stream(question, filters=search_filters(doc, section), previous=previous):
                 if isinstance(item, Answer):
                     answer = item
                 else:  # a chat model's words as they come; checked and cited once complete

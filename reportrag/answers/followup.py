@@ -1,0 +1,66 @@
+"""A follow-up in a conversation ("And the review?", "What about 2021?", "And in the CEDAW report in 2022?") is read
+with the question before it: alone it names no topic, and the search would answer "And the review?" with whatever
+stands closest to "the review". It is read as the question before, with the follow-up's report and years in place of
+that question's: "What is the share of women among judges of the Supreme Court?" then "And the CEDAW report?" reads
+"What is the share of women among judges of the Supreme Court? (CEDAW 6th periodic report)". The answer says how it
+was read (``Answer.notes``), so the reading can be checked; a question with a topic of its own is read as asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from reportrag.answers.evidence import question_terms
+from reportrag.answers.scope import names_of, report_named
+from reportrag.core.records import Answer, Document
+from reportrag.index.keyword import tokenize
+
+_YEAR = re.compile(r"(?<![\d.,/-])(?:19|20)\d\d(?![\d])")
+# what a follow-up says besides a report and a year: "And what about …", "What does … say", "How about in …"
+_FOLLOW_WORDS = set(tokenize(
+    "and but or so what how about also then there same that this those these it its in for on by say says said tell "
+    "does do did is are was were the a an of according to report reports year years instead other"))
+
+
+def read_with(question: str, previous: str, documents: Mapping[str, Document]) -> str:
+    """``question`` as asked after ``previous``: the previous question with the follow-up's report and years in
+    place of its own, when the follow-up names no topic but a report or a year; else ``question`` itself."""
+    if not previous or not previous.strip():
+        return question
+    bare = _without_names(question, documents)
+    years = _YEAR.findall(bare)
+    named = report_named(question, documents)
+    if (not years and not named) or any(t not in _FOLLOW_WORDS for t in question_terms(_YEAR.sub(" ", bare))):
+        return question
+    read = previous.strip()
+    if years:
+        before = list(dict.fromkeys(_YEAR.findall(_without_names(read, documents))))
+        if before:
+            read = re.sub("|".join(before), lambda m: " and ".join(years) if m.group() == before[0] else "", read)
+            read = " ".join(read.replace(" and  ", " ").split())
+        else:
+            read = f"{read.rstrip(' ?.')} in {' and '.join(years)}?"
+    if named:
+        title = documents[named].info.short_title
+        swapped = _without_names(read, documents, instead=title)  # "What does the CEDAW report say …" → the review
+        read = " ".join(swapped.split()) if swapped != read else f"{read.rstrip(' ?.')}? ({title})"
+    return read
+
+
+def as_asked(answer: Answer, question: str, read: str) -> Answer:
+    """The answer to ``read`` given as the answer to ``question``, saying how it was read when that differs."""
+    if read == question:
+        return answer
+    note = f"Read with the question before it, as: “{read}”"
+    return replace(answer, question=question, read_as=read, notes=(note, *answer.notes))
+
+
+def _without_names(text: str, documents: Mapping[str, Document], instead: str = " ") -> str:
+    """``text`` with the reports it names (their ids, titles, symbols: as ``scope`` finds them) replaced by
+    ``instead``."""
+    for document in documents.values():
+        for pattern in names_of(document.info):
+            text = pattern.sub("\x00", text)  # marked first: a title put in is not read as a name again
+    return re.sub(r"\x00(?:\s*\x00)*", lambda _: instead, text)
