@@ -20,6 +20,8 @@ JUDGES = "What is the share of women among judges of the Supreme Court?"
     ("What was the maternal mortality rate in 2020?", "What about 2019?",
      "What was the maternal mortality rate in 2019?"),
     ("How many crisis centres are there?", "And in 2022?", "How many crisis centres are there in 2022?"),
+    ("How many assemblies were held in 2022 according to the Annual Review 2022?", "And in 2021?",
+     "How many assemblies were held in 2021 according to the Annual Review 2022?"),  # the report's name keeps its year
     ("What was the maternal mortality rate in 2020?", "And in the CEDAW report in 2016?",
      "What was the maternal mortality rate in 2016? (CEDAW 6th periodic report)"),
 ])
@@ -37,6 +39,9 @@ def test_a_follow_up_naming_only_a_report_or_a_year_is_read_with_the_question_be
 def test_a_question_with_a_topic_of_its_own_is_read_as_asked(fake_searcher, question):
     assert read_with(question, JUDGES, fake_searcher.documents) == question
     assert read_with("And the review?", "", fake_searcher.documents) == "And the review?"  # nothing before it
+    # a question on two years: which one "And 2022?" replaces is a guess
+    assert read_with("And 2022?", "How did the ranking change between 2021 and 2023?", fake_searcher.documents) == (
+        "And 2022?")
 
 
 def test_the_answer_to_a_follow_up_says_how_it_was_read(search_settings, searcher):

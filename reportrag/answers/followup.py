@@ -26,7 +26,8 @@ _FOLLOW_WORDS = set(tokenize(
 
 def read_with(question: str, previous: str, documents: Mapping[str, Document]) -> str:
     """``question`` as asked after ``previous``: the previous question with the follow-up's report and years in
-    place of its own, when the follow-up names no topic but a report or a year; else ``question`` itself."""
+    place of its own, when the follow-up names no topic but a report or a year (and the previous question asks
+    about one year at most); else ``question`` itself."""
     if not previous or not previous.strip():
         return question
     bare = _without_names(question, documents)
@@ -36,10 +37,13 @@ def read_with(question: str, previous: str, documents: Mapping[str, Document]) -
         return question
     read = previous.strip()
     if years:
-        before = list(dict.fromkeys(_YEAR.findall(_without_names(read, documents))))
+        names = [m.span() for d in documents.values() for p in names_of(d.info) for m in p.finditer(read)]
+        before = [m for m in _YEAR.finditer(read) if not any(a <= m.start() < b for a, b in names)]  # not "… 2022"'s
+        if len({m.group() for m in before}) > 1:
+            return question  # "between 2021 and 2023", then "And 2022?": which year it replaces is a guess
         if before:
-            read = re.sub("|".join(before), lambda m: " and ".join(years) if m.group() == before[0] else "", read)
-            read = " ".join(read.replace(" and  ", " ").split())
+            for m in reversed(before):
+                read = read[: m.start()] + " and ".join(years) + read[m.end():]
         else:
             read = f"{read.rstrip(' ?.')} in {' and '.join(years)}?"
     if named:
