@@ -50,7 +50,8 @@ def resolve_paragraph(view: CorpusView, query: str, rest: str, doc_ids: list[str
         counts = "; ".join(f"{d}: ¶1–{len(view.documents[d].paragraphs)}" for d in doc_ids)
         raise UnknownCitation(f"cite: no ¶{_span_label(first, last)} in {', '.join(doc_ids)} ({counts})")
     if len(holders) > 1:
-        where = "; ".join(f"{d} ({ps[0].section_label or 'no section'})" for d, ps in holders.items())
+        where = "; ".join(f"{d} ({ps[0].section_label or 'no section'})" for d, ps in list(holders.items())[:6])
+        where += f"; and {len(holders) - 6} more" if len(holders) > 6 else ""
         raise UnknownCitation(f"cite: {query!r} names no report, and ¶{first} stands in several: {where}; name one, "
                               f"e.g. \"{next(iter(holders))} para. {first}\"")
     doc_id, paragraphs = next(iter(holders.items()))
@@ -66,7 +67,11 @@ def resolve_paragraph(view: CorpusView, query: str, rest: str, doc_ids: list[str
 
 
 def _numbered(document: Document, first: int, last: int) -> list[Paragraph]:
-    """Paragraphs ``first``…``last`` of ``document``, all of them, or none."""
+    """Paragraphs ``first``…``last`` of ``document``, all of them, or none. They are numbered 1, 2, … in order, so
+    ¶n is looked for at n - 1 first (a lookup over a large corpus reads one paragraph a report, not every one)."""
+    found = document.paragraphs[first - 1 : last]
+    if [p.number for p in found] == list(range(first, last + 1)):
+        return list(found)
     by_number = {p.number: p for p in document.paragraphs}
     wanted = [by_number.get(n) for n in range(first, last + 1)]
     return wanted if all(wanted) else []
