@@ -54,6 +54,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from reportrag.answers.report_names import without_names
 from reportrag.core.settings import AnswerSettings
 from reportrag.index.keyword import tokenize
 from reportrag.retrieval.term_stats import token_set
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 
 NOT_ADDRESSED = "The reports do not appear to address this: "  # how every reason below opens
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_YEAR_WORD = re.compile(r"(?<![\d.,/-])(?:19|20)\d\d(?![\d])")
+YEAR_WORD = re.compile(r"(?<![\d.,/-])(?:19|20)\d\d(?![\d])")  # a year as a word, not inside "1,2022" or "CO/2022"
+NAMES_READ_UP_TO = 64  # reports whose names are read out of every question (a larger corpus: not worth a pass each)
 # "When was …", "On what date …", "Since what year …", "Which year …": the answer is a date (a "when" inside the
 # question, as in "answerable when they mistreat …", asks for none)
 _ASKS_DATE = re.compile(r"^\W*when\b|\b(?:on|in|by|since|from|until)\s+what\s+(?:date|day|month|year)\b"
@@ -178,7 +180,7 @@ def _year_apart_from_topic(question: str, specific: list[str], sentences: list, 
     dates the report, not the figure) that carries at least ``share`` of the rarity-weighted topic
     coverage of the best window; nor is a report's name in the question a year it asks about ("What does the
     Annual Review 2022 say about torture?"). Returns the first year that does not, or ""."""
-    asked = set(_YEAR_WORD.findall(_without_report_names(question, searcher)))
+    asked = years_asked(question, searcher)
     years = [t for t in specific if _YEAR.fullmatch(t) and t in asked]
     topic = [t for t in question_terms(question) if t not in years]
     if not years or not topic:
@@ -197,21 +199,18 @@ def year_unquoted(question: str, quotes: list, searcher: Searcher) -> str:
     earlier in its paragraph ("By the end of the first six months of 2023, … A total of 54 victims …") or in its
     section's titles; "" when each year asked stands so. "What was the score … for 2022?" quoted the score "for 2021"
     (rule 2 passes: "2022" stands in a window on the same topic)."""
-    for year in dict.fromkeys(_YEAR_WORD.findall(_without_report_names(question, searcher))):
+    for year in years_asked(question, searcher):
         if not any(year in _lead_up(q, searcher) for q in quotes):
             return f"{NOT_ADDRESSED}the passages found do not give {year} for what the question asks about."
     return ""
 
 
-def _without_report_names(question: str, searcher: Searcher) -> str:
-    """The question without the reports' titles it names: "the Annual Review 2022" asks about no year."""
-    if len(searcher.documents) > 64:  # a large corpus: its titles are not worth a pass per question
-        return question
-    for document in searcher.documents.values():
-        info = document.info
-        for name in filter(None, (info.title, info.short_title, info.symbol)):
-            question = re.sub(re.escape(name), " ", question, flags=re.I)
-    return question
+def years_asked(question: str, searcher: Searcher) -> list[str]:
+    """The years a question asks about, in order: not those of a report's name it gives ("What does the Annual
+    Review 2022 say about torture?" asks about no year)."""
+    documents = searcher.documents
+    bare = without_names(question, documents) if len(documents) <= NAMES_READ_UP_TO else question
+    return list(dict.fromkeys(YEAR_WORD.findall(bare)))
 
 
 def _lead_up(quote, searcher: Searcher) -> str:

@@ -50,8 +50,7 @@ def answer(searcher: Searcher, question: str, *, filters: Filters = Filters(),
     """The answer to ``question`` within ``filters``, naming them (a question not in English gets a notice); from
     the one report the question names, if it names one ("What does the CEDAW report say about …"), saying so."""
     text = clean_query(question)
-    named = scope.named_in(text, filters, searcher.documents)
-    searched = replace(filters, doc=named) if named else filters
+    searched, named = scope.narrowed(text, filters, searcher.documents)
     result = language.not_english(question) or _answer(searcher, question, text, searched, settings)
     return scope.with_filters(result, filters, searcher.documents, named=named)
 
@@ -83,8 +82,10 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     reports = each_report.reports_asked(text, searcher, filters)  # "both reports", "according to each report"
     unheard = tuple(d for d in reports if all(s.passage.doc_id != d for s in chosen))  # the others are quoted already
     picks = _best_in_each(searcher, text, vector, unheard, filters, settings, model) if unheard else {}
-    chosen = each_report.quoted(chosen, picks, settings)
-    chosen = context.carry_subject(searcher, text, context.extend_to_figures(searcher, text, chosen))
+    quoted = each_report.quoted(chosen, picks, settings)
+    kept = [s for s in quoted if any(s is c for c in chosen)]  # extended above; each report's picks are not yet
+    added = context.extend_to_figures(searcher, text, [s for s in quoted if all(s is not c for c in chosen)])
+    chosen = context.carry_subject(searcher, text, kept + added)
     citations, statements = cite_sentences(searcher, chosen)
     return Answer(
         question=question,

@@ -8,16 +8,15 @@ was read (``Answer.notes``), so the reading can be checked; a question with a to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from reportrag.answers.evidence import question_terms
-from reportrag.answers.scope import names_of, report_named
+from reportrag.answers.evidence import YEAR_WORD, question_terms
+from reportrag.answers.report_names import names_of, without_names
+from reportrag.answers.scope import report_named
 from reportrag.core.records import Answer, Document
 from reportrag.index.keyword import tokenize
 
-_YEAR = re.compile(r"(?<![\d.,/-])(?:19|20)\d\d(?![\d])")
 # what a follow-up says besides a report and a year: "And what about …", "What does … say", "How about in …"
 _FOLLOW_WORDS = set(tokenize(
     "and but or so what how about also then there same that this those these it its in for on by say says said tell "
@@ -30,15 +29,16 @@ def read_with(question: str, previous: str, documents: Mapping[str, Document]) -
     about one year at most); else ``question`` itself."""
     if not previous or not previous.strip():
         return question
-    bare = _without_names(question, documents)
-    years = _YEAR.findall(bare)
+    bare = without_names(question, documents)
+    years = YEAR_WORD.findall(bare)
     named = report_named(question, documents)
-    if (not years and not named) or any(t not in _FOLLOW_WORDS for t in question_terms(_YEAR.sub(" ", bare))):
+    if (not years and not named) or any(t not in _FOLLOW_WORDS for t in question_terms(YEAR_WORD.sub(" ", bare))):
         return question
     read = previous.strip()
     if years:
         names = [m.span() for d in documents.values() for p in names_of(d.info) for m in p.finditer(read)]
-        before = [m for m in _YEAR.finditer(read) if not any(a <= m.start() < b for a, b in names)]  # not "… 2022"'s
+        # the years it asks about, not that of a report's name ("… according to the Annual Review 2022")
+        before = [m for m in YEAR_WORD.finditer(read) if not any(a <= m.start() < b for a, b in names)]
         if len({m.group() for m in before}) > 1:
             return question  # "between 2021 and 2023", then "And 2022?": which year it replaces is a guess
         if before:
@@ -48,7 +48,7 @@ def read_with(question: str, previous: str, documents: Mapping[str, Document]) -
             read = f"{read.rstrip(' ?.')} in {' and '.join(years)}?"
     if named:
         title = documents[named].info.short_title
-        swapped = _without_names(read, documents, instead=title)  # "What does the CEDAW report say …" → the review
+        swapped = without_names(read, documents, instead=title)  # "What does the CEDAW report say …" → the review
         read = " ".join(swapped.split()) if swapped != read else f"{read.rstrip(' ?.')}? ({title})"
     return read
 
@@ -60,11 +60,3 @@ def as_asked(answer: Answer, question: str, read: str) -> Answer:
     note = f"Read with the question before it, as: “{read}”"
     return replace(answer, question=question, read_as=read, notes=(note, *answer.notes))
 
-
-def _without_names(text: str, documents: Mapping[str, Document], instead: str = " ") -> str:
-    """``text`` with the reports it names (their ids, titles, symbols: as ``scope`` finds them) replaced by
-    ``instead``."""
-    for document in documents.values():
-        for pattern in names_of(document.info):
-            text = pattern.sub("\x00", text)  # marked first: a title put in is not read as a name again
-    return re.sub(r"\x00(?:\s*\x00)*", lambda _: instead, text)

@@ -8,21 +8,16 @@ question above quoted the review's civil-service share, which the user did not a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
-from functools import lru_cache
 
 from reportrag.answers.each_report import asks_each
 from reportrag.answers.evidence import compares
-from reportrag.core.records import Answer, Document, ReportInfo
+from reportrag.answers.report_names import names_of
+from reportrag.core.records import Answer, Document
 from reportrag.retrieval.filters import Filters
 
-# what follows a report's name when it names something else: "the review of its laws", "the CEDAW Committee"
-_NOT_THE_REPORT = r"(?!\s+(?:of|committee|convention)\b)"
 MAX_NAMED_SCAN = 5000  # past this many reports, a question's report is named with --doc (each would be read)
-_COMMON_NAMES = {"report", "reports", "the report", "document", "doc", "file", "text", "paper", "annual report"}
-_TITLE_HEAD = re.compile(r"^(.+?)\s+(?:of|on|under|for|to|in)\s", re.I)  # "Sixth periodic report" of "… of …"
 
 
 def describe(filters: Filters, documents: dict[str, Document]) -> str:
@@ -59,13 +54,19 @@ def with_filters(answer: Answer, filters: Filters, documents: dict[str, Document
     return replace(answer, filters=tuple(active.items()), scope=scope, reason=reason)
 
 
+def narrowed(question: str, filters: Filters, documents: Mapping[str, Document]) -> tuple[Filters, str]:
+    """The filters to search ``question`` under, and the report it names that they narrow it to ("" for none):
+    what extractive and generated answers both search."""
+    named = named_in(question, filters, documents)
+    return (replace(filters, doc=named) if named else filters), named
+
+
 def named_in(question: str, filters: Filters, documents: Mapping[str, Document]) -> str:
     """The report to answer from alone: the one the question names, unless a filter already names one or the
     question asks to hear from several ("compare the review with …", "according to each report")."""
     if filters.doc or compares(question) or asks_each(question):
         return ""
     return report_named(question, documents)
-
 
 
 def report_named(question: str, documents: Mapping[str, Document]) -> str:
@@ -79,23 +80,3 @@ def report_named(question: str, documents: Mapping[str, Document]) -> str:
 
 def named_note(doc: str, documents: Mapping[str, Document]) -> str:
     return f"Only {documents[doc].info.short_title} was searched: the question names it."
-
-
-@lru_cache(maxsize=4096)  # every question asks of every report: its patterns are compiled once
-def names_of(info: ReportInfo) -> tuple[re.Pattern, ...]:
-    """How a question names a report: its id after "the" ("the review", "the CEDAW report", "the annual review";
-    not "the review of …", not "the CEDAW Committee"), its short title or symbol, the head of its title ("the
-    Sixth periodic report") when that is two words or more; never a bare common word ("report.pdf" is not named
-    by every "the report")."""
-    head = _TITLE_HEAD.match(info.title)
-    phrases = [info.short_title, info.symbol, head.group(1) if head and " " in head.group(1) else ""]
-    out = [re.compile(rf"(?<!\w){re.escape(p)}(?!\w){_NOT_THE_REPORT}", re.I)
-           for p in phrases if p and _words(p) not in _COMMON_NAMES]
-    if _words(info.doc_id) not in _COMMON_NAMES:
-        words = r"[\s-]+".join(map(re.escape, _words(info.doc_id).split()))  # "annual-review-2022": also with spaces
-        out.append(re.compile(rf"\b(?:the|this)\s+(?:annual\s+)?{words}(?:\s+report)?\b{_NOT_THE_REPORT}", re.I))
-    return tuple(out)
-
-
-def _words(name: str) -> str:
-    return " ".join(re.split(r"[\s_-]+", name.lower())).strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -194,8 +194,7 @@ class Service:
         if refusal is not None:
             yield scope.with_filters(refusal, filters, searcher.documents)
             return
-        named = scope.named_in(clean_query(question), filters, searcher.documents)  # "What does the review say …"
-        searched = replace(filters, doc=named) if named else filters
+        searched, named = scope.narrowed(clean_query(question), filters, searcher.documents)  # "What does the review …"
         hits = searcher.search(question, k=self.settings.answers.search_depth, filters=searched)
         for item in generate.stream_answer(question, hits, searcher.documents, self.chat_model,
                                            unverified=self.unverified):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from rapidfuzz import fuzz, process
 
@@ -69,8 +70,12 @@ def resolve_reference(view: CorpusView, text: str, doc: str | None = None) -> Re
         view.known(d, "--doc")  # folding every report of a large corpus only to check its id would take minutes
     if _OBSERVATIONS.search(rest):
         return _observations(view, query, rest, doc_ids)
-    labels = {_key(s.label) for d in doc_ids for s in view.documents[d].sections}
-    paragraph = paragraph_number(rest, lambda text: _key(text) in labels)  # "CEDAW/C/KAZ/6, para. 21", "review ¶167"
+
+    @cache  # read only when "paragraph N" follows an article: "Article 4, paragraph 1" may be a section's label
+    def labels() -> set[str]:
+        return {_key(s.label) for d in doc_ids for s in view.documents[d].sections}
+
+    paragraph = paragraph_number(rest, lambda text: _key(text) in labels())  # "CEDAW/C/KAZ/6, para. 21", "review ¶167"
     if paragraph:
         return resolve_paragraph(view, query, rest, doc_ids, paragraph, _key)
     return _section(view, query, rest, doc_ids)
