@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from reportrag.answers import extractive as answering
-from reportrag.answers.observations import requested
+from reportrag.answers.observations import requested, search_text
 from reportrag.retrieval.search import Filters
 from tests.checks import check_citations
 
@@ -97,6 +97,36 @@ def test_a_recommendation_by_topic_is_answered_not_abstained(searcher):
         assert any(r.startswith("26(") for r in paragraph.addresses), (c.place.paragraph, paragraph.addresses)
     assert any("domestic violence" in c.quote for c in result.citations)
     check_citations(searcher, result)
+
+
+@pytest.mark.parametrize(("question", "items"), [
+    ("What was done pursuant to paragraph 26 (i) of the concluding observations?", {"26(i)"}),
+    ("What is Kazakhstan's response to paragraph 34 (b) of the concluding observations on acquisition of nationality?",
+     {"34(b)"}),
+    ("What measures relate to paragraphs 26 (g) and (h) of the concluding observations?", {"26(g)", "26(h)"}),
+])
+def test_every_quote_stands_in_a_paragraph_answering_the_item_asked(searcher, question, items):
+    """A passage may hold the next item's answer too: "With regard to the recommendation in paragraph 26 (j) …" was
+    quoted for 26 (i), and Article 9's "According to the Citizenship Act …" for 34 (b)."""
+    result = answering.answer(searcher, question)
+    assert result.answered
+    document = searcher.documents["cedaw"]
+    for c in result.citations:
+        paragraph = next(p for p in document.paragraphs if p.number == c.place.paragraph)
+        assert items & set(paragraph.addresses), (c.quote[:80], paragraph.addresses)
+    check_citations(searcher, result)
+
+
+@pytest.mark.parametrize(("question", "searched"), [
+    ("What has been done in response to paragraph 36 (e) of the concluding observations?", ""),
+    ("What measures relate to paragraphs 26 (g) and (h) of the concluding observations?", ""),
+    ("How has paragraph 32 (b) of the concluding observations been addressed?", ""),
+    ("What has Kazakhstan done on paragraph 20 (a) of the concluding observations regarding the Ombudsperson?",
+     "What has Kazakhstan done on regarding the Ombudsperson"),
+])
+def test_words_that_only_ask_what_was_done_are_no_topic(question, searched):
+    """"in response to", "relate to", "been addressed" name nothing to rank the block's sentences by."""
+    assert search_text(requested(question)) == searched
 
 
 def test_the_status_the_report_states_is_quoted_not_restated(searcher):

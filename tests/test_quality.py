@@ -127,3 +127,12 @@ def test_a_figure_both_reports_give_is_quoted_from_both_and_the_difference_noted
     assert result.answered and {c.place.doc_id for c in result.citations} == {"review", "cedaw"}
     assert all("Supreme Court" in c.quote for c in result.citations), [c.quote for c in result.citations]
     assert any("45.3 percent" in d and "48.4 per cent" in d for d in result.differences), result.differences
+
+
+def test_a_sentence_giving_no_figure_for_how_many_is_quoted_with_the_next_that_gives_it(quality_searcher):
+    """"Thus, in 2022, active efforts were made under provincial employment plans …" alone says nothing of how many;
+    its paragraph's next sentence does ("As a result, 536,000 women were placed in jobs …")."""
+    result = answer(quality_searcher, "How many women were placed in jobs under provincial employment plans in 2022?")
+    check_citations(quality_searcher, result)
+    first = result.citations[0].quote
+    assert first.startswith("Thus, in 2022, active efforts were made") and "536,000 women were placed in jobs" in first

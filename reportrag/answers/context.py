@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from reportrag.answers import evidence
+from reportrag.answers import evidence, relevance
 from reportrag.core.records import Span
 from reportrag.retrieval.term_stats import token_set
 
@@ -19,15 +19,21 @@ if TYPE_CHECKING:
 def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
     """A sentence on the topic that lacks the year or figure asked about, when the next sentence of its paragraph
     carries it, is quoted together with that sentence: "… in 2019 it had reached 13.7. In 2020, there was a sharp
-    increase to 36.5 …" answers "the rate in 2020"; its first half alone would mislead."""
+    increase to 36.5 …" answers "the rate in 2020"; its first half alone would mislead. A question asking for a
+    figure ("how many …") that a sentence gives none of is extended the same way: "Thus, in 2022, active efforts
+    were made under provincial employment plans …" says how many only with its next sentence ("As a result,
+    536,000 women were placed in jobs …")."""
     figures = [t for t in evidence.specific_terms(question) if t[0].isdigit()]
-    if not figures:
+    counted = relevance.asks_figure(question)
+    if not figures and not counted:
         return chosen
     out: list[Sentence] = []
     for s in chosen:
         missing = [f for f in figures if not _mentions(s.text, f)]
         following = _neighbour(searcher, s, +1)
-        if missing and following and any(_mentions(searcher.documents[s.passage.doc_id].text[following.start : following.end], f) for f in missing):
+        after = searcher.documents[s.passage.doc_id].text[following.start : following.end] if following else ""
+        if (missing and any(_mentions(after, f) for f in missing)) or (
+                counted and not relevance.gives_figure(s.text) and relevance.gives_figure(after)):
             s = _joined(searcher, s, Span(s.span.start, following.end))
         out.append(s)
     return _without_inner(out)

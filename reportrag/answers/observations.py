@@ -30,6 +30,7 @@ from reportrag.answers import evidence, extractive, relevance
 from reportrag.answers.quotes import normalized
 from reportrag.core.records import Answer, Hit, Passage
 from reportrag.core.settings import AnswerSettings
+from reportrag.index.keyword import tokenize
 from reportrag.ingest.structure import concluding_observations as refs_named_in
 from reportrag.retrieval.filters import Filters
 from reportrag.retrieval.query import QueryVectors
@@ -62,6 +63,13 @@ MIN_TOPIC_COVERAGE = 0.5
 MIN_TOPIC_COSINE = 0.35  # … and its closest sentence this close to it
 # "Thus, paragraph 14 (b) … is being fulfilled", "… has been partially fulfilled", "Thus, work is under way with regard to …"
 _STATUS = re.compile(r"\bfulfil|^\s*(?:Thus|Accordingly|Hence|Given the above|In this way)\b")
+
+
+# words that, beside a paragraph's number, ask only what was done about it
+_ASKS_WHAT_WAS_DONE = set(tokenize(
+    "been under response respond responds responded relate relates related relating address addresses addressed "
+    "regard regarding regards pursuant implement implemented implementation follow followed fulfil fulfilled "
+    "fulfillment fulfilment step steps action actions information given report reported reports"))
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,13 @@ def search_text(request: Request) -> str:
     question in one pass): the topic, or the question without the paragraph it names ("": nothing left)."""
     if request.topic:
         return request.topic
-    return request.rest if evidence.question_terms(request.rest) else ""
+    return request.rest if _topical(request.rest) else ""
+
+
+def _topical(rest: str) -> bool:
+    """Whether what a question says besides the paragraph's number names a topic: "… regarding the Ombudsperson"
+    does; "What has been done in response to …", "What measures relate to …" only ask what was done."""
+    return any(t not in _ASKS_WHAT_WAS_DONE for t in evidence.question_terms(rest))
 
 
 def answer(searcher: Searcher, question: str, text: str, request: Request, vectors: QueryVectors, filters: Filters,
@@ -220,6 +234,8 @@ def select(sentences: list[extractive.Sentence], labels: frozenset[str], searche
     status = status[-1:]
     chosen = list(dict.fromkeys(lead + status))
     seen = {normalized(s.text) for s in chosen}
+    # a passage may hold the next item's paragraph too ("With regard to … paragraph 26 (j)" after 26 (i)'s)
+    sentences = [s for s in sentences if _best_item(s, labels, searcher)] or sentences
     # a block's paragraphs are short: capped per paragraph, and a block of one long paragraph may fill the answer
     for cap in (1, settings.max_per_passage, settings.max_quotes):
         for s in sentences:
@@ -274,3 +290,4 @@ def _unanswered(searcher: Searcher, question: str, text: str, vector: np.ndarray
 def _order(ref: str) -> tuple[int, str]:
     number = re.match(r"\d+", ref)
     return (int(number.group()), ref[number.end():]) if number else (0, ref)
+

@@ -60,7 +60,16 @@ class Cues:
 
 
 def cues_of(question: str, terms: list[str]) -> Cues:
-    return Cues(terms, query_references(question), bool(_ASKS_FIGURE.search(question)), tuple(_YEAR.findall(question)))
+    return Cues(terms, query_references(question), asks_figure(question), tuple(_YEAR.findall(question)))
+
+
+def asks_figure(question: str) -> bool:
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def gives_figure(text: str) -> bool:
+    """A count, amount or share: not a year, nor the number of an article, paragraph or goal."""
+    return any(not _YEAR.fullmatch(m.group().strip()) for m in _FIGURE.finditer(_REFERENCE.sub(" ", text)))
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ def features(cues: Cues, stats: TermStats, candidates: list[Candidate]) -> np.nd
     named = bool(cues.references.observations or cues.references.sections)
     rows = []
     for c in candidates:
-        has_figure = any(not _YEAR.fullmatch(m.group().strip()) for m in _FIGURE.finditer(_REFERENCE.sub(" ", c.text)))
+        has_figure = gives_figure(c.text)
         rows.append((
             c.cosine, c.cosine - best_cosine, c.coverage, c.coverage - best_coverage,
             1.0 / c.passage_rank, float(c.passage_rank == 1),
