@@ -85,6 +85,20 @@ def test_near_miss_questions_get_an_honest_no_with_the_closest_passages(searcher
     assert result.closest and "\n" not in result.reason
 
 
+def test_an_instrument_whose_words_stand_only_apart_is_not_answered(searcher):
+    """The torture protocol's words stand in neighbouring sentences ("… the Committees against Torture …", "… to
+    ratify the Optional Protocol to the Convention on the Rights of Persons with Disabilities"); the death-penalty
+    protocol to the Covenant was quoted. The protocol the reports do name is answered."""
+    result = answering.answer(searcher, "Has Kazakhstan ratified the Optional Protocol to the Convention against Torture?")
+    assert not result.answered and not result.citations
+    assert result.reason.endswith("no passage found names the Optional Protocol to the Convention against Torture.")
+    named = answering.answer(searcher, "Has Kazakhstan ratified the Optional Protocol to the Convention on the Rights "
+                                       "of Persons with Disabilities?")
+    assert named.answered and any("ratification of the Optional Protocol to the Convention on the Rights of Persons "
+                                  "with Disabilities" in c.quote for c in named.citations)
+    check_citations(searcher, named)
+
+
 def test_filters_apply_to_answers(searcher):
     result = answering.answer(searcher, SHELTERS, filters=Filters(doc="review"))
     assert result.answered and {c.place.doc_id for c in result.citations} == {"review"}

@@ -18,6 +18,10 @@ the passages found, and whether one sentence carries the question's rarest words
    of the sentences it would quote names anyone (a capitalised word that is no title, office, body, place word or
    month, and that its report never writes in lower case: "Navi Pillay", "K. Tokayev") → abstain: "the Chair of
    the Constitutional Court … are women" does not say who chairs it;
+   An instrument the question names ("the Optional Protocol to the Convention against Torture", "the RSF World
+   Press Freedom Index") must stand whole in one sentence (with its section titles and report's name), not its
+   words spread over neighbours: "… the Committees against Torture …" beside "… to ratify the Optional Protocol to
+   the Convention on the Rights of Persons with Disabilities" is no word on the torture protocol;
 5. no sentence is similar enough (cosine below ``min_cosine``, a setting) → nothing close enough to quote.
 6. once the quotes are chosen (``year_unquoted``): a year the question asks about that no quote gives, in itself,
    earlier in its paragraph or in its section's titles → abstain: "the score … for 2022" is not answered by "the
@@ -92,6 +96,10 @@ _NOT_NAMES = {w.lower() for w in """
     Kazakhstan Kazakh Astana Almaty Region City International Optional Second First Third Fourth Fifth Periodic
     Report Review Annual January February March April May June July August September October November December
     """.split()}
+_INSTRUMENT = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:of|to|the|against|on|for|in)\s+)*[A-Z][\w'’-]*)+")
+_INSTRUMENT_HEADS = set(tokenize(
+    "Convention Protocol Covenant Index Review Report Plan Strategy Programme Law Code Act Declaration Charter "
+    "Committee Commission Council Court Mechanism Fund Agency Statute"))
 _COMPARES = re.compile(
     r"\bcompar\w*|\bversus\b|\bvs\b|\bcontradict\w*|\bdiffer\w*|\bboth reports\b|\bthe other\b|\bwhich is right\b"
     r"|\bagree\b|\breports'", re.I)
@@ -150,6 +158,9 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
             f"{NOT_ADDRESSED}no passage found speaks of "
             f"{', '.join(dict.fromkeys(shown))} together with the rest of the question."
         )
+    instrument = _instrument_unnamed(question, sentences, searcher)
+    if instrument:
+        return f"{NOT_ADDRESSED}no passage found names the {instrument}."
     year = _year_apart_from_topic(question, specific, sentences, searcher, settings.year_topic_share)
     if year:
         return (
@@ -162,6 +173,21 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
         return f"{NOT_ADDRESSED}the passages found name no one for it."
     if max(s.cosine for s in sentences) < settings.min_cosine:
         return f"{NOT_ADDRESSED}no passage is close enough to quote."
+    return ""
+
+
+def _instrument_unnamed(question: str, sentences: list, searcher: Searcher) -> str:
+    """The first instrument the question names (a run of capitalised words, joined by "of", "to", "the", …, one
+    of them a word like Convention, Protocol, Index or Committee) whose capitalised words no one sentence holds
+    with its section titles and report's name; "" when each stands somewhere whole."""
+    windows = [words for _, words in _named_windows(sentences, searcher, reach=0)]
+    for m in _INSTRUMENT.finditer(question):
+        opens = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:;"
+        words = m.group().split()[1:] if opens else m.group().split()
+        terms = tokenize(" ".join(w for w in words if w[0].isupper()))
+        if len(terms) >= 2 and any(t in _INSTRUMENT_HEADS for t in terms) and not any(
+                all(_has(t, window) for t in terms) for window in windows):
+            return " ".join(words)
     return ""
 
 
