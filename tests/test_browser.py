@@ -116,6 +116,17 @@ def test_an_answer_s_printed_citation_pasted_back_opens_its_paragraph(page, app_
     assert citation["print_label"] in page.inner_text("#rr-found strong")
     assert citation["quote"] in page.inner_text("#rr-found mark")  # the paragraph, the quote inside it
 
+def test_a_sentence_typed_in_the_citation_box_is_found_as_a_quote(page, app_server):
+    page.goto(app_server)
+    page.get_by_role("tab", name="Verify a quote").click()
+    page.fill("#rr-ident textarea", "46 crisis centres providing special social services")
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_selector("#rr-found .rr-verify")
+    assert page.get_attribute("#rr-found .rr-verify", "data-verdict") == "verbatim"
+    assert "read as a quote" in page.inner_text("#rr-found")
+    assert "46 crisis centres providing special social services" in page.inner_text("#rr-found mark")
+
+
 def _three_plain_sentences(searcher) -> tuple[str, str, str]:
     """Three consecutive sentences of one CEDAW paragraph, without ellipses or quotation marks of their own."""
     document = searcher.documents["cedaw"]

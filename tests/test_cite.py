@@ -213,6 +213,23 @@ def test_quote_from_neither_report_is_not_found_with_closest(searcher, citations
         assert searcher.documents[c.place.doc_id].text[c.place.start : c.place.end] == c.text
 
 
+def test_a_sentence_pasted_where_a_citation_goes_is_found_as_a_quote(searcher, citations):
+    """"46 crisis centres providing special social services" in the citation box was "no section"; a pasted
+    sentence is found where it stands, saying it was read as a quote. A short unknown reference, or prose that
+    stands nowhere, stays an error."""
+    match = citations.resolve(ident="46 crisis centres providing special social services")
+    assert isinstance(match, cite.QuoteMatch) and match.exact and match.note.startswith("read as a quote")
+    place = match.places[0]
+    assert searcher.documents[place.place.doc_id].text[place.place.start : place.place.end] == match.text
+    assert "46 crisis centres providing special social services" in match.text
+    close = citations.resolve(ident="Kazakhstan signed the Second Optional Protocol to the ICCPR on 23 September 2020")
+    assert close.found and not close.exact and close.places[0].place.doc_id == "review"
+    with pytest.raises(cite.UnknownCitation, match="no section"):
+        citations.resolve(ident="Annual Review 2022, p. 12")
+    with pytest.raises(cite.UnknownCitation, match="Nor does it stand in a report as a quote"):
+        citations.resolve(ident="The migratory patterns of arctic terns span both poles each year.")
+
+
 def test_doc_filter_and_bad_quotes(searcher, citations):
     _, _, text = _sentences(searcher, "cedaw")[10]
     assert not citations.find_quote(text, doc="review").exact

@@ -17,6 +17,8 @@ kinds of lookup; build one per corpus and keep it (the Service does) rather than
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reportrag.answers.citations import lookup as _ids
 from reportrag.answers.citations import quote_match as _quotes
 from reportrag.answers.citations import references as _references
@@ -56,6 +58,10 @@ __all__ = [
 ]
 
 
+# a citation is a few words ("CEDAW Article 11, paragraph 1 (d)"); a pasted sentence has more
+QUOTE_MIN_WORDS = 6
+
+
 class Citations(CorpusView):
     """Citation lookup over one corpus (anything with ``documents``, ``passages`` and ``row_of``: a
     ``retrieval.Corpus``). Building it folds every report of a small corpus (40–80 ms each); every lookup after that
@@ -90,4 +96,19 @@ class Citations(CorpusView):
             raise BadQuery("cite: empty id; run `reportrag search` to find passage ids")
         if self.looks_like_id(ident):
             return self.lookup(ident)
-        return self.resolve_reference(ident, doc)
+        try:
+            return self.resolve_reference(ident, doc)
+        except UnknownCitation as unknown:
+            return self._as_quote(ident, doc, unknown)
+
+    def _as_quote(self, text: str, doc: str | None, unknown: UnknownCitation) -> QuoteMatch:
+        """A sentence pasted where a citation goes ("46 crisis centres providing special social services") is
+        found as a quote, saying so; text that neither names a place nor stands in a report keeps the error."""
+        if len(text.split()) < QUOTE_MIN_WORDS:
+            raise unknown
+        match = self.find_quote(text, doc)
+        if not match.found:
+            raise UnknownCitation(f"{str(unknown).rstrip('. ')}. Nor does it stand in a report as a quote (best "
+                                  f"{match.similarity:.0f}/100).") from None
+        read = "read as a quote: it names no section, paragraph, anchor or passage id"
+        return replace(match, note=f"{read}; {match.note}" if match.note else read)

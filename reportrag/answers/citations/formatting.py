@@ -71,7 +71,8 @@ def _format_quote(m: QuoteMatch) -> str:
     elif m.verdict == VERBATIM_IN_PARTS:
         head = [f"verdict: {m.verdict} — each of its {len(m.parts)} parts stands word for word, in order, {where}"]
     else:
-        head = [f"verdict: {m.verdict} — not word for word; the closest text is {m.similarity:.1f}/100 similar",
+        head = [f"verdict: {m.verdict} — not word for word; the closest text is {m.similarity:.1f}/100 similar"
+                + (f" ({m.note})" if m.note else ""),
                 f"differences ([-your quote-]{{+the report+}}{_ELIDED_KEY if m.parts else ''}): {m.diff_text}"]
     head += [f"  part {i}: {p.place.label}, characters {p.place.start}–{p.place.end}"
              + ("" if p.verbatim else f", closest text ({p.similarity:.1f}/100)") + f": {snippet(p.text, 120)}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from reportrag.answers.citations import Located, QuoteMatch, Reference
 from reportrag.core.errors import ReportragError
 from reportrag.retrieval.search import Filters
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, located_html, reports_header_html
+from reportrag.skins.web.html import error_html, located_html, quote_html, reference_html, reports_header_html
 
 ALL_REPORTS = "all reports"
 
@@ -60,6 +61,16 @@ def citation_html(service: Service, ident: str | None, request: gr.Request | Non
     if not ident:
         return ""
     try:
-        return located_html(service.cite(ident=ident), share_url(request, ident, service.settings.server.public_url))
+        return lookup_html(service.cite(ident=ident), request, service)
     except ReportragError as e:
         return error_html(e)
+
+
+def lookup_html(result: Located | QuoteMatch | Reference, request: gr.Request | None, service: Service) -> str:
+    """What a typed citation resolves to: a place (with its link), a reference's passages, or, for a sentence
+    pasted where a citation goes, where it stands as a quote."""
+    if isinstance(result, Located):
+        return located_html(result, share_url(request, result.anchor, service.settings.server.public_url))
+    if isinstance(result, QuoteMatch):
+        return quote_html(result)
+    return reference_html(result)

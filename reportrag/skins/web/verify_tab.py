@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from reportrag.answers.citations import Located
 from reportrag.core.errors import ReportragError
 from reportrag.service import Service
-from reportrag.skins.web.html import error_html, located_html, quote_html, reference_html
-from reportrag.skins.web.shared import ALL_REPORTS, only_report, share_url
+from reportrag.skins.web.html import error_html, quote_html
+from reportrag.skins.web.shared import ALL_REPORTS, lookup_html, only_report
 
 MAX_QUOTE_CHARS = 20_000
 
@@ -70,6 +69,4 @@ class _VerifyHandlers:
             result = self.service.cite(ident=ident.strip())
         except ReportragError as e:
             return error_html(e)
-        if isinstance(result, Located):
-            return located_html(result, share_url(request, result.anchor, self.service.settings.server.public_url))
-        return reference_html(result)
+        return lookup_html(result, request, self.service)
