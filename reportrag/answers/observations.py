@@ -290,4 +290,3 @@ def _unanswered(searcher: Searcher, question: str, text: str, vector: np.ndarray
 def _order(ref: str) -> tuple[int, str]:
     number = re.match(r"\d+", ref)
     return (int(number.group()), ref[number.end():]) if number else (0, ref)
-
