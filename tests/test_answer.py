@@ -221,3 +221,37 @@ def test_a_date_question_is_answered_by_a_sentence_giving_a_date(searcher):
     check_citations(searcher, result)
     assert result.answered and result.citations[0].quote.startswith("In 2016, by the Decree of the President")
     assert all(re.search(r"\b(?:19|20)\d\d\b", c.quote) for c in result.citations)
+
+
+def test_the_words_a_report_writes_in_lower_case_are_those_a_search_of_its_text_finds(searcher):
+    """The name rule reads the words each report writes in lower case once; the set must answer as a search of the
+    report's text would, for every capitalised word of both reports (and hyphenated ones)."""
+    from reportrag.answers.evidence import _CAPITALISED, _lower_case_words
+
+    texts = [d.text for d in searcher.documents.values()]
+    words = {m.group().lower() for text in texts for m in _CAPITALISED.finditer(text)}
+    words |= {"non", "governmental", "non-governmental", "state's", "co-operation"}
+    assert len(words) > 500
+    for text in texts:
+        held = _lower_case_words(text)
+        for word in words:
+            assert (word in held) == bool(re.search(rf"\b{re.escape(word)}\b", text)), word
+
+
+def test_past_a_few_dozen_reports_a_name_is_judged_by_its_own_report(searcher):
+    """"Navi Pillay" names someone; "Zhusan" does too unless a report writes "zhusan". Another report writing it in
+    lower case counts while the corpus is small; past ``NAME_CHECK_REPORTS`` reports only the sentence's own does
+    (searching every report cost about 2 ms a report for each sentence naming someone)."""
+    from types import SimpleNamespace
+
+    from reportrag.answers.evidence import NAME_CHECK_REPORTS, _names_someone
+
+    sentence = SimpleNamespace(text="The operation Zhusan returned them.", passage=SimpleNamespace(doc_id="review"))
+    other = SimpleNamespace(doc_id="other", text="a zhusan is a plant")
+    own = searcher.documents["review"]
+    assert "Zhusan" in own.text and "zhusan" not in own.text
+    few = SimpleNamespace(documents={"review": own, "other": other})
+    assert not _names_someone(sentence, few)  # "other" writes it in lower case
+    filler = {f"f{i}": SimpleNamespace(doc_id=f"f{i}", text="nothing here") for i in range(NAME_CHECK_REPORTS)}
+    many = SimpleNamespace(documents={"review": own, "other": other, **filler})
+    assert _names_someone(sentence, many)
