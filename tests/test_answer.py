@@ -214,6 +214,15 @@ def test_the_sentence_carrying_the_year_asked_about_is_quoted_with_its_lead(sear
     assert sum("36.5" in c.quote for c in result.citations) == 1  # the second sentence is not quoted again
 
 
+def test_a_penalty_asked_for_is_quoted_with_the_sentence_giving_it(searcher):
+    """"Penalties for crimes related to torture have been tightened." alone gives no penalty; its next sentence does."""
+    result = answering.answer(searcher, "What is the penalty for torture?")
+    check_citations(searcher, result)
+    first = result.citations[0].quote
+    assert first.startswith("Penalties for crimes related to torture have been tightened.")
+    assert "increased from 10 to 12 years" in first
+
+
 def test_a_date_question_is_answered_by_a_sentence_giving_a_date(searcher):
     """The fast model quoted "The Ombudsman for Children's Rights is an unpaid job." for the year the post was
     created; the review's "In 2016, by the Decree of the President …" gives it."""

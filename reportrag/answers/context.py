@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from reportrag.retrieval.search import Searcher
 
 
+# what is answered by a figure, beyond "how many" and "what share" (``relevance.asks_figure``): "What is the penalty
+# for torture?" ("… have been tightened. The maximum term of imprisonment … has been increased from 10 to 12 years.")
+_ASKS_AMOUNT = re.compile(r"\b(?:penalt(?:y|ies)|punishments?|sentences?|prison\s+terms?|fines?|ages?|salar(?:y|ies)|"
+                          r"wages?|budgets?|costs?|funding|pensions?|benefits?)\b", re.I)
+
+
 def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
     """A sentence on the topic that lacks the year or figure asked about, when the next sentence of its paragraph
     carries it, is quoted together with that sentence: "… in 2019 it had reached 13.7. In 2020, there was a sharp
@@ -24,7 +30,7 @@ def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence])
     were made under provincial employment plans …" says how many only with its next sentence ("As a result,
     536,000 women were placed in jobs …")."""
     figures = [t for t in evidence.specific_terms(question) if t[0].isdigit()]
-    counted = relevance.asks_figure(question)
+    counted = relevance.asks_figure(question) or bool(_ASKS_AMOUNT.search(question))
     if not figures and not counted:
         return chosen
     out: list[Sentence] = []
