@@ -22,6 +22,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 QUESTION = "What does Kazakhstan say about shelters for victims of domestic violence?"
+# both reports answer it, with different figures: two citations to click, and the difference noted
+TWO_REPORTS = "What is the share of women among judges of the Supreme Court?"
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +52,10 @@ def page(app_server):
 
 
 def test_ask_click_a_citation_and_see_its_quote_highlighted(page, app_server, screenshots, tmp_path):
-    expected = httpx.post(f"{app_server}/api/ask", json={"question": QUESTION}, timeout=120).json()
+    expected = httpx.post(f"{app_server}/api/ask", json={"question": TWO_REPORTS}, timeout=120).json()
     assert len(expected["citations"]) >= 2
     page.goto(app_server)
-    page.fill("#rr-question textarea", QUESTION)
+    page.fill("#rr-question textarea", TWO_REPORTS)
     page.keyboard.press("Enter")
     page.wait_for_selector("#rr-chat a.rr-cite")
     links = page.locator("#rr-chat a.rr-cite")
