@@ -130,8 +130,7 @@ def specific_terms(question: str) -> list[str]:
     out: list[str] = []
     for m in _WORD.finditer(question):
         word = m.group()
-        opens_sentence = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:;"
-        if word[0].isdigit() or (word[0].isupper() and not opens_sentence):
+        if word[0].isdigit() or (word[0].isupper() and not _opens_sentence(question, m.start())):
             out += [t for t in tokenize(word) if t not in _GENERIC]
     return list(dict.fromkeys(out))
 
@@ -186,13 +185,18 @@ def _instrument_unnamed(question: str, sentences: list, searcher: Searcher) -> s
     with its section titles and report's name; "" when each stands somewhere whole."""
     windows = [words for _, words in _named_windows(sentences, searcher, reach=0)]
     for m in _INSTRUMENT.finditer(question):
-        opens = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:;"
-        words = m.group().split()[1:] if opens else m.group().split()
+        words = m.group().split()[1:] if _opens_sentence(question, m.start()) else m.group().split()
         terms = tokenize(" ".join(w for w in words if w[0].isupper()))
         if len(terms) >= 2 and any(t in _INSTRUMENT_HEADS for t in terms) and not any(
                 all(_has(t, window) for t in terms) for window in windows):
             return " ".join(words)
     return ""
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether a word at ``start`` opens a sentence of ``text`` (so its capital says nothing)."""
+    before = text[:start].rstrip()
+    return not before or before[-1] in ".?!:;"
 
 
 def _has(term: str, tokens: set[str]) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from reportrag.answers.evidence import YEAR_WORD, question_terms
 from reportrag.answers.report_names import names_of, without_names
-from reportrag.answers.scope import report_named
+from reportrag.answers.scope import MAX_NAMED_SCAN, report_named
 from reportrag.core.records import Answer, Document
 from reportrag.index.keyword import tokenize
 
@@ -29,14 +29,16 @@ def read_with(question: str, previous: str, documents: Mapping[str, Document]) -
     about one year at most); else ``question`` itself."""
     if not previous or not previous.strip():
         return question
-    bare = without_names(question, documents)
+    # the reports whose names are read: as in ``scope``, none past MAX_NAMED_SCAN (each question would read them all)
+    nameable = documents if len(documents) <= MAX_NAMED_SCAN else {}
+    bare = without_names(question, nameable)
     years = YEAR_WORD.findall(bare)
-    named = report_named(question, documents)
+    named = report_named(question, nameable)
     if (not years and not named) or any(t not in _FOLLOW_WORDS for t in question_terms(YEAR_WORD.sub(" ", bare))):
         return question
     read = previous.strip()
     if years:
-        names = [m.span() for d in documents.values() for p in names_of(d.info) for m in p.finditer(read)]
+        names = [m.span() for d in nameable.values() for p in names_of(d.info) for m in p.finditer(read)]
         # the years it asks about, not that of a report's name ("… according to the Annual Review 2022")
         before = [m for m in YEAR_WORD.finditer(read) if not any(a <= m.start() < b for a, b in names)]
         if len({m.group() for m in before}) > 1:
@@ -48,7 +50,7 @@ def read_with(question: str, previous: str, documents: Mapping[str, Document]) -
             read = f"{read.rstrip(' ?.')} in {' and '.join(years)}?"
     if named:
         title = documents[named].info.short_title
-        swapped = without_names(read, documents, instead=title)  # "What does the CEDAW report say …" → the review
+        swapped = without_names(read, nameable, instead=title)  # "What does the CEDAW report say …" → the review
         read = " ".join(swapped.split()) if swapped != read else f"{read.rstrip(' ?.')}? ({title})"
     return read
 
@@ -59,4 +61,3 @@ def as_asked(answer: Answer, question: str, read: str) -> Answer:
         return answer
     note = f"Read with the question before it, as: “{read}”"
     return replace(answer, question=question, read_as=read, notes=(note, *answer.notes))
-
