@@ -5,6 +5,8 @@ CLI and API tests). Thresholds are the figures measured when the choices were ma
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from reportrag.answers.extractive import answer
@@ -136,3 +138,23 @@ def test_a_sentence_giving_no_figure_for_how_many_is_quoted_with_the_next_that_g
     check_citations(quality_searcher, result)
     first = result.citations[0].quote
     assert first.startswith("Thus, in 2022, active efforts were made") and "536,000 women were placed in jobs" in first
+
+
+def test_a_code_the_question_names_is_answered_however_short_the_question(quality_searcher):
+    """"What is the 11616 number for?" is far from every sentence by cosine (all-mpnet-base-v2); the sentence naming
+    the hotline answers it."""
+    result = answer(quality_searcher, "What is the 11616 number for?")
+    assert result.answered and '"11616" hotline' in result.citations[0].quote
+    check_citations(quality_searcher, result)
+
+
+@pytest.mark.parametrize(("question", "number", "cited"), [
+    ("art. 145 of the Criminal Code", "145", "(art. 145 of the Criminal Code)"),
+    ("What happened to Article 130 of the Criminal Code?", "130", "Article 130 of the Criminal Code (Defamation)"),
+])
+def test_a_law_article_the_question_names_is_quoted_where_it_is_cited(quality_searcher, question, number, cited):
+    """The sentence on art. 120 (Rape) stood closer to "art. 145 of the Criminal Code" (all-mpnet-base-v2) than the
+    one citing it."""
+    result = answer(quality_searcher, question)
+    assert result.answered and all(re.search(rf"\b(?:art\.|Article) {number}\b", c.quote) for c in result.citations)
+    assert cited in result.citations[0].quote
