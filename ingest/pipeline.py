@@ -21,8 +21,8 @@ from reportrag.core.records import Document, Passage, ReportInfo
 
 # Bump when cleaning, structure or chunking change what a report turns into: stored reports are then rebuilt.
 # 2: paragraphs carry the concluding observations they address; 3: sections their first page; 4: PDF pages marked;
-# 5: DOCX page breaks marked
-PIPELINE_VERSION = 5
+# 5: DOCX page breaks marked; 6: "Given the above, …" closes a concluding-observations block
+PIPELINE_VERSION = 6
 
 
 def read_manifest(path: Path) -> list[tuple[ReportInfo, Path]]:

@@ -117,7 +117,8 @@ def _label(heading: Heading, stack: list[_Open]) -> str:
     return heading.title
 
 
-_CLOSES_BLOCK = re.compile(r"^(?:Thus|Accordingly|In this way|Hence)\b")
+# "Given the above, the recommendations in paragraphs 40 (a) … are being fulfilled" sums up the paragraphs before it
+_CLOSES_BLOCK = re.compile(r"^(?:Thus|Accordingly|In this way|Hence|Given the above|In view of the above)\b")
 BLOCK_LIMIT = 6  # paragraphs a "With regard to …" / "Thus, …" reference reaches at most
 
 

@@ -99,6 +99,26 @@ def test_a_recommendation_by_topic_is_answered_not_abstained(searcher):
     check_citations(searcher, result)
 
 
+@pytest.mark.parametrize(("question", "paragraph"), [
+    ("What did Kazakhstan do about the Committee's recommendation on rural women?", "44"),
+    ("What did Kazakhstan do about the Committee's recommendation on women's health?", "40"),
+    ("What was done about the Committee's recommendation on gender stereotypes?", "24"),
+    ("How did Kazakhstan respond to the Committee's recommendation on the participation of women in political life?",
+     "30"),
+])
+def test_a_recommendation_by_topic_is_answered_from_the_article_whose_title_names_it(searcher, question, paragraph):
+    """The report answers the Committee article by article: "rural women" under "Article 14. Rural women" (44 (a)),
+    not in the employment block (38) that mentions rural areas more often; "gender stereotypes" under "Article 5.
+    Gender roles and stereotypes", whose sentences never say "stereotypes"."""
+    result = answering.answer(searcher, question)
+    assert result.answered
+    document = searcher.documents["cedaw"]
+    for c in result.citations:
+        held = next(p for p in document.paragraphs if p.number == c.place.paragraph)
+        assert any(r.split("(")[0] == paragraph for r in held.addresses), (c.place.paragraph, held.addresses)
+    check_citations(searcher, result)
+
+
 @pytest.mark.parametrize(("question", "items"), [
     ("What was done pursuant to paragraph 26 (i) of the concluding observations?", {"26(i)"}),
     ("What is Kazakhstan's response to paragraph 34 (b) of the concluding observations on acquisition of nationality?",

@@ -149,6 +149,10 @@ def test_paragraphs_know_which_concluding_observations_they_address(cedaw):
     thus = next(p for p in document.paragraphs if p.text.startswith("Thus, paragraphs 30 (d) and (e)"))
     before = by_number[thus.number - 1]
     assert not before.concluding_observations and {"30(d)", "30(e)"} <= set(before.addresses)
+    # "Given the above, the recommendations in paragraphs 40 (a) … are being fulfilled" sums up the paragraphs before it
+    given = next(p for p in document.paragraphs if p.text.startswith("Given the above, the recommendations in paragraphs 40"))
+    assert {"40(a)", "40(e)"} <= set(by_number[given.number - 1].addresses)
+    assert "40(a)" not in by_number[given.number + 1].addresses
     # "With regard to the recommendation in paragraph 26 (a) …" opens a block the next paragraph belongs to
     opener = next(p for p in document.paragraphs if "With regard to the recommendation in paragraph 26 (a)" in p.text)
     after = by_number[opener.number + 1]

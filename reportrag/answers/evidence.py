@@ -202,7 +202,7 @@ def _instrument_unnamed(question: str, sentences: list, searcher: Searcher) -> s
         words = m.group().split()[1:] if _opens_sentence(question, m.start()) else m.group().split()
         terms = tokenize(" ".join(w for w in words if w[0].isupper()))
         if len(terms) >= 2 and any(t in _INSTRUMENT_HEADS for t in terms) and not any(
-                all(_has(t, window) for t in terms) for window in windows):
+                all(has_term(t, window) for t in terms) for window in windows):
             return " ".join(words)
     return ""
 
@@ -213,7 +213,7 @@ def _opens_sentence(text: str, start: int) -> bool:
     return not before or before[-1] in ".?!:;"
 
 
-def _has(term: str, tokens: set[str]) -> bool:
+def has_term(term: str, tokens: set[str]) -> bool:
     """``term`` among ``tokens``, or one a longer form of the other ("Syrian" for "Syria"; five letters at least)."""
     return term in tokens or (
         len(term) >= 5 and any(len(t) >= 5 and (t.startswith(term) or term.startswith(t)) for t in tokens)
@@ -375,7 +375,7 @@ def _specific_terms_meet(specific: list[str], sentences: list, searcher: Searche
     ``apart`` (a comparison), each needs only to stand in some such window."""
     met: set[str] = set()
     for _, window in _named_windows(sentences, searcher):
-        inside = {t for t in specific if _has(t, window)}
+        inside = {t for t in specific if has_term(t, window)}
         if len(inside) == len(specific):
             return True
         met |= inside
@@ -390,7 +390,7 @@ def carrying(question: str, sentences: list, searcher: Searcher) -> list:
     if not specific:
         return []
     own = _named_windows(sentences, searcher, reach=0)
-    keep = {id(s) for s, words in own if all(_has(t, words) for t in specific)}
+    keep = {id(s) for s, words in own if all(has_term(t, words) for t in specific)}
     return [s for s in sentences if id(s) in keep]
 
 
@@ -402,7 +402,7 @@ def alike_named(question: str, chosen: list, searcher: Searcher) -> list:
     names = [t for t in specific_terms(question) if not t[0].isdigit() and not _DATE.fullmatch(t.capitalize())]
     if len(chosen) < 2 or not names or compares(question):
         return chosen
-    holding = {id(s) for s, words in _named_windows(chosen, searcher, reach=0) if all(_has(t, words) for t in names)}
+    holding = {id(s) for s, words in _named_windows(chosen, searcher, reach=0) if all(has_term(t, words) for t in names)}
     return [s for s in chosen if id(s) in holding] if id(chosen[0]) in holding else chosen
 
 

@@ -12,7 +12,8 @@ passage speaks of "Committee's" with domestic violence). So, before the normal p
   passages responding to that paragraph; none → an honest no naming the nearest paragraphs the report answers;
 - **by topic** ("the Committee's recommendation on X", "the concluding observations on X", "what did the government
   do about the recommendation on X"): the Committee paragraph (a number, with all its lettered items) whose
-  responding passages best match X; none close enough → the normal path.
+  responding passages best match X, their section's title counting ("rural women": "Article 14. Rural women");
+  none close enough → the normal path.
 
 The answer quotes the block's opening sentence (what the report did first), the sentence stating a status when the
 report gives one ("… is being fulfilled", "… partially fulfilled": quoted, never restated), and the block's
@@ -36,6 +37,7 @@ from reportrag.retrieval.filters import Filters
 from reportrag.retrieval.query import QueryVectors
 from reportrag.retrieval.rerank import query_references
 from reportrag.retrieval.search import Searcher
+from reportrag.retrieval.term_stats import token_set
 
 _COMMITTEE_NAME = re.compile(r"(?:the\s+)?(?:CEDAW\s+)?Committee\s+on\s+the\s+Elimination\s+of\s+(?:All\s+Forms\s+of\s+)?"
                              r"Discrimination\s+against\s+Women|the\s+CEDAW\s+Committee|\bCEDAW(?=[’']s)", re.I)
@@ -61,6 +63,7 @@ _TOPIC = re.compile(
 # a topic must be carried this far (rarity-weighted share of its words) by the block answering it
 MIN_TOPIC_COVERAGE = 0.5
 MIN_TOPIC_COSINE = 0.35  # … and its closest sentence this close to it
+TITLE_WEIGHT = 0.5  # how much the block's section titles carrying the topic count (``_titled_terms``)
 # "Thus, paragraph 14 (b) … is being fulfilled", "… has been partially fulfilled", "Thus, work is under way with regard to …"
 _STATUS = re.compile(r"\bfulfil|^\s*(?:Thus|Accordingly|Hence|Given the above|In this way)\b")
 
@@ -193,17 +196,36 @@ def _topic_labels(searcher: Searcher, topic: str, vector: np.ndarray, responding
         for ref in _addresses(sentence, searcher):
             blocks.setdefault(ref, []).append(sentence)
     terms, stats = evidence.question_terms(topic), evidence.term_stats(searcher)
-    coverage = {ref: stats.coverage(terms, " ".join(s.text for s in block)) for ref, block in blocks.items()}
+    titled = {ref: _titled_terms(terms, block) for ref, block in blocks.items()}
+    coverage = {ref: stats.coverage_of(terms, token_set(" ".join(s.text for s in block)) | titled[ref])
+                for ref, block in blocks.items()}
     # a block is as close as its three closest sentences: one workshop titled "No to domestic violence" in a block on
     # fatherhood must not outweigh a block whose every paragraph is on the topic
     closest = {ref: float(np.mean(sorted((s.cosine for s in block), reverse=True)[:3])) for ref, block in blocks.items()}
-    score = {ref: closest[ref] + 0.5 * coverage[ref] for ref in blocks}
+    rarest = max(terms, key=stats.idf, default="")  # titles' generic words ("access", "women") name no topic alone
+    score = {ref: closest[ref] + 0.5 * coverage[ref]
+             + (TITLE_WEIGHT * stats.coverage_of(terms, titled[ref]) if rarest in titled[ref] else 0.0)
+             for ref in blocks}
     best = max(score, key=score.get, default=None)
-    if best is None or coverage[best] < MIN_TOPIC_COVERAGE or max(s.cosine for s in blocks[best]) < MIN_TOPIC_COSINE:
+    if best is None or coverage[best] < MIN_TOPIC_COVERAGE:
+        return frozenset()
+    # a block under a title naming the whole topic ("Article 14. Rural women") answers it however far its sentences
+    if max(s.cosine for s in blocks[best]) < MIN_TOPIC_COSINE and not set(terms) <= titled[best]:
         return frozenset()
     if evidence.assess(topic, blocks[best], hits, searcher, settings):
         return frozenset()
     return frozenset(ref for ref in score if score[ref] >= score[best] - 1e-6)  # "26(g)" and "26(h)": one block
+
+
+def _titled_terms(terms: list[str], block: list[extractive.Sentence]) -> set[str]:
+    """The topic's terms the titles of the block's sections carry, a longer form counting ("health" in "Article 12.
+    Equal access to healthcare"). The report answers the Committee article by article: "rural women" is answered
+    under "Article 14. Rural women", not in the employment block that mentions rural areas more often; "gender
+    stereotypes" under "Article 5. Gender roles and stereotypes", whose sentences never say "stereotypes"."""
+    titles: set[str] = set()
+    for p in {s.passage.passage_id: s.passage for s in block}.values():
+        titles |= token_set(" ".join(p.section))
+    return {t for t in terms if evidence.has_term(t, titles)}
 
 
 def _hits(searcher: Searcher, query: str, vector: np.ndarray, passages: list[Passage]) -> list[Hit]:
