@@ -40,6 +40,14 @@ def test_named_titles_ignore_numbering_and_short_titles():
     assert named_titles("Article 5 and shelters", titles) == set()
 
 
+def test_an_article_s_title_is_named_by_its_words_without_its_number():
+    """"Article 14. Rural women" is what the CEDAW report titles the article a question on rural women asks about."""
+    titles = {"Article 14. Rural women", "Article 14, paragraph 1", "Article 11. Employment"}
+    assert named_titles("What did Kazakhstan do about the Committee's recommendation on rural women?", titles) == {
+        "Article 14. Rural women"}
+    assert named_titles("What does Article 14 say?", titles) == set()
+
+
 def test_exact_reference_beats_a_list_of_references(searcher):
     query = "What has been done on paragraph 24 (d) of the concluding observations?"
 

@@ -143,7 +143,7 @@ def _bare(title: str) -> str:
     Bare labels ("Article 1", "Article 5 (a)") are matched as labels: as text "article 1" is inside "article 11"."""
     if _LABEL_ONLY.match(title):
         return ""
-    return re.sub(r"^(?:[IVX]+|\d+|[A-N])[.)]\s*", "", title).lower()
+    return re.sub(r"^(?:(?:[IVX]+|\d+|[A-N])[.)]|Article\s+\d+\.)\s*", "", title).lower()
 
 
 class CrossEncoderReranker:
