@@ -187,7 +187,7 @@ def assess(question: str, sentences: list, hits: list[Hit], searcher: Searcher,
 
 def _holds_codes(specific: list[str], sentences: list) -> bool:
     """Does a sentence hold every code the question names (a number of four characters or more that is no year:
-    a hotline's "11616", "No. 258")? A question as short as "What is the 11616 number for?" is far from any
+    a hotline's "11616", "resolution 1325")? A question as short as "What is the 11616 number for?" is far from any
     sentence by cosine, yet the one naming the number answers it."""
     codes = [t for t in specific if any(c.isdigit() for c in t) and len(t) >= 4 and not _YEAR.fullmatch(t)]
     return bool(codes) and any(all(c in token_set(s.text) for c in codes) for s in sentences)
