@@ -94,11 +94,12 @@ def test_a_question_in_russian_gets_the_notice(quality_searcher):
 
 
 def test_retrieval_with_the_default_model(quality_searcher):
-    """hybrid+rerank Recall@5, measured 2026-11-26: 0.963 on the training split (weights chosen there), 0.891 on
-    the held-out split (all-MiniLM-L6-v2 before: 0.925 and 0.891)."""
+    """hybrid+rerank Recall@5, measured 2026-11-27: 0.942 on the training split of 202 questions (weights chosen
+    there; 0.963 on the 190 before the 12 topic questions), 0.891 on the held-out split (all-MiniLM-L6-v2 before:
+    0.925 and 0.891)."""
     from reportrag.eval.runner import evaluate
 
-    for name, floor in (("questions.jsonl", 0.94), ("questions_holdout.jsonl", 0.87)):
+    for name, floor in (("questions.jsonl", 0.92), ("questions_holdout.jsonl", 0.87)):
         found = evaluate(quality_searcher, load_questions(PROJECT_ROOT / "eval" / name), ("hybrid+rerank",))
         assert found["hybrid+rerank"]["recall@5"] >= floor, (name, found["hybrid+rerank"]["misses@5"])
 

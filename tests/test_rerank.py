@@ -48,6 +48,23 @@ def test_an_article_s_title_is_named_by_its_words_without_its_number():
     assert named_titles("What does Article 14 say?", titles) == set()
 
 
+def test_a_question_on_the_committee_s_recommendation_favours_the_report_s_responses():
+    """"… the Committee's recommendation on women's health" asks for what the report answered the Committee: a
+    passage responding to one of its paragraphs edges out a slightly closer one that responds to none."""
+    from reportrag.core.records import Passage, Span
+
+    def passage(pid: str, refs: tuple[str, ...]) -> Passage:
+        return Passage(pid, "cedaw", ("Article 12",), "Article 12", (1,), 0, 10, "x" * 10, (Span(0, 10),), refs)
+
+    passages = [passage("a", ()), passage("b", ("40(a)",))]
+    scores = np.array([0.55, 0.5], dtype=np.float32)
+    rerank = ReferenceReranker().rerank
+    asked = rerank("What did Kazakhstan do about the Committee's recommendation on women's health?", passages, scores)
+    assert asked[1] > asked[0]
+    plain = rerank("What does the report say about women's health?", passages, scores)
+    assert plain[0] > plain[1]
+
+
 def test_exact_reference_beats_a_list_of_references(searcher):
     query = "What has been done on paragraph 24 (d) of the concluding observations?"
 

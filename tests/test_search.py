@@ -19,9 +19,11 @@ from reportrag.service import ingesting as corpus
 from tests.conftest import FAST_MODEL, run_cli
 
 # Committed baselines (eval/questions.jsonl, answerable questions) minus a small margin.
+# measured 2026-11-27 with all-MiniLM-L6-v2 on the training split of 202 questions (its 12 on the Committee's
+# recommendations by topic are hard for plain search: 0.894 / 0.794 and 0.925 / 0.823 on the 190 before them)
 GATE = {
-    "hybrid": {"recall@5": 0.894 - 0.02, "mrr@10": 0.794 - 0.02},
-    "hybrid+rerank": {"recall@5": 0.925 - 0.02, "mrr@10": 0.823 - 0.02},
+    "hybrid": {"recall@5": 0.884 - 0.02, "mrr@10": 0.774 - 0.02},
+    "hybrid+rerank": {"recall@5": 0.919 - 0.02, "mrr@10": 0.810 - 0.02},
 }
 
 

@@ -25,6 +25,8 @@ _ARTICLE = re.compile(r"\barticle\s+(\d{1,2})(?:\s*,?\s*paragraph\s+(\d))?(?:\s*
 _PART = re.compile(r"\b(?i:part|section)\s+([IVX]+(?:\.[A-N])?)\b")
 _OBSERVATION = re.compile(r"\b(?:paragraphs?\s+)?(\d{1,3})((?:\s*(?:,|and)?\s*\([a-z]\))*)(?!\s*(?:per|%|\d))")
 _MENTIONS_OBSERVATIONS = re.compile(r"concluding\s+observation|recommendation", re.I)
+_ASKS_COMMITTEE = re.compile(r"\bCommittee[’']s\s+(?:\w+\s+)?recommendations?|\brecommendations?\s+(?:of|by|from)\s+the\s+"
+                             r"Committee|\bconcluding\s+observations?\b", re.I)
 _LABEL_ONLY = re.compile(r"^(?:article|part)\s+[\w.]+(?:,\s*paragraph\s+\d)?(?:\s*\([a-z]\))?\.?$", re.I)
 _MIN_TITLE = 8  # shorter section titles ("Article 5") are matched by label, not by name
 
@@ -71,13 +73,18 @@ class ReferenceReranker:
     observation_weight: float = 0.5
     section_weight: float = 0.2
     title_weight: float = 0.2
+    # a question on "the Committee's recommendation on X" naming no paragraph is asking for the report's responses:
+    # training R@5 0.936 -> 0.942 (women's health found), MRR@10 0.841 -> 0.855; 0.05-0.2 alike
+    responding_weight: float = 0.1
     name: str = "references"
 
     def rerank(self, query: str, passages: list[Passage], scores: np.ndarray) -> np.ndarray:
         refs = query_references(query)
         titles = named_titles(query, {t for p in passages for t in p.section})
         out = np.asarray(scores, dtype=np.float32).copy()
+        responding = self.responding_weight * bool(not refs.observations and _ASKS_COMMITTEE.search(query))
         for i, p in enumerate(passages):
+            out[i] += responding * bool(p.concluding_observations)
             out[i] += self.observation_weight * _observation_match(refs.observations, p.concluding_observations)
             out[i] += self.section_weight * max((_section_match(label, p.section_label) for label in refs.sections), default=0.0)
             out[i] += self.title_weight * any(t in titles for t in p.section)
