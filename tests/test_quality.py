@@ -159,3 +159,15 @@ def test_a_law_article_the_question_names_is_quoted_where_it_is_cited(quality_se
     result = answer(quality_searcher, question)
     assert result.answered and all(re.search(rf"\b(?:art\.|Article) {number}\b", c.quote) for c in result.citations)
     assert cited in result.citations[0].quote
+
+
+def test_how_many_answered_by_no_figure_is_not_answered(quality_searcher):
+    """"How many cases of sexual harassment were recorded?" quoted "The Government has been taking measures to
+    eliminate harassment in the workplace." (all-mpnet-base-v2). A figure in words answers: "five Kazakh military
+    observers"."""
+    result = answer(quality_searcher, "How many cases of sexual harassment were recorded?")
+    assert not result.answered and not result.citations
+    assert result.reason.endswith("the passages found give no figure for it.")
+    words = answer(quality_searcher, "How many Kazakh military observers serve in the UN mission for the referendum "
+                                     "in Western Sahara?")
+    assert words.answered and any("five Kazakh military observers" in c.quote for c in words.citations)

@@ -1,5 +1,7 @@
 """A quote that stands alone: a sentence quoted with its neighbour when, without it, it would mislead or lose its
-subject. Both extensions stay inside one paragraph, so the quote is still one verbatim slice of the report."""
+subject. Both extensions stay inside one paragraph, so the quote is still one verbatim slice of the report. A
+question asking how many that the quotes, extended, still give no figure for is not answered (``figure_unquoted``:
+no answer of either eval split nor of the "measures" questions changed, 2026-11-27)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ if TYPE_CHECKING:
 # for torture?" ("… have been tightened. The maximum term of imprisonment … has been increased from 10 to 12 years.")
 _ASKS_AMOUNT = re.compile(r"\b(?:penalt(?:y|ies)|punishments?|sentences?|prison\s+terms?|fines?|ages?|salar(?:y|ies)|"
                           r"wages?|budgets?|costs?|funding|pensions?|benefits?)\b", re.I)
+# "How many …", "How much …", "What share / percentage / proportion / number of …": no quote without a figure answers
+_ASKS_COUNT = re.compile(r"^\W*how\s+(?:many|much)\b|\bwhat\s+(?:share|percentage|proportion|per\s*cent|number)\b", re.I)
+_NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|\w+ty|hundreds?|"
+                          r"thousands?|millions?|billions?|dozens?|half|third|quarter|doubled|tripled)\b", re.I)
 
 
 def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
@@ -43,6 +49,17 @@ def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence])
             s = _joined(searcher, s, Span(s.span.start, following.end))
         out.append(s)
     return _without_inner(out)
+
+
+def figure_unquoted(question: str, quotes: list) -> str:
+    """Why quotes chosen for a question asking how many or what share do not answer it: none gives a figure
+    ("How many cases of sexual harassment were recorded?" quoted "The Government has been taking measures to
+    eliminate harassment in the workplace."); a number in words counts ("five Kazakh military observers"); "" when
+    one does or the question asks for none."""
+    if _ASKS_COUNT.search(question) and not any(relevance.gives_figure(q.text) or _NUMBER_WORD.search(q.text)
+                                                 for q in quotes):
+        return f"{evidence.NOT_ADDRESSED}the passages found give no figure for it."
+    return ""
 
 
 def carry_subject(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:

@@ -75,7 +75,8 @@ def _answer(searcher: Searcher, question: str, text: str, filters: Filters, sett
     chosen = with_other_report(text, evidence.alike_named(text, choose(answering, settings), searcher), answering,
                                settings)
     chosen = context.extend_to_figures(searcher, text, chosen)
-    unquoted = evidence.year_unquoted(text, chosen, searcher)  # "the score for 2022" answered "for 2021"
+    # "the score for 2022" answered "for 2021"; "how many" answered by no figure
+    unquoted = evidence.year_unquoted(text, chosen, searcher) or context.figure_unquoted(text, chosen)
     if unquoted:
         return Answer(question=question, answered=False, statements=(), citations=(), closest=tuple(hits),
                       reason=unquoted)
