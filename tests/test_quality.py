@@ -171,3 +171,6 @@ def test_how_many_answered_by_no_figure_is_not_answered(quality_searcher):
     words = answer(quality_searcher, "How many Kazakh military observers serve in the UN mission for the referendum "
                                      "in Western Sahara?")
     assert words.answered and any("five Kazakh military observers" in c.quote for c in words.citations)
+    # "opportunity" is no number word ("… will have the opportunity to appeal to the Constitutional Court")
+    appeals = answer(quality_searcher, "How many appeals did the Constitutional Court receive?")
+    assert not appeals.answered and appeals.reason.endswith("the passages found give no figure for it.")

@@ -24,8 +24,9 @@ _ASKS_AMOUNT = re.compile(r"\b(?:penalt(?:y|ies)|punishments?|sentences?|prison\
                           r"wages?|budgets?|costs?|funding|pensions?|benefits?)\b", re.I)
 # "How many …", "How much …", "What share / percentage / proportion / number of …": no quote without a figure answers
 _ASKS_COUNT = re.compile(r"^\W*how\s+(?:many|much)\b|\bwhat\s+(?:share|percentage|proportion|per\s*cent|number)\b", re.I)
-_NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|\w+ty|hundreds?|"
-                          r"thousands?|millions?|billions?|dozens?|half|third|quarter|doubled|tripled)\b", re.I)
+_NUMBER_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|"
+                          r"seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|hundreds?|thousands?|"
+                          r"millions?|billions?|dozens?|half|third|quarter|doubled|tripled)\b", re.I)
 
 
 def extend_to_figures(searcher: Searcher, question: str, chosen: list[Sentence]) -> list[Sentence]:
